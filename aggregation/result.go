@@ -1,0 +1,203 @@
+package aggregation
+
+import (
+	"cmp"
+	"slices"
+)
+
+// Stat is a sum of laps.
+type Stat struct {
+	Elapsed     int64 // seconds
+	Events      int64 // counted events
+	FirstAccess int64 // time of the first counted event (0 when Events = 0)
+	LastAccess  int64 // time of the last counted event (0 when Events = 0)
+}
+
+func (s *Stat) add(c *RollupCell) {
+	if c.Events == 0 && c.Elapsed == 0 {
+		return
+	}
+	if s.Events == 0 {
+		s.FirstAccess, s.LastAccess = c.First, c.Last
+	} else if c.Events > 0 {
+		s.FirstAccess, s.LastAccess = min(s.FirstAccess, c.First), max(s.LastAccess, c.Last)
+	}
+	s.Elapsed += c.Elapsed
+	s.Events += c.Events
+}
+
+// PolicyRef names the policy an answer was computed with.
+type PolicyRef struct {
+	Name    string
+	Version string
+}
+
+// Result is one user's time for a window.
+type Result struct {
+	Policy   PolicyRef
+	UserID   int64
+	From, To int64
+	Total    Stat // site + every course
+	Site     Stat // course 0: logins, logouts and (by policy) other site rows
+	Courses  []CourseStat
+	Sessions []Session
+	Days     []DayStat // the user's total per day
+}
+
+// CourseStat is one course's time: Total = CourseLevel + Activities + Other.
+type CourseStat struct {
+	CourseID    int64
+	Total       Stat
+	CourseLevel Stat // course, category and block contexts
+	Activities  Stat // module contexts
+	Other       Stat // user and system contexts carrying the course id
+	FirstIP     string
+	LastIP      string
+	Modules     []ModuleStat  // by cmid
+	Sections    []SectionStat // by section id; the unknown section (id 0) first
+	Days        []DayStat
+}
+
+// ModuleStat is one course module's time.
+type ModuleStat struct {
+	CourseID  int64
+	CMID      int64
+	Type      string // module type; UnknownModuleType for deleted modules
+	SectionID int64  // 0 = unknown
+	Stat
+}
+
+// SectionStat is one section's activity time. SectionID 0 is the explicit
+// "unknown section" (deleted module or section, fix B13).
+type SectionStat struct {
+	SectionID int64
+	Unknown   bool
+	Stat
+}
+
+// DayStat is the time of one calendar day.
+type DayStat struct {
+	Day Day
+	Stat
+}
+
+// Course returns the course's stats, or nil.
+func (r *Result) Course(id int64) *CourseStat {
+	i, ok := slices.BinarySearchFunc(r.Courses, id, func(c CourseStat, id int64) int { return cmp.Compare(c.CourseID, id) })
+	if !ok {
+		return nil
+	}
+	return &r.Courses[i]
+}
+
+// Module returns the module's stats, or nil.
+func (c *CourseStat) Module(cmid int64) *ModuleStat {
+	i, ok := slices.BinarySearchFunc(c.Modules, cmid, func(m ModuleStat, id int64) int { return cmp.Compare(m.CMID, id) })
+	if !ok {
+		return nil
+	}
+	return &c.Modules[i]
+}
+
+// Section returns the section's stats (0 = unknown section), or nil.
+func (c *CourseStat) Section(id int64) *SectionStat {
+	i, ok := slices.BinarySearchFunc(c.Sections, id, func(s SectionStat, id int64) int { return cmp.Compare(s.SectionID, id) })
+	if !ok {
+		return nil
+	}
+	return &c.Sections[i]
+}
+
+// UserResult builds the result tree of one user from the rollup. Sessions,
+// IPs and the policy are filled in by the caller (see Accumulator.Result).
+func (r *Rollup) UserResult(userID int64) *Result {
+	res := &Result{UserID: userID}
+	courses := map[int64]*CourseStat{}
+	modules := map[[2]int64]*ModuleStat{}
+	sections := map[[2]int64]*SectionStat{}
+	days := map[Day]*Stat{}
+	courseDays := map[struct {
+		c int64
+		d Day
+	}]*Stat{}
+	for k, c := range r.cells {
+		if k.UserID != userID {
+			continue
+		}
+		res.Total.add(c)
+		d := days[k.Day]
+		if d == nil {
+			d = new(Stat)
+			days[k.Day] = d
+		}
+		d.add(c)
+		if k.Bucket == BucketSite {
+			res.Site.add(c)
+			continue
+		}
+		cs := courses[k.CourseID]
+		if cs == nil {
+			cs = &CourseStat{CourseID: k.CourseID}
+			courses[k.CourseID] = cs
+		}
+		cs.Total.add(c)
+		cd := courseDays[struct {
+			c int64
+			d Day
+		}{k.CourseID, k.Day}]
+		if cd == nil {
+			cd = new(Stat)
+			courseDays[struct {
+				c int64
+				d Day
+			}{k.CourseID, k.Day}] = cd
+		}
+		cd.add(c)
+		switch k.Bucket {
+		case BucketCourse:
+			cs.CourseLevel.add(c)
+		case BucketOther:
+			cs.Other.add(c)
+		case BucketActivity:
+			cs.Activities.add(c)
+			mk := [2]int64{k.CourseID, k.CMID}
+			m := modules[mk]
+			if m == nil {
+				m = &ModuleStat{CourseID: k.CourseID, CMID: k.CMID, Type: c.ModuleType, SectionID: k.SectionID}
+				modules[mk] = m
+			}
+			m.Stat.add(c)
+			sk := [2]int64{k.CourseID, k.SectionID}
+			s := sections[sk]
+			if s == nil {
+				s = &SectionStat{SectionID: k.SectionID, Unknown: k.SectionID == 0}
+				sections[sk] = s
+			}
+			s.Stat.add(c)
+		}
+	}
+	for _, m := range modules {
+		cs := courses[m.CourseID]
+		cs.Modules = append(cs.Modules, *m)
+	}
+	for k, s := range sections {
+		cs := courses[k[0]]
+		cs.Sections = append(cs.Sections, *s)
+	}
+	for k, d := range courseDays {
+		cs := courses[k.c]
+		cs.Days = append(cs.Days, DayStat{Day: k.d, Stat: *d})
+	}
+	for _, cs := range courses {
+		slices.SortFunc(cs.Modules, func(a, b ModuleStat) int { return cmp.Compare(a.CMID, b.CMID) })
+		slices.SortFunc(cs.Sections, func(a, b SectionStat) int { return cmp.Compare(a.SectionID, b.SectionID) })
+		slices.SortFunc(cs.Days, func(a, b DayStat) int { return cmp.Compare(a.Day, b.Day) })
+		res.Courses = append(res.Courses, *cs)
+	}
+	slices.SortFunc(res.Courses, func(a, b CourseStat) int { return cmp.Compare(a.CourseID, b.CourseID) })
+	for d, s := range days {
+		res.Days = append(res.Days, DayStat{Day: d, Stat: *s})
+	}
+	slices.SortFunc(res.Days, func(a, b DayStat) int { return cmp.Compare(a.Day, b.Day) })
+	return res
+}

@@ -1,0 +1,254 @@
+package aggregation
+
+import "slices"
+
+// timeline is the state of one ordered run of events: the whole user
+// (PerUser) or one course (PerCourse).
+type timeline struct {
+	e      *Engine
+	course int64
+
+	pend    Lap  // the event waiting for its next event (forward); its lap is built in place
+	hasPend bool // pend holds an event
+	pendIn  bool // pend is counted (inside the window)
+
+	anchor    int64 // backward: time the next delta is measured from
+	hasAnchor bool
+	memlap    int64 // captured time waiting for the next counted event
+
+	sess session
+}
+
+// session is the open session of a timeline.
+type session struct {
+	open    bool
+	kept    bool  // longer than MinSession: its laps go straight to the sink
+	course  int64 // last non-site course, for SplitOnCourse
+	s       Session
+	pending []Lap // laps of a session not yet kept (MinSession > 0 only)
+}
+
+func (tl *timeline) init(e *Engine, course int64) {
+	tl.e, tl.course = e, course
+}
+
+// settled reports that no counted lap of this timeline can still change.
+func (tl *timeline) settled() bool {
+	if tl.hasPend && tl.pendIn {
+		return false
+	}
+	return !(tl.sess.open && !tl.sess.kept)
+}
+
+func (tl *timeline) push(ev *Event) {
+	if tl.e.p.Attribution == Backward {
+		tl.pushBackward(ev)
+		return
+	}
+	tl.pushForward(ev)
+}
+
+// pushForward settles the pending event with ev as its next event, then
+// makes ev the pending one.
+func (tl *timeline) pushForward(ev *Event) {
+	p := &tl.e.p
+	if tl.hasPend {
+		tl.settle(ev.Time, false, 0)
+	}
+	in := tl.e.w.counts(ev.Time, ev.CourseID)
+	if p.Logout && ev.isLogout() {
+		// The gap before the logout went to the previous event; the logout
+		// itself and the time after it are not counted (reference §2.4).
+		tl.memlap = 0
+		tl.closeSession()
+		if in {
+			tl.e.explainSkipped(ev, ReasonLogout, "logout ends the session")
+		}
+		return
+	}
+	if p.SplitOnLogin && ev.isLogin() {
+		tl.memlap = 0
+		tl.closeSession()
+	}
+	tl.pend.Event = *ev
+	tl.pend.Place = classify(ev)
+	tl.hasPend, tl.pendIn = true, in
+}
+
+// settle computes the pending event's lap, either from its next event
+// (at next) or, when final, from the credit capped at now.
+func (tl *timeline) settle(next int64, final bool, now int64) {
+	e := tl.e
+	p := &e.p
+	l := &tl.pend
+	t := l.Event.Time
+	closeAfter := false
+	if final {
+		l.Gap, l.Reason = NoGap, ReasonLastEvent
+		l.Credit = min(p.Credit, max(now-t, 0))
+		closeAfter = true
+	} else {
+		l.Gap = next - t
+		if p.over(l.Gap) {
+			l.Credit, l.Reason = min(p.Credit, l.Gap), ReasonOverThreshold
+			closeAfter = true
+		} else {
+			l.Credit, l.Reason = l.Gap, ReasonGap
+		}
+	}
+	tl.hasPend = false
+	l.Carried, l.Counted, l.Session, l.Detail = 0, false, -1, ""
+
+	if !tl.pendIn {
+		if closeAfter {
+			tl.closeSession()
+		}
+		return
+	}
+	if len(p.Capture) > 0 || len(p.Ignore) > 0 {
+		name := moduleName(&l.Place, &l.Event)
+		if !l.Event.isLogin() && slices.Contains(p.Capture, name) {
+			tl.memlap += l.Credit
+			l.Reason, l.Detail = ReasonCaptured, "captured module "+name
+			e.sink.Lap(l)
+			if closeAfter {
+				tl.closeSession()
+			}
+			return
+		}
+		if !l.Event.isLogin() && slices.Contains(p.Ignore, name) {
+			l.Reason, l.Detail = ReasonIgnored, "ignored module "+name
+			e.sink.Lap(l)
+			if closeAfter {
+				tl.closeSession()
+			}
+			return
+		}
+	}
+	// Carried time is credited once, then reset (fix B2).
+	l.Carried = tl.memlap
+	l.Credit += tl.memlap
+	tl.memlap = 0
+	tl.count(l, t+l.Credit)
+	if closeAfter {
+		tl.closeSession()
+	}
+}
+
+// pushBackward credits ev with the time since the anchor.
+func (tl *timeline) pushBackward(ev *Event) {
+	e := tl.e
+	p := &e.p
+	if p.SplitOnLogin && ev.isLogin() {
+		tl.closeSession()
+	}
+	l := &tl.pend
+	l.Event = *ev
+	l.Place = classify(ev)
+	l.Carried, l.Counted, l.Session, l.Detail = 0, false, -1, ""
+	switch {
+	case !tl.hasAnchor:
+		l.Gap, l.Credit, l.Reason = NoGap, 0, ReasonFirstEvent
+		tl.anchor, tl.hasAnchor = ev.Time, true
+	case ev.Time-tl.anchor < p.Coalesce:
+		l.Gap, l.Credit, l.Reason = ev.Time-tl.anchor, 0, ReasonCoalesced
+	default:
+		l.Gap = ev.Time - tl.anchor
+		if p.over(l.Gap) {
+			tl.closeSession()
+			l.Credit, l.Reason = min(p.Credit, l.Gap), ReasonOverThreshold
+		} else {
+			l.Credit, l.Reason = l.Gap, ReasonGap
+		}
+		tl.anchor = ev.Time
+	}
+	logout := p.Logout && ev.isLogout()
+	if e.w.counts(ev.Time, ev.CourseID) {
+		if len(p.Ignore) > 0 && !ev.isLogin() && slices.Contains(p.Ignore, moduleName(&l.Place, ev)) {
+			l.Reason, l.Detail = ReasonIgnored, "ignored module"
+			e.sink.Lap(l)
+		} else {
+			tl.count(l, ev.Time)
+		}
+	}
+	if logout {
+		tl.closeSession()
+		tl.hasAnchor = false
+	}
+}
+
+// count adds a counted lap to the open session (opening one if needed) and
+// hands it to the sink, or holds it while the session is still too short.
+func (tl *timeline) count(l *Lap, end int64) {
+	e := tl.e
+	p := &e.p
+	s := &tl.sess
+	course := l.Event.CourseID
+	if s.open && p.SplitOnCourse && course != SiteCourseID && s.course != SiteCourseID && course != s.course {
+		tl.closeSession()
+	}
+	if !s.open {
+		s.open, s.kept = true, p.MinSession == 0
+		s.course = SiteCourseID
+		s.s.UserID = l.Event.UserID
+		s.s.Start, s.s.End = l.Event.Time, l.Event.Time
+		s.s.Elapsed, s.s.Events = 0, 0
+		s.s.Courses = s.s.Courses[:0]
+		s.s.Seq = e.seq
+		e.seq++
+	}
+	if course != SiteCourseID {
+		s.course = course
+	}
+	if !slices.Contains(s.s.Courses, course) {
+		s.s.Courses = append(s.s.Courses, course)
+	}
+	s.s.Events++
+	s.s.Elapsed += l.Credit
+	s.s.End = max(s.s.End, end)
+	l.Counted, l.Session = true, s.s.Seq
+	if s.kept {
+		e.sink.Lap(l)
+		return
+	}
+	s.pending = append(s.pending, *l)
+	if s.s.Elapsed > p.MinSession {
+		s.kept = true
+		for i := range s.pending {
+			e.sink.Lap(&s.pending[i])
+		}
+		clear(s.pending)
+		s.pending = s.pending[:0]
+	}
+}
+
+// closeSession ends the open session: a kept session goes to the sink, a
+// session not longer than MinSession is dropped with its laps uncounted.
+func (tl *timeline) closeSession() {
+	s := &tl.sess
+	if !s.open {
+		return
+	}
+	s.open = false
+	if s.kept {
+		if s.s.Events > 0 {
+			tl.e.sink.Session(&s.s)
+		}
+		return
+	}
+	for i := range s.pending {
+		l := &s.pending[i]
+		l.Counted, l.Reason, l.Detail = false, ReasonShortSession, "session not longer than the minimum"
+		tl.e.sink.Lap(l)
+	}
+	clear(s.pending)
+	s.pending = s.pending[:0]
+}
+
+// finish settles the pending event with the credit and closes the session.
+func (tl *timeline) finish(now int64) {
+	if tl.hasPend {
+		tl.settle(0, true, now)
+	}
+	tl.closeSession()
+}

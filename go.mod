@@ -1,0 +1,3 @@
+module github.com/usestats/usestats
+
+go 1.26
