@@ -66,9 +66,11 @@ func (tl *timeline) pushForward(ev *Event) {
 		}
 		return
 	}
-	if p.SplitOnLogin && ev.isLogin() {
-		tl.memlap = 0
-		tl.closeSession()
+	if ev.isLogin() {
+		tl.memlap = 0 // a login starts afresh: nothing is carried into it
+		if p.SplitOnLogin {
+			tl.closeSession()
+		}
 	}
 	tl.pend.Event = *ev
 	tl.pend.Place = classify(ev)
@@ -99,29 +101,21 @@ func (tl *timeline) settle(next int64, final bool, now int64) {
 	tl.hasPend = false
 	l.Carried, l.Counted, l.Session, l.Detail = 0, false, -1, ""
 
-	if !tl.pendIn {
-		if closeAfter {
-			tl.closeSession()
-		}
-		return
-	}
+	// Capture and ignore apply whether or not the event is in the window:
+	// carried time is credited in the window of the event that receives it,
+	// so the rollups of adjacent windows add up.
 	if len(p.Capture) > 0 || len(p.Ignore) > 0 {
 		name := moduleName(&l.Place, &l.Event)
-		if !l.Event.isLogin() && slices.Contains(p.Capture, name) {
+		switch {
+		case l.Event.isLogin():
+		case slices.Contains(p.Capture, name):
 			tl.memlap += l.Credit
 			l.Reason, l.Detail = ReasonCaptured, "captured module "+name
-			e.sink.Lap(l)
-			if closeAfter {
-				tl.closeSession()
-			}
+			tl.explainUncounted(l, closeAfter)
 			return
-		}
-		if !l.Event.isLogin() && slices.Contains(p.Ignore, name) {
+		case slices.Contains(p.Ignore, name):
 			l.Reason, l.Detail = ReasonIgnored, "ignored module "+name
-			e.sink.Lap(l)
-			if closeAfter {
-				tl.closeSession()
-			}
+			tl.explainUncounted(l, closeAfter)
 			return
 		}
 	}
@@ -129,7 +123,20 @@ func (tl *timeline) settle(next int64, final bool, now int64) {
 	l.Carried = tl.memlap
 	l.Credit += tl.memlap
 	tl.memlap = 0
-	tl.count(l, t+l.Credit)
+	if tl.pendIn {
+		tl.count(l, t+l.Credit)
+	}
+	if closeAfter {
+		tl.closeSession()
+	}
+}
+
+// explainUncounted reports a captured or ignored lap (when it is in the
+// window) and closes the session if the gap after it ended the run.
+func (tl *timeline) explainUncounted(l *Lap, closeAfter bool) {
+	if tl.pendIn {
+		tl.e.sink.Lap(l)
+	}
 	if closeAfter {
 		tl.closeSession()
 	}
