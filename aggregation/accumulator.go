@@ -18,27 +18,43 @@ type Accumulator struct {
 	ips      map[int64]*ipRange
 	ipCourse int64
 	ipLast   *ipRange
-	cache    [cacheSize]cacheEntry
+	front    [frontSize]frontEntry // the cells a learner's day keeps touching
 }
+
+// frontEntry caches one key's cell index in front of the rollup's table.
+type frontEntry struct {
+	key  RollupKey
+	slot int32 // -1 when empty
+}
+
+const frontSize = 128
 
 type ipRange struct {
 	first, last string
 }
 
-type cacheEntry struct {
-	key  RollupKey
-	cell *RollupCell
-}
-
-const cacheSize = 64
-
 // NewAccumulator returns an accumulator whose days are calendar days in loc
 // (nil means UTC).
 func NewAccumulator(loc *time.Location) *Accumulator {
-	return &Accumulator{
+	a := &Accumulator{
 		rollup: NewRollup(),
 		clock:  newDayClock(loc),
 		ips:    make(map[int64]*ipRange),
+	}
+	a.Reset()
+	return a
+}
+
+// Reset empties the accumulator (for the next user or window), keeping its
+// memory so a long-running compiler does not allocate per event.
+func (a *Accumulator) Reset() {
+	a.rollup.Reset()
+	clear(a.sessions)
+	a.sessions, a.courses = a.sessions[:0], a.courses[:0]
+	clear(a.ips)
+	a.ipCourse, a.ipLast = 0, nil
+	for i := range a.front {
+		a.front[i].slot = -1
 	}
 }
 
@@ -57,11 +73,12 @@ func (a *Accumulator) Lap(l *Lap) {
 	if k.Bucket == BucketActivity {
 		k.SectionID, k.CMID = l.Place.SectionID, l.Place.CMID
 	}
-	slot := &a.cache[(uint64(k.CMID)*0x9E3779B97F4A7C15^uint64(k.CourseID)*0xC2B2AE3D27D4EB4F^uint64(k.Day)^uint64(k.Bucket))>>58]
-	if slot.cell == nil || slot.key != k {
-		slot.key, slot.cell = k, a.rollup.cell(k)
+	h := hashKey(&k)
+	f := &a.front[h&(frontSize-1)]
+	if f.slot < 0 || f.key != k {
+		f.key, f.slot = k, a.rollup.slotHashed(&k, h)
 	}
-	c := slot.cell
+	c := &a.rollup.cells[f.slot]
 	if c.Events == 0 {
 		c.First, c.Last = ev.Time, ev.Time
 		c.ModuleType = l.Place.ModuleType

@@ -31,7 +31,8 @@ type Engine struct {
 	cacheTL  *timeline
 	seq      int // sessions opened so far
 
-	scratch Lap // explanation of events that never reach a timeline
+	scratch      Lap      // explanation of events that never reach a timeline
+	originDetail []string // "origin cli", … for DropOrigins, built once
 }
 
 // NewEngine returns an engine for one user and window. The policy and window
@@ -48,6 +49,9 @@ func NewEngine(p Policy, w Window, sink Sink) (*Engine, error) {
 		return nil, Errorf(EInvalid, "engine: nil sink")
 	}
 	e := &Engine{p: p, w: w, sink: sink}
+	for _, o := range p.DropOrigins {
+		e.originDetail = append(e.originDetail, "origin "+o)
+	}
 	e.horizon = w.To
 	if e.horizon <= math.MaxInt64-p.Threshold {
 		e.horizon += p.Threshold
@@ -155,9 +159,9 @@ func (e *Engine) timelineFor(course int64) *timeline {
 // never enter a timeline.
 func (e *Engine) filter(ev *Event) (Reason, string, bool) {
 	p := &e.p
-	for _, o := range p.DropOrigins {
+	for i, o := range p.DropOrigins {
 		if ev.Origin == o {
-			return ReasonDropped, "origin " + o, true
+			return ReasonDropped, e.originDetail[i], true
 		}
 	}
 	switch {

@@ -120,7 +120,8 @@ func (r *Rollup) UserResult(userID int64) *Result {
 		c int64
 		d Day
 	}]*Stat{}
-	for k, c := range r.cells {
+	for i := range r.cells {
+		k, c := r.keys[i], &r.cells[i]
 		if k.UserID != userID {
 			continue
 		}

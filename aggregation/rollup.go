@@ -40,37 +40,93 @@ func (c *RollupCell) merge(o *RollupCell) {
 
 // Rollup is a set of daily cells. Rollups of disjoint windows (or of
 // different users) merge into the rollup of their union.
+//
+// Cells are stored by value in one slice and found through an
+// open-addressing table of indexes (linear probing, a multiply-mix hash of
+// the key): a lookup is a hash and usually one key comparison, and the whole
+// rollup is three objects for the garbage collector whatever its size.
 type Rollup struct {
-	cells map[RollupKey]*RollupCell
+	table []int32 // index+1 into cells; 0 = empty; len is a power of two
+	shift uint    // 64 - log2(len(table))
+	keys  []RollupKey
+	cells []RollupCell
 }
+
+const minTableBits = 6
 
 // NewRollup returns an empty rollup.
 func NewRollup() *Rollup {
-	return &Rollup{cells: make(map[RollupKey]*RollupCell)}
+	r := &Rollup{}
+	r.resize(minTableBits)
+	return r
 }
 
 // Len returns the number of cells.
 func (r *Rollup) Len() int { return len(r.cells) }
 
-// cell returns the cell of k, creating it.
-func (r *Rollup) cell(k RollupKey) *RollupCell {
-	c, ok := r.cells[k]
-	if !ok {
-		c = new(RollupCell)
-		r.cells[k] = c
+// Reset empties the rollup, keeping its memory for reuse.
+func (r *Rollup) Reset() {
+	clear(r.table)
+	clear(r.cells)
+	r.keys, r.cells = r.keys[:0], r.cells[:0]
+}
+
+func hashKey(k *RollupKey) uint64 {
+	h := uint64(k.CMID)*0x9E3779B97F4A7C15 ^ uint64(k.CourseID)*0xC2B2AE3D27D4EB4F ^
+		uint64(k.Day)*0x165667B19E3779F9 ^ uint64(k.Bucket+1)*0xD6E8FEB86659FD93 ^
+		uint64(k.UserID)*0xFF51AFD7ED558CCD ^ uint64(k.SectionID)*0x94D049BB133111EB
+	h ^= h >> 31
+	h *= 0xBF58476D1CE4E5B9
+	return h ^ h>>29
+}
+
+// resize rebuilds the index table with 2^bits slots.
+func (r *Rollup) resize(bits uint) {
+	r.table = make([]int32, 1<<bits)
+	r.shift = 64 - bits
+	mask := uint64(len(r.table) - 1)
+	for i := range r.keys {
+		j := hashKey(&r.keys[i]) >> r.shift
+		for r.table[j] != 0 {
+			j = (j + 1) & mask
+		}
+		r.table[j] = int32(i + 1)
 	}
-	return c
+}
+
+// slot returns the index of k's cell, creating it.
+func (r *Rollup) slot(k *RollupKey) int32 { return r.slotHashed(k, hashKey(k)) }
+
+// slotHashed is slot with the key's hash already computed.
+func (r *Rollup) slotHashed(k *RollupKey, h uint64) int32 {
+	mask := uint64(len(r.table) - 1)
+	for j := h >> r.shift; ; j = (j + 1) & mask {
+		s := r.table[j]
+		if s == 0 {
+			if 4*(len(r.cells)+1) > 3*len(r.table) { // keep the load under 3/4
+				r.resize(64 - r.shift + 1)
+				return r.slotHashed(k, h)
+			}
+			r.table[j] = int32(len(r.cells) + 1)
+			r.keys = append(r.keys, *k)
+			r.cells = append(r.cells, RollupCell{})
+			return int32(len(r.cells) - 1)
+		}
+		if r.keys[s-1] == *k {
+			return s - 1
+		}
+	}
 }
 
 // Add merges one cell into the rollup.
 func (r *Rollup) Add(k RollupKey, c RollupCell) {
-	r.cell(k).merge(&c)
+	r.cells[r.slot(&k)].merge(&c)
 }
 
 // Merge adds every cell of o into r.
 func (r *Rollup) Merge(o *Rollup) {
-	for k, c := range o.cells {
-		r.cell(k).merge(c)
+	for i := range o.cells {
+		r.cells[r.slot(&o.keys[i])].merge(&o.cells[i])
 	}
 }
 
@@ -83,9 +139,9 @@ type RollupEntry struct {
 // Entries returns every cell, ordered by user, day, course, bucket, section
 // and cm, so two equal rollups give equal slices.
 func (r *Rollup) Entries() []RollupEntry {
-	out := make([]RollupEntry, 0, len(r.cells))
-	for k, c := range r.cells {
-		out = append(out, RollupEntry{Key: k, Cell: *c})
+	out := make([]RollupEntry, len(r.cells))
+	for i := range r.cells {
+		out[i] = RollupEntry{Key: r.keys[i], Cell: r.cells[i]}
 	}
 	slices.SortFunc(out, func(a, b RollupEntry) int { return compareKeys(&a.Key, &b.Key) })
 	return out

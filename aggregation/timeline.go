@@ -23,6 +23,7 @@ type timeline struct {
 type session struct {
 	open    bool
 	kept    bool  // longer than MinSession: its laps go straight to the sink
+	span    int64 // Σ of every lap that joined, counted or not (the MinSession test)
 	course  int64 // last non-site course, for SplitOnCourse
 	s       Session
 	pending []Lap // laps of a session not yet kept (MinSession > 0 only)
@@ -110,11 +111,11 @@ func (tl *timeline) settle(next int64, final bool, now int64) {
 		case l.Event.isLogin():
 		case slices.Contains(p.Capture, name):
 			tl.memlap += l.Credit
-			l.Reason, l.Detail = ReasonCaptured, "captured module "+name
+			l.Reason, l.Detail = ReasonCaptured, "captured module: time carried to the next event"
 			tl.explainUncounted(l, closeAfter)
 			return
 		case slices.Contains(p.Ignore, name):
-			l.Reason, l.Detail = ReasonIgnored, "ignored module "+name
+			l.Reason, l.Detail = ReasonIgnored, "ignored module: time dropped"
 			tl.explainUncounted(l, closeAfter)
 			return
 		}
@@ -123,9 +124,7 @@ func (tl *timeline) settle(next int64, final bool, now int64) {
 	l.Carried = tl.memlap
 	l.Credit += tl.memlap
 	tl.memlap = 0
-	if tl.pendIn {
-		tl.count(l, t+l.Credit)
-	}
+	tl.join(l, t+l.Credit, tl.pendIn)
 	if closeAfter {
 		tl.closeSession()
 	}
@@ -170,13 +169,14 @@ func (tl *timeline) pushBackward(ev *Event) {
 		tl.anchor = ev.Time
 	}
 	logout := p.Logout && ev.isLogout()
-	if e.w.counts(ev.Time, ev.CourseID) {
-		if len(p.Ignore) > 0 && !ev.isLogin() && slices.Contains(p.Ignore, moduleName(&l.Place, ev)) {
-			l.Reason, l.Detail = ReasonIgnored, "ignored module"
+	in := e.w.counts(ev.Time, ev.CourseID)
+	if len(p.Ignore) > 0 && !ev.isLogin() && slices.Contains(p.Ignore, moduleName(&l.Place, ev)) {
+		l.Reason, l.Detail = ReasonIgnored, "ignored module: time dropped"
+		if in {
 			e.sink.Lap(l)
-		} else {
-			tl.count(l, ev.Time)
 		}
+	} else {
+		tl.join(l, ev.Time, in)
 	}
 	if logout {
 		tl.closeSession()
@@ -184,9 +184,12 @@ func (tl *timeline) pushBackward(ev *Event) {
 	}
 }
 
-// count adds a counted lap to the open session (opening one if needed) and
-// hands it to the sink, or holds it while the session is still too short.
-func (tl *timeline) count(l *Lap, end int64) {
+// join adds a lap to the open session (opening one if needed). Every lap
+// of the timeline joins, so session boundaries and the MinSession decision
+// do not depend on where the window cuts; only counted laps (inside the
+// window) enter the reported session and reach the sink, held back while
+// the session is not yet longer than MinSession.
+func (tl *timeline) join(l *Lap, end int64, counted bool) {
 	e := tl.e
 	p := &e.p
 	s := &tl.sess
@@ -195,10 +198,9 @@ func (tl *timeline) count(l *Lap, end int64) {
 		tl.closeSession()
 	}
 	if !s.open {
-		s.open, s.kept = true, p.MinSession == 0
+		s.open, s.kept, s.span = true, p.MinSession == 0, 0
 		s.course = SiteCourseID
 		s.s.UserID = l.Event.UserID
-		s.s.Start, s.s.End = l.Event.Time, l.Event.Time
 		s.s.Elapsed, s.s.Events = 0, 0
 		s.s.Courses = s.s.Courses[:0]
 		s.s.Seq = e.seq
@@ -207,19 +209,25 @@ func (tl *timeline) count(l *Lap, end int64) {
 	if course != SiteCourseID {
 		s.course = course
 	}
-	if !slices.Contains(s.s.Courses, course) {
-		s.s.Courses = append(s.s.Courses, course)
+	s.span += l.Credit
+	if counted {
+		if s.s.Events == 0 {
+			s.s.Start, s.s.End = l.Event.Time, l.Event.Time
+		}
+		if n := len(s.s.Courses); n == 0 || s.s.Courses[n-1] != course && !slices.Contains(s.s.Courses, course) {
+			s.s.Courses = append(s.s.Courses, course)
+		}
+		s.s.Events++
+		s.s.Elapsed += l.Credit
+		s.s.End = max(s.s.End, end)
+		l.Counted, l.Session = true, s.s.Seq
+		if !s.kept {
+			s.pending = append(s.pending, *l)
+		} else {
+			e.sink.Lap(l)
+		}
 	}
-	s.s.Events++
-	s.s.Elapsed += l.Credit
-	s.s.End = max(s.s.End, end)
-	l.Counted, l.Session = true, s.s.Seq
-	if s.kept {
-		e.sink.Lap(l)
-		return
-	}
-	s.pending = append(s.pending, *l)
-	if s.s.Elapsed > p.MinSession {
+	if !s.kept && s.span > p.MinSession {
 		s.kept = true
 		for i := range s.pending {
 			e.sink.Lap(&s.pending[i])
