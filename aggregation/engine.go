@@ -1,9 +1,6 @@
 package aggregation
 
-import (
-	"math"
-	"slices"
-)
+import "slices"
 
 // Engine computes one user's laps and sessions from that user's events,
 // pushed in (time, id) order. It holds O(1) state per timeline: the one
@@ -22,8 +19,7 @@ type Engine struct {
 	last    Event // the previous pushed event, for the order check
 	started bool
 	flushed bool
-	horizon int64 // To + Threshold: beyond it no event changes a counted lap
-	beyond  bool  // an event past the horizon was pushed
+	reach   int64 // max(Threshold, Credit): past it, a gap's lap no longer depends on its length
 
 	single   timeline
 	byCourse map[int64]*timeline
@@ -52,10 +48,7 @@ func NewEngine(p Policy, w Window, sink Sink) (*Engine, error) {
 	for _, o := range p.DropOrigins {
 		e.originDetail = append(e.originDetail, "origin "+o)
 	}
-	e.horizon = w.To
-	if e.horizon <= math.MaxInt64-p.Threshold {
-		e.horizon += p.Threshold
-	}
+	e.reach = max(p.Threshold, p.Credit)
 	e.single.init(e, 0)
 	return e, nil
 }
@@ -81,9 +74,6 @@ func (e *Engine) Push(ev *Event) error {
 	e.started = true
 	e.user = ev.UserID
 	e.last.ID, e.last.Time = ev.ID, ev.Time
-	if ev.Time > e.horizon {
-		e.beyond = true
-	}
 	if reason, detail, drop := e.filter(ev); drop {
 		if e.w.counts(ev.Time, ev.CourseID) {
 			e.explainSkipped(ev, reason, detail)
@@ -97,16 +87,16 @@ func (e *Engine) Push(ev *Event) error {
 // Done reports whether the events pushed so far settle every counted lap,
 // assuming any further event lies after the window. A caller that has pushed
 // the whole window keeps pushing the user's following events (look-ahead)
-// until Done, then calls Flush.
+// until Done, then calls Flush. A timeline is settled once nothing of it
+// inside the window waits for a next event, or once the stream has moved
+// more than max(Threshold, Credit) past its last event: any later event
+// would be an over-threshold gap earning exactly the credit.
 func (e *Engine) Done() bool {
-	if e.beyond {
-		return true
-	}
-	if !e.single.settled() {
+	if !e.single.settled(e.last.Time) {
 		return false
 	}
 	for _, tl := range e.byCourse {
-		if !tl.settled() {
+		if !tl.settled(e.last.Time) {
 			return false
 		}
 	}

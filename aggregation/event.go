@@ -31,20 +31,20 @@ type Event struct {
 	UserID            int64  // userid (the actor)
 	CourseID          int64  // courseid; 0 above course level
 	ContextID         int64  // contextid
-	ContextLevel      int32  // contextlevel
 	ContextInstanceID int64  // contextinstanceid (the cmid for module contexts)
 	CMID              int64  // resolved course module id; 0 when the row is not in a module context
-	ModuleType        string // modules.name of the cm ("page", "quiz", …); "" when unresolved
 	SectionID         int64  // course_sections.id of the cm; 0 when unknown
+	RealUserID        int64  // realuserid: non-zero when "logged in as"
+	ModuleType        string // modules.name of the cm ("page", "quiz", …); "" when unresolved
 	Action            string // action ("viewed", "loggedin", "graded", …)
 	Target            string // target ("course_module", "user", …)
 	EventName         string // eventname, e.g. \core\event\course_viewed
+	Origin            string // web, ws, cli, restore, …
+	IP                string // client IP as logged
+	ContextLevel      int32  // contextlevel
 	CRUD              byte   // 'c', 'r', 'u' or 'd'
 	EduLevel          int8   // 0 other, 1 teaching, 2 participating
-	Origin            string // web, ws, cli, restore, …
-	RealUserID        int64  // realuserid: non-zero when "logged in as"
 	Anonymous         bool   // anonymous = 1
-	IP                string // client IP as logged
 }
 
 // Before reports whether e comes strictly before o in the (time, id) order

@@ -187,17 +187,27 @@ func (p *Policy) Validate() error {
 	return nil
 }
 
-// Normalize validates p and, for a custom policy (empty Name or "custom"),
-// sets Name to "custom" and Version to a digest of every parameter, so two
-// answers computed with the same rules carry the same policy identity.
+// Normalize validates p and fixes its identity, so every answer names the
+// rules it really used: a preset's name is kept only when every rule equals
+// that preset (Version then is the preset's); a policy with changed rules,
+// or no name, becomes "custom"; any other name is kept as a label. A
+// non-preset policy's Version is a digest of its rules.
 func (p Policy) Normalize() (Policy, error) {
 	if err := p.Validate(); err != nil {
 		return p, err
 	}
-	if p.Name == "" || p.Name == "custom" {
+	d := p.digest()
+	if ref, err := Preset(p.Name); err == nil {
+		if ref.digest() == d {
+			p.Version = ref.Version
+			return p, nil
+		}
 		p.Name = "custom"
-		p.Version = p.digest()
 	}
+	if p.Name == "" {
+		p.Name = "custom"
+	}
+	p.Version = d
 	return p, nil
 }
 

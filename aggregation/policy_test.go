@@ -155,3 +155,55 @@ func TestRollupMergeUsers(t *testing.T) {
 		t.Fatalf("reset accumulator still holds %d cells, %d sessions", a7.Rollup().Len(), len(a7.Sessions()))
 	}
 }
+
+// A preset whose rules were changed no longer answers under the preset's
+// name; an unchanged copy keeps it; a caller's own label is kept.
+func TestModifiedPresetIsCustom(t *testing.T) {
+	p := preset(t, "usestats")
+	p.Threshold = 1800
+	n, err := p.Normalize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Name != "custom" || n.Version == "1" {
+		t.Errorf("modified usestats answers as %s/%s", n.Name, n.Version)
+	}
+	same := preset(t, "edx30")
+	same.Version = ""
+	if n, _ := same.Normalize(); n.Name != "edx30" || n.Version != "1" {
+		t.Errorf("unchanged edx30 answers as %s/%s", n.Name, n.Version)
+	}
+	label := preset(t, "usestats")
+	label.Name, label.Credit = "local_timespent", 450
+	if n, _ := label.Normalize(); n.Name != "local_timespent" || len(n.Version) != 16 {
+		t.Errorf("labelled policy answers as %s/%s", n.Name, n.Version)
+	}
+}
+
+// A module seen in two sections (moved, or its section deleted) reports the
+// most recent placement whatever order the rollups are merged in.
+func TestModulePlacementIndependentOfMergeOrder(t *testing.T) {
+	const T = 1704000000
+	p := preset(t, "usestats")
+	early, late := aggregation.NewAccumulator(nil), aggregation.NewAccumulator(nil)
+	s := newStream(7)
+	s.view(T, 701)
+	if _, err := aggregation.Run(p, aggregation.AllTime, far, s.events, early); err != nil {
+		t.Fatal(err)
+	}
+	moved := newStream(7).withID(50).view(T+86400*3, 701).events
+	moved[0].SectionID = 35
+	if _, err := aggregation.Run(p, aggregation.AllTime, far, moved, late); err != nil {
+		t.Fatal(err)
+	}
+	for _, order := range [][]*aggregation.Accumulator{{early, late}, {late, early}} {
+		r := aggregation.NewRollup()
+		for _, a := range order {
+			r.Merge(a.Rollup())
+		}
+		m := mustModule(t, mustCourse(t, r.UserResult(7), 5), 101)
+		if m.SectionID != 35 || m.Type != "page" || m.Events != 2 {
+			t.Errorf("merged module = %+v, want section 35, type page, 2 events", m)
+		}
+	}
+}

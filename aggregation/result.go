@@ -166,6 +166,16 @@ func (r *Rollup) UserResult(userID int64) *Result {
 			if m == nil {
 				m = &ModuleStat{CourseID: k.CourseID, CMID: k.CMID, Type: c.ModuleType, SectionID: k.SectionID}
 				modules[mk] = m
+			} else if placedLater(c, k.SectionID, &m.Stat, m.SectionID) {
+				// A module moved (or its section was deleted): report where it
+				// was last seen, whatever order the cells were merged in.
+				m.SectionID = k.SectionID
+				if c.ModuleType != UnknownModuleType || m.Type == "" {
+					m.Type = c.ModuleType
+				}
+			}
+			if m.Type == UnknownModuleType && c.ModuleType != UnknownModuleType && c.ModuleType != "" {
+				m.Type = c.ModuleType
 			}
 			m.Stat.add(c)
 			sk := [2]int64{k.CourseID, k.SectionID}
@@ -201,4 +211,14 @@ func (r *Rollup) UserResult(userID int64) *Result {
 	}
 	slices.SortFunc(res.Days, func(a, b DayStat) int { return cmp.Compare(a.Day, b.Day) })
 	return res
+}
+
+// placedLater reports whether a cell (in section sec) was seen after the
+// module's current placement: later last access, then the higher section id
+// as a deterministic tie-break.
+func placedLater(c *RollupCell, sec int64, cur *Stat, curSec int64) bool {
+	if c.Last != cur.LastAccess {
+		return c.Last > cur.LastAccess
+	}
+	return sec > curSec
 }

@@ -1,6 +1,9 @@
 package aggregation
 
-import "slices"
+import (
+	"math"
+	"slices"
+)
 
 // timeline is the state of one ordered run of events: the whole user
 // (PerUser) or one course (PerCourse).
@@ -12,6 +15,7 @@ type timeline struct {
 	hasPend bool // pend holds an event
 	pendIn  bool // pend is counted (inside the window)
 
+	last      int64 // time of the last event that entered the timeline
 	anchor    int64 // backward: time the next delta is measured from
 	hasAnchor bool
 	memlap    int64 // captured time waiting for the next counted event
@@ -33,15 +37,15 @@ func (tl *timeline) init(e *Engine, course int64) {
 	tl.e, tl.course = e, course
 }
 
-// settled reports that no counted lap of this timeline can still change.
-func (tl *timeline) settled() bool {
-	if tl.hasPend && tl.pendIn {
-		return false
-	}
-	return !(tl.sess.open && !tl.sess.kept)
+// settled reports that no counted lap of this timeline can still change
+// once the stream has reached time at.
+func (tl *timeline) settled(at int64) bool {
+	waiting := tl.hasPend && tl.pendIn || len(tl.sess.pending) > 0
+	return !waiting || satSub(at, tl.last) > tl.e.reach
 }
 
 func (tl *timeline) push(ev *Event) {
+	tl.last = ev.Time
 	if tl.e.p.Attribution == Backward {
 		tl.pushBackward(ev)
 		return
@@ -88,10 +92,10 @@ func (tl *timeline) settle(next int64, final bool, now int64) {
 	closeAfter := false
 	if final {
 		l.Gap, l.Reason = NoGap, ReasonLastEvent
-		l.Credit = min(p.Credit, max(now-t, 0))
+		l.Credit = min(p.Credit, max(satSub(now, t), 0))
 		closeAfter = true
 	} else {
-		l.Gap = next - t
+		l.Gap = satSub(next, t)
 		if p.over(l.Gap) {
 			l.Credit, l.Reason = min(p.Credit, l.Gap), ReasonOverThreshold
 			closeAfter = true
@@ -110,7 +114,7 @@ func (tl *timeline) settle(next int64, final bool, now int64) {
 		switch {
 		case l.Event.isLogin():
 		case slices.Contains(p.Capture, name):
-			tl.memlap += l.Credit
+			tl.memlap = satAdd(tl.memlap, l.Credit)
 			l.Reason, l.Detail = ReasonCaptured, "captured module: time carried to the next event"
 			tl.explainUncounted(l, closeAfter)
 			return
@@ -122,9 +126,9 @@ func (tl *timeline) settle(next int64, final bool, now int64) {
 	}
 	// Carried time is credited once, then reset (fix B2).
 	l.Carried = tl.memlap
-	l.Credit += tl.memlap
+	l.Credit = satAdd(l.Credit, tl.memlap)
 	tl.memlap = 0
-	tl.join(l, t+l.Credit, tl.pendIn)
+	tl.join(l, satAdd(t, l.Credit), tl.pendIn)
 	if closeAfter {
 		tl.closeSession()
 	}
@@ -156,10 +160,10 @@ func (tl *timeline) pushBackward(ev *Event) {
 	case !tl.hasAnchor:
 		l.Gap, l.Credit, l.Reason = NoGap, 0, ReasonFirstEvent
 		tl.anchor, tl.hasAnchor = ev.Time, true
-	case ev.Time-tl.anchor < p.Coalesce:
-		l.Gap, l.Credit, l.Reason = ev.Time-tl.anchor, 0, ReasonCoalesced
+	case satSub(ev.Time, tl.anchor) < p.Coalesce:
+		l.Gap, l.Credit, l.Reason = satSub(ev.Time, tl.anchor), 0, ReasonCoalesced
 	default:
-		l.Gap = ev.Time - tl.anchor
+		l.Gap = satSub(ev.Time, tl.anchor)
 		if p.over(l.Gap) {
 			tl.closeSession()
 			l.Credit, l.Reason = min(p.Credit, l.Gap), ReasonOverThreshold
@@ -266,4 +270,29 @@ func (tl *timeline) finish(now int64) {
 		tl.settle(0, true, now)
 	}
 	tl.closeSession()
+}
+
+// satSub is a − b for times, saturating instead of wrapping (events at the
+// ends of int64 must never produce a negative gap or credit).
+func satSub(a, b int64) int64 {
+	d := a - b
+	if (a >= 0) != (b >= 0) && (d >= 0) != (a >= 0) {
+		if a >= 0 {
+			return math.MaxInt64
+		}
+		return math.MinInt64
+	}
+	return d
+}
+
+// satAdd is a + b, saturating instead of wrapping.
+func satAdd(a, b int64) int64 {
+	s := a + b
+	if (a >= 0) == (b >= 0) && (s >= 0) != (a >= 0) {
+		if a >= 0 {
+			return math.MaxInt64
+		}
+		return math.MinInt64
+	}
+	return s
 }
