@@ -27,7 +27,7 @@ type frontEntry struct {
 	slot int32 // -1 when empty
 }
 
-const frontSize = 128
+const frontSize = 256
 
 type ipRange struct {
 	first, last string
@@ -81,7 +81,9 @@ func (a *Accumulator) Lap(l *Lap) {
 	c := &a.rollup.cells[f.slot]
 	if c.Events == 0 {
 		c.First, c.Last = ev.Time, ev.Time
-		c.ModuleType = l.Place.ModuleType
+		if k.Bucket == BucketActivity {
+			c.ModuleType = ev.moduleType()
+		}
 	} else {
 		c.First, c.Last = min(c.First, ev.Time), max(c.Last, ev.Time)
 	}

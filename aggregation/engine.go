@@ -198,11 +198,7 @@ func classify(ev *Event) Place {
 		if cm == 0 {
 			cm = ev.ContextInstanceID
 		}
-		typ := ev.ModuleType
-		if typ == "" {
-			typ = UnknownModuleType
-		}
-		return Place{Bucket: BucketActivity, CourseID: ev.CourseID, CMID: cm, ModuleType: typ, SectionID: ev.SectionID}
+		return Place{Bucket: BucketActivity, CourseID: ev.CourseID, CMID: cm, SectionID: ev.SectionID}
 	case ContextSystem, ContextUser:
 		return Place{Bucket: BucketOther, CourseID: ev.CourseID}
 	}
@@ -214,7 +210,7 @@ func classify(ev *Event) Place {
 func moduleName(pl *Place, ev *Event) string {
 	switch pl.Bucket {
 	case BucketActivity:
-		return pl.ModuleType
+		return ev.moduleType()
 	case BucketCourse:
 		return "course"
 	}

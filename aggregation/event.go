@@ -77,3 +77,12 @@ func SortEvents(evs []Event) {
 		return cmp.Or(cmp.Compare(a.Time, b.Time), cmp.Compare(a.ID, b.ID))
 	})
 }
+
+// moduleType is the event's module type, UnknownModuleType when the adapter
+// could not resolve it (deleted module).
+func (e *Event) moduleType() string {
+	if e.ModuleType == "" {
+		return UnknownModuleType
+	}
+	return e.ModuleType
+}

@@ -27,13 +27,13 @@ func (b Bucket) String() string {
 	return "site"
 }
 
-// Place is where one event's time goes.
+// Place is where one event's time goes. The module type of an activity is
+// the event's ModuleType (UnknownModuleType when unresolved).
 type Place struct {
-	Bucket     Bucket
-	CourseID   int64
-	CMID       int64  // activities only
-	ModuleType string // activities only; UnknownModuleType for deleted modules
-	SectionID  int64  // activities only; 0 = unknown section
+	Bucket    Bucket
+	CourseID  int64
+	CMID      int64 // activities only
+	SectionID int64 // activities only; 0 = unknown section
 }
 
 // Reason says why an event received the credit it did (or none).

@@ -72,12 +72,11 @@ func (r *Rollup) Reset() {
 }
 
 func hashKey(k *RollupKey) uint64 {
-	h := uint64(k.CMID)*0x9E3779B97F4A7C15 ^ uint64(k.CourseID)*0xC2B2AE3D27D4EB4F ^
-		uint64(k.Day)*0x165667B19E3779F9 ^ uint64(k.Bucket+1)*0xD6E8FEB86659FD93 ^
-		uint64(k.UserID)*0xFF51AFD7ED558CCD ^ uint64(k.SectionID)*0x94D049BB133111EB
-	h ^= h >> 31
-	h *= 0xBF58476D1CE4E5B9
-	return h ^ h>>29
+	// Day, bucket and course vary slowly and in small ranges: fold them into
+	// one word, then two multiplications and a shift mix the rest.
+	h := (uint64(k.Day)<<24 ^ uint64(k.Bucket)<<56 ^ uint64(k.CourseID)) * 0x9E3779B97F4A7C15
+	h ^= (uint64(k.CMID) ^ uint64(k.SectionID)<<32 ^ uint64(k.UserID)<<16) * 0xC2B2AE3D27D4EB4F
+	return h ^ h>>32
 }
 
 // resize rebuilds the index table with 2^bits slots.
