@@ -15,6 +15,7 @@ const (
 	BucketOther
 )
 
+// String returns the bucket's name.
 func (b Bucket) String() string {
 	switch b {
 	case BucketCourse:
@@ -69,6 +70,7 @@ var reasonNames = [...]string{
 	ReasonGraded:        "graded",
 }
 
+// String returns the reason's name as shown in explanations.
 func (r Reason) String() string {
 	if int(r) < len(reasonNames) {
 		return reasonNames[r]

@@ -20,6 +20,7 @@ const (
 	Backward
 )
 
+// String returns "forward" or "backward".
 func (a Attribution) String() string {
 	if a == Backward {
 		return "backward"
@@ -38,6 +39,7 @@ const (
 	PerCourse
 )
 
+// String returns "user" or "course".
 func (t Timeline) String() string {
 	if t == PerCourse {
 		return "course"
@@ -59,6 +61,7 @@ const (
 	SiteNone
 )
 
+// String returns "loginlogout", "all" or "none".
 func (s SiteRows) String() string {
 	switch s {
 	case SiteAll:
