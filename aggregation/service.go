@@ -29,7 +29,8 @@ func (p *Policy) LookBehind() int64 {
 // ComputeUser streams a user's events for the window through the policy
 // into sink: the look-behind context (see LookBehind), the window, then
 // look-ahead events after the window until the engine has every lap it
-// needs (fix B3), and flushes with now. It returns the normalized policy.
+// needs (fix B3), at most max(Threshold, Credit) past To, and flushes with
+// now. It returns the normalized policy.
 func ComputeUser(ctx context.Context, r LogReader, userID int64, p Policy, w Window, now int64, sink Sink) (Policy, error) {
 	e, err := NewEngine(p, w, sink)
 	if err != nil {
@@ -54,8 +55,10 @@ func ComputeUser(ctx context.Context, r LogReader, userID int64, p Policy, w Win
 		return p, pushErr
 	}
 	if w.To < math.MaxInt64 && !e.Done() {
+		// No event later than To + max(Threshold, Credit) can change a lap of
+		// the window: past it every pending event earns exactly the credit.
 		lookahead := func(ev *Event) bool { return push(ev) && !e.Done() }
-		if err := r.UserEvents(ctx, userID, w.To+1, math.MaxInt64, lookahead); err != nil {
+		if err := r.UserEvents(ctx, userID, w.To+1, satAdd(w.To, e.reach), lookahead); err != nil {
 			return p, err
 		}
 		if pushErr != nil {

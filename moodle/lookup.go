@@ -1,0 +1,322 @@
+package moodle
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/uptrace/bun"
+
+	"github.com/usestats/usestats/aggregation"
+)
+
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
+// UserField names the column a user is looked up by.
+type UserField string
+
+// The user lookup fields.
+const (
+	UserByID       UserField = "id"
+	UserByUsername UserField = "username"
+	UserByIDNumber UserField = "idnumber"
+	UserByEmail    UserField = "email"
+)
+
+// FindUser returns the one non-deleted user whose field equals value. For
+// usernames, mnetHostID selects the host the account belongs to (0: any
+// host, an error if the username exists on several). Not found → ENotFound;
+// several matches → EInvalid.
+func (s *Source) FindUser(ctx context.Context, field UserField, value string, mnetHostID int64) (*User, error) {
+	q := s.db.NewSelect().ModelTableExpr(s.tableAs("user", "u")).Where("deleted = 0")
+	switch field {
+	case UserByID:
+		id, err := strconv.ParseInt(value, 10, 64)
+		if err != nil || id <= 0 {
+			return nil, aggregation.Errorf(aggregation.EInvalid, "user id %q is not a positive integer", value)
+		}
+		q = q.Where("id = ?", id)
+	case UserByUsername:
+		q = q.Where("username = ?", value)
+		if mnetHostID > 0 {
+			q = q.Where("mnethostid = ?", mnetHostID)
+		}
+	case UserByIDNumber:
+		q = q.Where("idnumber = ?", value)
+	case UserByEmail:
+		q = q.Where("LOWER(email) = ?", strings.ToLower(value))
+	default:
+		return nil, aggregation.Errorf(aggregation.EInvalid, "unknown user field %q (id, username, idnumber, email)", field)
+	}
+	if value == "" {
+		return nil, aggregation.Errorf(aggregation.EInvalid, "empty user %s", field)
+	}
+	var users []User
+	if err := q.Model(&users).OrderExpr("id").Limit(2).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("looking up user by %s: %w", field, err)
+	}
+	switch len(users) {
+	case 0:
+		return nil, aggregation.Errorf(aggregation.ENotFound, "no user with %s %q", field, value)
+	case 1:
+		return &users[0], nil
+	}
+	return nil, aggregation.Errorf(aggregation.EInvalid, "several users have %s %q (give the MNET host)", field, value)
+}
+
+// Users returns the users with the given ids (missing ids are absent).
+func (s *Source) Users(ctx context.Context, ids []int64) (map[int64]*User, error) {
+	out := make(map[int64]*User, len(ids))
+	for _, batch := range batches(ids, 500) {
+		var users []User
+		if err := s.db.NewSelect().Model(&users).ModelTableExpr(s.tableAs("user", "u")).
+			Where("id IN (?)", bun.In(batch)).Scan(ctx); err != nil {
+			return nil, fmt.Errorf("reading users: %w", err)
+		}
+		for i := range users {
+			out[users[i].ID] = &users[i]
+		}
+	}
+	return out, nil
+}
+
+// CourseField names the column a course is looked up by.
+type CourseField string
+
+// The course lookup fields.
+const (
+	CourseByID        CourseField = "id"
+	CourseByShortName CourseField = "shortname"
+	CourseByIDNumber  CourseField = "idnumber"
+)
+
+// FindCourse returns the course whose field equals value (ENotFound if none).
+func (s *Source) FindCourse(ctx context.Context, field CourseField, value string) (*Course, error) {
+	q := s.db.NewSelect().ModelTableExpr(s.tableAs("course", "c"))
+	switch field {
+	case CourseByID:
+		id, err := strconv.ParseInt(value, 10, 64)
+		if err != nil || id <= 0 {
+			return nil, aggregation.Errorf(aggregation.EInvalid, "course id %q is not a positive integer", value)
+		}
+		q = q.Where("id = ?", id)
+	case CourseByShortName:
+		q = q.Where("shortname = ?", value)
+	case CourseByIDNumber:
+		if value == "" {
+			return nil, aggregation.Errorf(aggregation.EInvalid, "empty course idnumber")
+		}
+		q = q.Where("idnumber = ?", value)
+	default:
+		return nil, aggregation.Errorf(aggregation.EInvalid, "unknown course field %q (id, shortname, idnumber)", field)
+	}
+	var cs []Course
+	if err := q.Model(&cs).OrderExpr("id").Limit(2).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("looking up course by %s: %w", field, err)
+	}
+	switch len(cs) {
+	case 0:
+		return nil, aggregation.Errorf(aggregation.ENotFound, "no course with %s %q", field, value)
+	case 1:
+		return &cs[0], nil
+	}
+	return nil, aggregation.Errorf(aggregation.EInvalid, "several courses have %s %q", field, value)
+}
+
+// Courses returns the courses with the given ids (deleted courses are absent).
+func (s *Source) Courses(ctx context.Context, ids []int64) (map[int64]*Course, error) {
+	out := make(map[int64]*Course, len(ids))
+	for _, batch := range batches(ids, 500) {
+		var cs []Course
+		if err := s.db.NewSelect().Model(&cs).ModelTableExpr(s.tableAs("course", "c")).
+			Where("id IN (?)", bun.In(batch)).Scan(ctx); err != nil {
+			return nil, fmt.Errorf("reading courses: %w", err)
+		}
+		for i := range cs {
+			out[cs[i].ID] = &cs[i]
+		}
+	}
+	return out, nil
+}
+
+// ModuleInfo describes a course module for reports.
+type ModuleInfo struct {
+	CMID      int64
+	CourseID  int64
+	Type      string // modules.name
+	Instance  int64
+	Name      string // the activity's name (mdl_<type>.name)
+	IDNumber  string
+	SectionID int64
+}
+
+var moduleTableName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+// Modules returns the live course modules with the given ids, with their
+// activity names read from each module type's table in one query per type.
+// Deleted modules are absent.
+func (s *Source) Modules(ctx context.Context, cmids []int64) (map[int64]*ModuleInfo, error) {
+	if err := s.loadCMs(ctx, s.uncachedCMs(cmids)); err != nil {
+		return nil, err
+	}
+	out := make(map[int64]*ModuleInfo, len(cmids))
+	byType := map[string][]int64{} // type → instance ids
+	s.mu.Lock()
+	for _, id := range cmids {
+		cm := s.cms[id]
+		if !cm.known {
+			continue
+		}
+		out[id] = &ModuleInfo{CMID: id, CourseID: cm.course, Type: cm.typ, Instance: cm.instance, IDNumber: cm.idnumber, SectionID: cm.section}
+		byType[cm.typ] = append(byType[cm.typ], cm.instance)
+	}
+	s.mu.Unlock()
+	for typ, instances := range byType {
+		if !moduleTableName.MatchString(typ) {
+			continue
+		}
+		names := map[int64]string{}
+		for _, batch := range batches(instances, 500) {
+			var rows []ModuleInstance
+			err := s.db.NewSelect().Model(&rows).ModelTableExpr(s.tableAs(typ, "mi")).
+				Column("id", "course", "name").Where("id IN (?)", bun.In(batch)).Scan(ctx)
+			if err != nil {
+				// A module type whose table is missing (plugin uninstalled):
+				// the activities keep their type, without names.
+				break
+			}
+			for _, r := range rows {
+				names[r.ID] = r.Name
+			}
+		}
+		for _, m := range out {
+			if m.Type == typ {
+				m.Name = names[m.Instance]
+			}
+		}
+	}
+	return out, nil
+}
+
+func (s *Source) uncachedCMs(ids []int64) []int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []int64
+	for _, id := range ids {
+		if _, ok := s.cms[id]; !ok {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// Grade is a user's grade on a grade item.
+type Grade struct {
+	ItemID     int64
+	Final      *float64 // grade_grades.finalgrade; nil when not graded
+	GradeMax   float64
+	GradeMin   float64
+	ItemModule string // for activity grades: the module type
+	Instance   int64  // for activity grades: the instance id
+	CMID       int64  // for activity grades: the course module, when it exists
+}
+
+// CourseGrade returns the user's final course grade (the course grade
+// item's finalgrade with its grademax). ok is false when the course has no
+// course grade item.
+func (s *Source) CourseGrade(ctx context.Context, userID, courseID int64) (g Grade, ok bool, err error) {
+	grades, err := s.grades(ctx, userID, courseID, "course")
+	if err != nil || len(grades) == 0 {
+		return Grade{}, false, err
+	}
+	return grades[0], true, nil
+}
+
+// ModuleGrades returns the user's grades on the course's activity grade
+// items (main grades, itemnumber 0), with their course modules.
+func (s *Source) ModuleGrades(ctx context.Context, userID, courseID int64) ([]Grade, error) {
+	grades, err := s.grades(ctx, userID, courseID, "mod")
+	if err != nil || len(grades) == 0 {
+		return grades, err
+	}
+	mods, err := s.moduleNames(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := map[string]int64{}
+	for id, name := range mods {
+		ids[name] = id
+	}
+	var cms []CourseModule
+	if err := s.db.NewSelect().Model(&cms).ModelTableExpr(s.tableAs("course_modules", "cm")).
+		Column("id", "module", "instance").Where("course = ?", courseID).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("reading course modules of course %d: %w", courseID, err)
+	}
+	cmOf := map[[2]int64]int64{}
+	for _, cm := range cms {
+		cmOf[[2]int64{cm.Module, cm.Instance}] = cm.ID
+	}
+	for i := range grades {
+		grades[i].CMID = cmOf[[2]int64{ids[grades[i].ItemModule], grades[i].Instance}]
+	}
+	return grades, nil
+}
+
+func (s *Source) grades(ctx context.Context, userID, courseID int64, itemType string) ([]Grade, error) {
+	var items []GradeItem
+	q := s.db.NewSelect().Model(&items).ModelTableExpr(s.tableAs("grade_items", "gi")).
+		Where("courseid = ?", courseID).Where("itemtype = ?", itemType).OrderExpr("id")
+	if itemType == "mod" {
+		q = q.Where("(itemnumber = 0 OR itemnumber IS NULL)")
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("reading grade items of course %d: %w", courseID, err)
+	}
+	if len(items) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, len(items))
+	for i := range items {
+		ids[i] = items[i].ID
+	}
+	var gg []GradeGrade
+	if err := s.db.NewSelect().Model(&gg).ModelTableExpr(s.tableAs("grade_grades", "gg")).
+		Where("userid = ?", userID).Where("itemid IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("reading grades of user %d: %w", userID, err)
+	}
+	final := map[int64]*float64{}
+	for _, g := range gg {
+		if g.FinalGrade.Valid {
+			f := g.FinalGrade.Float64
+			final[g.ItemID] = &f
+		}
+	}
+	out := make([]Grade, len(items))
+	for i, it := range items {
+		out[i] = Grade{ItemID: it.ID, Final: final[it.ID], GradeMax: float64(it.GradeMax), GradeMin: float64(it.GradeMin),
+			ItemModule: it.ItemModule.String, Instance: it.ItemInstance.Int64}
+	}
+	return out, nil
+}
+
+// MnetHosts returns the MNET hosts that are not deleted.
+func (s *Source) MnetHosts(ctx context.Context) ([]MnetHost, error) {
+	var hosts []MnetHost
+	if err := s.db.NewSelect().Model(&hosts).ModelTableExpr(s.tableAs("mnet_host", "mh")).
+		Where("deleted = 0").OrderExpr("id").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("reading mnet hosts: %w", err)
+	}
+	return hosts, nil
+}
+
+func batches(ids []int64, n int) [][]int64 {
+	var out [][]int64
+	for start := 0; start < len(ids); start += n {
+		out = append(out, ids[start:min(start+n, len(ids))])
+	}
+	return out
+}

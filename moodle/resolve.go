@@ -1,0 +1,117 @@
+package moodle
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/uptrace/bun"
+
+	"github.com/usestats/usestats/aggregation"
+)
+
+// cmInfo is what a module-context log row needs from course_modules.
+type cmInfo struct {
+	known    bool // false: the course module no longer exists (or is being deleted)
+	course   int64
+	typ      string // modules.name
+	instance int64
+	section  int64 // course_sections.id
+	idnumber string
+}
+
+// maxCachedCMs bounds the course-module cache; past it the cache restarts.
+const maxCachedCMs = 500_000
+
+// resolve fills CMID, ModuleType and SectionID of the module-context events
+// in evs, querying only the course modules not cached yet, in one batch.
+func (s *Source) resolve(ctx context.Context, evs []aggregation.Event) error {
+	var missing []int64
+	s.mu.Lock()
+	for i := range evs {
+		ev := &evs[i]
+		if ev.ContextLevel != aggregation.ContextModule {
+			continue
+		}
+		if _, ok := s.cms[ev.ContextInstanceID]; !ok && !slices.Contains(missing, ev.ContextInstanceID) {
+			missing = append(missing, ev.ContextInstanceID)
+		}
+	}
+	s.mu.Unlock()
+	if len(missing) > 0 {
+		if err := s.loadCMs(ctx, missing); err != nil {
+			return err
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range evs {
+		ev := &evs[i]
+		if ev.ContextLevel != aggregation.ContextModule {
+			continue
+		}
+		ev.CMID = ev.ContextInstanceID // the cmid, copied at event time: survives deletion
+		if cm := s.cms[ev.CMID]; cm.known {
+			ev.ModuleType, ev.SectionID = cm.typ, cm.section
+		}
+	}
+	return nil
+}
+
+// loadCMs reads course modules by id (in batches of 500) into the cache;
+// ids without a live row are cached as unknown.
+func (s *Source) loadCMs(ctx context.Context, ids []int64) error {
+	mods, err := s.moduleNames(ctx)
+	if err != nil {
+		return err
+	}
+	found := make(map[int64]cmInfo, len(ids))
+	for start := 0; start < len(ids); start += 500 {
+		batch := ids[start:min(start+500, len(ids))]
+		var cms []CourseModule
+		err := s.db.NewSelect().Model(&cms).ModelTableExpr(s.tableAs("course_modules", "cm")).
+			Column("id", "course", "module", "instance", "section", "idnumber", "deletioninprogress").
+			Where("id IN (?)", bun.In(batch)).Scan(ctx)
+		if err != nil {
+			return fmt.Errorf("resolving course modules: %w", err)
+		}
+		for _, cm := range cms {
+			found[cm.ID] = cmInfo{
+				known:  cm.DeletionInProgress == 0 && mods[cm.Module] != "",
+				course: cm.Course, typ: mods[cm.Module], instance: cm.Instance,
+				section: cm.Section, idnumber: cm.IDNumber.String,
+			}
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.cms)+len(ids) > maxCachedCMs {
+		clear(s.cms)
+	}
+	for _, id := range ids {
+		s.cms[id] = found[id] // zero value (unknown) when missing
+	}
+	return nil
+}
+
+// moduleNames returns modules.id → name, read once.
+func (s *Source) moduleNames(ctx context.Context) (map[int64]string, error) {
+	s.mu.Lock()
+	m := s.modules
+	s.mu.Unlock()
+	if m != nil {
+		return m, nil
+	}
+	var mods []Module
+	if err := s.db.NewSelect().Model(&mods).ModelTableExpr(s.tableAs("modules", "m")).Column("id", "name").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("reading modules: %w", err)
+	}
+	m = make(map[int64]string, len(mods))
+	for _, mod := range mods {
+		m[mod.ID] = mod.Name
+	}
+	s.mu.Lock()
+	s.modules = m
+	s.mu.Unlock()
+	return m, nil
+}

@@ -1,0 +1,104 @@
+package moodle
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"sync"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/schema"
+
+	"github.com/usestats/usestats/aggregation"
+	"github.com/usestats/usestats/dbconn"
+)
+
+// DefaultPrefix is Moodle's default table prefix.
+const DefaultPrefix = "mdl_"
+
+var validPrefix = regexp.MustCompile(`^[a-z0-9_]{0,32}$`)
+
+// requiredTables are checked when a Source opens: without them usestats
+// cannot compute anything.
+var requiredTables = []string{"logstore_standard_log", "user", "course", "course_modules", "modules", "course_sections"}
+
+// Source reads one Moodle database. It is safe for concurrent use.
+type Source struct {
+	db     *dbconn.DB
+	prefix string
+	owned  bool // Close closes db
+
+	mu      sync.Mutex
+	modules map[int64]string // modules.id → name, loaded once
+	cms     map[int64]cmInfo // cmid → resolution (type, section, …); missing cms cached too
+}
+
+// Open connects read-only to the Moodle database at dsn and checks that its
+// tables exist under the prefix ("" means DefaultPrefix).
+func Open(ctx context.Context, dsn, prefix string) (*Source, error) {
+	db, err := dbconn.Open(ctx, dsn, dbconn.Options{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	s, err := New(ctx, db, prefix)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.owned = true
+	return s, nil
+}
+
+// New wraps an open database. The caller keeps ownership of db.
+func New(ctx context.Context, db *dbconn.DB, prefix string) (*Source, error) {
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
+	if !validPrefix.MatchString(prefix) {
+		return nil, aggregation.Errorf(aggregation.EInvalid, "table prefix %q: use lower-case letters, digits and underscores", prefix)
+	}
+	s := &Source{db: db, prefix: prefix, cms: make(map[int64]cmInfo)}
+	for _, t := range requiredTables {
+		if err := s.checkTable(ctx, t); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Close releases the database if the Source opened it.
+func (s *Source) Close() error {
+	if s.owned {
+		return s.db.Close()
+	}
+	return nil
+}
+
+// DB returns the underlying database (for health checks).
+func (s *Source) DB() *dbconn.DB { return s.db }
+
+// Prefix returns the table prefix in use.
+func (s *Source) Prefix() string { return s.prefix }
+
+// table returns the quoted physical name of a logical table.
+func (s *Source) table(name string) schema.QueryWithArgs {
+	return bun.SafeQuery("?", bun.Ident(s.prefix+name))
+}
+
+// tableAs returns "physical AS alias" for ModelTableExpr.
+func (s *Source) tableAs(name, alias string) (string, any, any) {
+	return "? AS ?", bun.Ident(s.prefix + name), bun.Ident(alias)
+}
+
+func (s *Source) checkTable(ctx context.Context, name string) error {
+	var n int
+	err := s.db.NewSelect().ColumnExpr("1").TableExpr("?", bun.Ident(s.prefix+name)).Where("1 = 0").Scan(ctx, &n)
+	if err == nil || isNoRows(err) {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("checking table %s: %w", s.prefix+name, ctx.Err())
+	}
+	return aggregation.Errorf(aggregation.ENotFound,
+		"table %s is missing in %s (is this a Moodle database, and is the prefix %q right?)", s.prefix+name, s.db.Redacted, s.prefix)
+}
