@@ -37,8 +37,9 @@ const (
 
 // Options tune Open.
 type Options struct {
-	// ReadOnly asks the server for a read-only session where the engine
-	// supports it (PostgreSQL default_transaction_read_only, SQLite mode=ro).
+	// ReadOnly asks the server for a read-only session (PostgreSQL
+	// default_transaction_read_only, MariaDB/MySQL transaction_read_only,
+	// SQLite mode=ro).
 	ReadOnly bool
 	// MaxOpenConns caps the pool (0: the driver's default; SQLite writers use 1).
 	MaxOpenConns int
@@ -88,7 +89,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 	case Postgres:
 		db, err = openPostgres(u, opt)
 	case MySQL:
-		db, err = openMySQL(u, opt)
+		db, err = openMySQL(u, opt, "transaction_read_only")
 	case SQLite:
 		db, err = openSQLite(u, opt)
 	}
@@ -104,7 +105,17 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 	}
 	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if err := db.PingContext(pctx); err != nil {
+	err = db.PingContext(pctx)
+	if err != nil && kind == MySQL && opt.ReadOnly && strings.Contains(err.Error(), "Unknown system variable") {
+		// MariaDB before 11.1 names the read-only switch tx_read_only
+		// (MySQL 8 only knows transaction_read_only).
+		db.Close()
+		if db, err = openMySQL(u, opt, "tx_read_only"); err != nil {
+			return nil, err
+		}
+		err = db.PingContext(pctx)
+	}
+	if err != nil {
 		db.Close()
 		return nil, &aggregation.Error{Code: aggregation.EUnavailable,
 			Message: fmt.Sprintf("cannot reach %s database %s: %s", kind, redact(dsn), rootCause(err))}
@@ -128,7 +139,9 @@ func openPostgres(u *url.URL, opt Options) (*bun.DB, error) {
 	return bun.NewDB(sqldb, pgdialect.New()), nil
 }
 
-func openMySQL(u *url.URL, opt Options) (*bun.DB, error) {
+// openMySQL opens a MariaDB or MySQL database; a read-only session sets the
+// named system variable (transaction_read_only or tx_read_only) at connect.
+func openMySQL(u *url.URL, opt Options, readOnlyVar string) (*bun.DB, error) {
 	host := u.Host
 	if host == "" {
 		host = "127.0.0.1"
@@ -141,6 +154,9 @@ func openMySQL(u *url.URL, opt Options) (*bun.DB, error) {
 		q.Set("charset", "utf8mb4")
 	}
 	q.Set("interpolateParams", "true") // one round trip per query
+	if opt.ReadOnly {
+		q.Set(readOnlyVar, "1")
+	}
 	pass, _ := u.User.Password()
 	native := fmt.Sprintf("%s:%s@tcp(%s)/%s?%s", u.User.Username(), pass, host, strings.TrimPrefix(u.Path, "/"), q.Encode())
 	cfg, err := mysql.ParseDSN(native)
