@@ -1,0 +1,74 @@
+// Package store is the Bun adapter for usestats' own database (never a
+// Moodle one): API tokens today, MNET peers and keys, compiled rollups and
+// watermarks later. The database is an embedded SQLite file by default
+// (sqlite://usestats.db) or PostgreSQL (postgres://…), which several
+// service instances can share; MySQL and MariaDB are not supported here.
+//
+// Its schema is created and upgraded by Migrate from SQL migrations
+// embedded in the binary, one directory per dialect (migrations/postgres,
+// migrations/sqlite) holding the same migration names. Migrate is
+// idempotent and meant to run at every start.
+//
+// Every error is an *aggregation.Error (EInvalid, ENotFound,
+// EUnauthenticated, EUnavailable) or a wrapped driver error, which
+// aggregation.ErrorCode reports as EInternal. Times are Unix seconds and
+// "now" is always passed in: the store never reads a clock.
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/usestats/usestats/aggregation"
+	"github.com/usestats/usestats/dbconn"
+)
+
+// Store is usestats' own database. It is safe for concurrent use.
+type Store struct {
+	db *dbconn.DB
+}
+
+// Open connects to the store named by dsn: sqlite://PATH (the file is
+// created when missing) or postgres://user:password@host:5432/db. A MySQL or
+// MariaDB URL, like any malformed URL, is an EInvalid error; an unreachable
+// server is EUnavailable. Open does not touch the schema: call Migrate.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	kind, err := dbconn.Parse(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if kind != dbconn.SQLite && kind != dbconn.Postgres {
+		return nil, aggregation.Errorf(aggregation.EInvalid,
+			"store: %s is not supported for usestats' own database; use sqlite://PATH or postgres://…", kind)
+	}
+	db, err := dbconn.Open(ctx, dsn, dbconn.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return &Store{db: db}, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	return s.db.Close()
+}
+
+// Kind returns the store's engine (dbconn.SQLite or dbconn.Postgres).
+func (s *Store) Kind() dbconn.Kind { return s.db.Kind }
+
+// Ping checks that the database answers a query, for readiness probes. A
+// failure is an EUnavailable error.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.db.NewRaw("SELECT 1").Scan(ctx, &one); err != nil {
+		return &aggregation.Error{Code: aggregation.EUnavailable,
+			Message: fmt.Sprintf("store: %s database %s does not answer: %v", s.db.Kind, s.db.Redacted, err)}
+	}
+	return nil
+}
+
+// wrap annotates an unexpected database error; aggregation.ErrorCode
+// reports it as EInternal and its text is never shown to callers.
+func wrap(op string, err error) error {
+	return fmt.Errorf("store: %s: %w", op, err)
+}
