@@ -7,10 +7,12 @@ package dbconn
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -89,7 +91,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 	case Postgres:
 		db, err = openPostgres(u, opt)
 	case MySQL:
-		db, err = openMySQL(u, opt, "transaction_read_only")
+		db, err = openMySQL(u, opt)
 	case SQLite:
 		db, err = openSQLite(u, opt)
 	}
@@ -105,17 +107,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 	}
 	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	err = db.PingContext(pctx)
-	if err != nil && kind == MySQL && opt.ReadOnly && strings.Contains(err.Error(), "Unknown system variable") {
-		// MariaDB before 11.1 names the read-only switch tx_read_only
-		// (MySQL 8 only knows transaction_read_only).
-		db.Close()
-		if db, err = openMySQL(u, opt, "tx_read_only"); err != nil {
-			return nil, err
-		}
-		err = db.PingContext(pctx)
-	}
-	if err != nil {
+	if err := db.PingContext(pctx); err != nil {
 		db.Close()
 		return nil, &aggregation.Error{Code: aggregation.EUnavailable,
 			Message: fmt.Sprintf("cannot reach %s database %s: %s", kind, redact(dsn), rootCause(err))}
@@ -131,7 +123,10 @@ func openPostgres(u *url.URL, opt Options) (*bun.DB, error) {
 	u2 := *u
 	u2.Scheme = "postgres"
 	u2.RawQuery = q.Encode()
-	opts := []pgdriver.Option{pgdriver.WithDSN(u2.String()), pgdriver.WithTimeout(30 * time.Second)}
+	// No fixed statement timeout: contexts bound every call, and a long
+	// statement (an index build over 10⁸ rows) must not be cut at 10 s. A
+	// read_timeout / write_timeout in the URL still wins.
+	opts := []pgdriver.Option{pgdriver.WithReadTimeout(0), pgdriver.WithWriteTimeout(0), pgdriver.WithDSN(u2.String())}
 	if opt.ReadOnly {
 		opts = append(opts, pgdriver.WithConnParams(map[string]any{"default_transaction_read_only": "on"}))
 	}
@@ -139,9 +134,9 @@ func openPostgres(u *url.URL, opt Options) (*bun.DB, error) {
 	return bun.NewDB(sqldb, pgdialect.New()), nil
 }
 
-// openMySQL opens a MariaDB or MySQL database; a read-only session sets the
-// named system variable (transaction_read_only or tx_read_only) at connect.
-func openMySQL(u *url.URL, opt Options, readOnlyVar string) (*bun.DB, error) {
+// openMySQL opens a MariaDB or MySQL database; read-only sessions run SET
+// SESSION TRANSACTION READ ONLY on every new connection.
+func openMySQL(u *url.URL, opt Options) (*bun.DB, error) {
 	host := u.Host
 	if host == "" {
 		host = "127.0.0.1"
@@ -154,20 +149,44 @@ func openMySQL(u *url.URL, opt Options, readOnlyVar string) (*bun.DB, error) {
 		q.Set("charset", "utf8mb4")
 	}
 	q.Set("interpolateParams", "true") // one round trip per query
-	if opt.ReadOnly {
-		q.Set(readOnlyVar, "1")
-	}
 	pass, _ := u.User.Password()
 	native := fmt.Sprintf("%s:%s@tcp(%s)/%s?%s", u.User.Username(), pass, host, strings.TrimPrefix(u.Path, "/"), q.Encode())
 	cfg, err := mysql.ParseDSN(native)
 	if err != nil {
 		return nil, aggregation.Errorf(aggregation.EInvalid, "mysql URL %s: %v", redact(u.String()), err)
 	}
-	conn, err := mysql.NewConnector(cfg)
+	var conn driver.Connector
+	conn, err = mysql.NewConnector(cfg)
 	if err != nil {
 		return nil, aggregation.Errorf(aggregation.EInvalid, "mysql URL %s: %v", redact(u.String()), err)
 	}
+	if opt.ReadOnly {
+		conn = initConnector{Connector: conn, init: "SET SESSION TRANSACTION READ ONLY"}
+	}
 	return bun.NewDB(sql.OpenDB(conn), mysqldialect.New()), nil
+}
+
+// initConnector runs a statement on every new connection.
+type initConnector struct {
+	driver.Connector
+	init string
+}
+
+func (c initConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ex, ok := conn.(driver.ExecerContext)
+	if !ok {
+		conn.Close()
+		return nil, fmt.Errorf("dbconn: the driver cannot run %q", c.init)
+	}
+	if _, err := ex.ExecContext(ctx, c.init, nil); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("dbconn: %s: %w", c.init, err)
+	}
+	return conn, nil
 }
 
 func sqlitePath(u *url.URL) string {
@@ -180,6 +199,11 @@ func sqlitePath(u *url.URL) string {
 
 func openSQLite(u *url.URL, opt Options) (*bun.DB, error) {
 	path := sqlitePath(u)
+	if opt.ReadOnly {
+		if _, err := os.Stat(path); err != nil {
+			return nil, aggregation.Errorf(aggregation.ENotFound, "sqlite database file %s does not exist", path)
+		}
+	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	if opt.ReadOnly {

@@ -1,0 +1,135 @@
+package seed
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/usestats/usestats/dbconn"
+)
+
+// engine is one database a test runs against.
+type engine struct {
+	name string
+	db   *dbconn.DB
+}
+
+// engines opens SQLite always, and PostgreSQL and MariaDB/MySQL when
+// USESTATS_TEST_POSTGRES / USESTATS_TEST_MYSQL are set (required under CI).
+func engines(t testing.TB) []engine {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "seed.db")
+	lite, err := dbconn.Open(ctx, "sqlite://"+path, dbconn.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lite.Close() })
+	out := []engine{{"sqlite", lite}}
+	for _, env := range []struct{ name, env string }{{"postgres", "USESTATS_TEST_POSTGRES"}, {"mysql", "USESTATS_TEST_MYSQL"}} {
+		dsn := os.Getenv(env.env)
+		if dsn == "" {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s is not set under CI", env.env)
+			}
+			t.Logf("%s not set: %s skipped", env.env, env.name)
+			continue
+		}
+		db, err := dbconn.Open(ctx, dsn, dbconn.Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", env.env, err)
+		}
+		t.Cleanup(func() { db.Close() })
+		out = append(out, engine{env.name, db})
+	}
+	return out
+}
+
+// testPrefix returns a table prefix unique to this run, and drops the
+// tables with that prefix when the test ends.
+func testPrefix(t testing.TB, db *dbconn.DB) string {
+	t.Helper()
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	prefix := "t" + hex.EncodeToString(b[:]) + "_"
+	t.Cleanup(func() {
+		if err := DropSchema(context.Background(), db, prefix); err != nil {
+			t.Errorf("drop %s tables: %v", prefix, err)
+		}
+	})
+	return prefix
+}
+
+// tableChecksum hashes every row of a table in id order, each column in a
+// form independent of the engine (integers, text, numbers with the
+// column's decimals), and returns the hash and the row count.
+func tableChecksum(t testing.TB, db *dbconn.DB, prefix, table string) (string, int) {
+	t.Helper()
+	cat, err := buildCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := cat.byName[table]
+	names := make([]string, len(def.cols))
+	for i, c := range def.cols {
+		names[i] = quote(db.Kind, c.name)
+	}
+	q := "SELECT " + strings.Join(names, ", ") + " FROM " + quote(db.Kind, prefix+table) + " ORDER BY " + quote(db.Kind, "id")
+	rows, err := db.DB.DB.QueryContext(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	h := sha256.New()
+	n := 0
+	dest := make([]any, len(def.cols))
+	for i, c := range def.cols {
+		switch c.typ {
+		case tNumber, tFloat:
+			dest[i] = new(sql.NullFloat64)
+		case tSeq, tInt:
+			dest[i] = new(sql.NullInt64)
+		default:
+			dest[i] = new(sql.NullString)
+		}
+	}
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			t.Fatal(err)
+		}
+		for i, c := range def.cols {
+			var s string
+			switch v := dest[i].(type) {
+			case *sql.NullFloat64:
+				if v.Valid {
+					s = "f" + strconv.FormatFloat(v.Float64, 'f', max(c.dec, 6), 64)
+				}
+			case *sql.NullInt64:
+				if v.Valid {
+					s = "i" + strconv.FormatInt(v.Int64, 10)
+				}
+			case *sql.NullString:
+				if v.Valid {
+					s = "s" + v.String
+				}
+			}
+			fmt.Fprintf(h, "%d:%s|", len(s), s)
+		}
+		h.Write([]byte{'\n'})
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), n
+}
