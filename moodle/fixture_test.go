@@ -1,0 +1,70 @@
+package moodle_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/usestats/usestats/dbconn"
+	"github.com/usestats/usestats/moodle"
+	"github.com/usestats/usestats/seed"
+)
+
+// engine is one database the test table runs against.
+type engine struct {
+	name string
+	url  string
+}
+
+// engines returns SQLite always, and PostgreSQL and MariaDB when their URLs
+// are set (USESTATS_TEST_POSTGRES, USESTATS_TEST_MYSQL); under CI=true a
+// missing URL is a failure, not a skip.
+func engines(t *testing.T) []engine {
+	t.Helper()
+	out := []engine{{"sqlite", "sqlite://" + filepath.Join(t.TempDir(), "moodle.db")}}
+	for _, e := range []struct{ name, env string }{{"postgres", "USESTATS_TEST_POSTGRES"}, {"mariadb", "USESTATS_TEST_MYSQL"}} {
+		url := os.Getenv(e.env)
+		if url == "" {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s is not set: CI must test %s", e.env, e.name)
+			}
+			t.Logf("%s not set: %s not tested", e.env, e.name)
+			continue
+		}
+		out = append(out, engine{e.name, url})
+	}
+	return out
+}
+
+// newSchema opens the engine and creates a fresh Moodle schema under a
+// unique table prefix; cleanup drops it.
+func newSchema(tb testing.TB, url string) (*dbconn.DB, string, func()) {
+	tb.Helper()
+	ctx := context.Background()
+	db, err := dbconn.Open(ctx, url, dbconn.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	prefix := fmt.Sprintf("t%06d_", rand.IntN(1_000_000))
+	if err := seed.CreateSchema(ctx, db, prefix); err != nil {
+		db.Close()
+		tb.Fatal(err)
+	}
+	return db, prefix, func() {
+		if err := seed.DropSchema(context.Background(), db, prefix); err != nil {
+			tb.Errorf("dropping the fixture: %v", err)
+		}
+		db.Close()
+	}
+}
+
+// forEachEngine runs f on a fresh Moodle schema (a unique table prefix) on
+// every engine, filled by fill, through a read-only Source.
+func forEachEngine(t *testing.T, fill func(ctx context.Context, w *seed.Writer) error, f func(t *testing.T, src *moodle.Source)) {
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) { withFixture(t, e, fill, f) })
+	}
+}
