@@ -1,0 +1,118 @@
+// Command usestats computes the time learners spent on a Moodle site from
+// its activity log.
+//
+//	usestats seed   --moodle DSN [--users N] …   create and fill a demo Moodle database
+//	usestats report --moodle DSN --user U …      one user's time, as JSON or a table
+//
+// Every failure prints one line on stderr and exits non-zero (2 for bad
+// input, 1 otherwise).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/usestats/usestats/aggregation"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `usage: usestats <command> [flags]
+
+commands:
+  seed     create a Moodle-shaped database and fill it with realistic demo data
+  report   compute one user's time spent from a Moodle database
+
+Run 'usestats <command> -h' for the command's flags.
+`
+
+// run executes one command and returns the process exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "seed":
+		err = runSeed(ctx, args[1:], stdout, stderr)
+	case "report":
+		err = runReport(ctx, args[1:], stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "usestats: unknown command %q (commands: seed, report; see 'usestats help')\n", args[0])
+		return 2
+	}
+	return exitCode(err, stderr)
+}
+
+// errUsage marks a flag error already reported by the flag package.
+var errUsage = errors.New("usage")
+
+// exitCode prints err as one line and maps it to an exit status.
+func exitCode(err error, stderr io.Writer) int {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintln(stderr, "usestats: interrupted")
+		return 1
+	}
+	msg := err.Error()
+	var ae *aggregation.Error
+	if errors.As(err, &ae) {
+		msg = ae.Message
+	}
+	fmt.Fprintf(stderr, "usestats: %s\n", msg)
+	if aggregation.ErrorCode(err) == aggregation.EInvalid {
+		return 2
+	}
+	return 1
+}
+
+// newFlags returns a flag set that reports errors through errUsage.
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("usestats "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parseFlags parses args, turning flag errors into errUsage.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		return errUsage
+	}
+	return nil
+}
+
+// envOr returns the environment variable's value, or def.
+func envOr(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok && v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/usestats/usestats/dbconn"
+	"github.com/usestats/usestats/seed"
+)
+
+// servers returns SQLite always, and PostgreSQL and MariaDB when their URLs
+// are set (failing under CI=true when they are not).
+func servers(t *testing.T) map[string]string {
+	t.Helper()
+	out := map[string]string{"sqlite": "sqlite://" + filepath.Join(t.TempDir(), "moodle.db")}
+	for name, env := range map[string]string{"postgres": "USESTATS_TEST_POSTGRES", "mariadb": "USESTATS_TEST_MYSQL"} {
+		if url := os.Getenv(env); url != "" {
+			out[name] = url
+		} else if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is not set: CI must test %s", env, name)
+		} else {
+			t.Logf("%s not set: %s not tested", env, name)
+		}
+	}
+	return out
+}
+
+func usestats(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, &out, &errb)
+	return out.String(), errb.String(), code
+}
+
+// The same seed gives byte-identical report JSON on every database.
+func TestReportIdenticalAcrossDatabases(t *testing.T) {
+	prefix := fmt.Sprintf("r%06d_", rand.IntN(1_000_000))
+	reports := map[string]string{}
+	for name, url := range servers(t) {
+		_, stderr, code := usestats(t, "seed", "--moodle", url, "--prefix", prefix, "--users", "8", "--days", "40", "--seed", "42", "--quiet")
+		if code != 0 {
+			t.Fatalf("%s: seed exited %d: %s", name, code, stderr)
+		}
+		t.Cleanup(func() {
+			db, err := dbconn.Open(context.Background(), url, dbconn.Options{})
+			if err == nil {
+				seed.DropSchema(context.Background(), db, prefix)
+				db.Close()
+			}
+		})
+		var all strings.Builder
+		for _, user := range []string{"learner0001", "learner0004", "7"} {
+			for _, policy := range []string{"usestats", "dedication", "canvas"} {
+				out, stderr, code := usestats(t, "report", "--moodle", url, "--prefix", prefix, "--user", user,
+					"--from", "2025-11-01", "--to", "2025-12-15", "--now", "1767225600", "--policy", policy)
+				if code != 0 {
+					t.Fatalf("%s: report %s %s exited %d: %s", name, user, policy, code, stderr)
+				}
+				all.WriteString(out)
+			}
+		}
+		reports[name] = all.String()
+	}
+	var rep Report
+	if err := json.Unmarshal([]byte(strings.SplitN(reports["sqlite"], "\n}\n", 2)[0]+"\n}"), &rep); err != nil {
+		t.Fatalf("report is not JSON: %v", err)
+	}
+	if rep.Total <= 0 || len(rep.Courses) == 0 || len(rep.Sessions) == 0 || rep.User.Username != "learner0001" {
+		t.Fatalf("an empty report proves nothing: %+v", rep)
+	}
+	var sum int64
+	for _, c := range rep.Courses {
+		if c.Total != c.CourseTime+c.ActivityTime+c.OtherTime {
+			t.Errorf("course %d: total %d ≠ %d + %d + %d", c.ID, c.Total, c.CourseTime, c.ActivityTime, c.OtherTime)
+		}
+		sum += c.Total
+	}
+	if sum+rep.Site.Elapsed != rep.Total {
+		t.Errorf("Σ courses %d + site %d ≠ total %d", sum, rep.Site.Elapsed, rep.Total)
+	}
+	for name, r := range reports {
+		if r != reports["sqlite"] {
+			t.Errorf("%s report differs from sqlite's:\n%s", name, firstDiff(reports["sqlite"], r))
+		}
+	}
+}
+
+func firstDiff(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := 0; i < len(al) && i < len(bl); i++ {
+		if al[i] != bl[i] {
+			return fmt.Sprintf("line %d: %q vs %q", i+1, al[i], bl[i])
+		}
+	}
+	return fmt.Sprintf("lengths %d vs %d lines", len(al), len(bl))
+}
+
+// Bad input and unreachable or wrong databases: one line on stderr, a
+// non-zero exit, never a stack trace.
+func TestReportErrors(t *testing.T) {
+	url := "sqlite://" + filepath.Join(t.TempDir(), "m.db")
+	if _, stderr, code := usestats(t, "seed", "--moodle", url, "--users", "3", "--days", "5", "--quiet"); code != 0 {
+		t.Fatalf("seed: %s", stderr)
+	}
+	empty := "sqlite://" + filepath.Join(t.TempDir(), "empty.db")
+	if db, err := dbconn.Open(context.Background(), empty, dbconn.Options{}); err != nil {
+		t.Fatal(err)
+	} else {
+		db.Exec("CREATE TABLE unrelated (id INTEGER)")
+		db.Close()
+	}
+	cases := []struct {
+		name  string
+		args  []string
+		code  int
+		words string
+	}{
+		{"unknown user", []string{"report", "--moodle", url, "--user", "nobody"}, 1, "no user"},
+		{"unknown user id", []string{"report", "--moodle", url, "--user", "999"}, 1, "no user"},
+		{"unreachable database", []string{"report", "--moodle", "postgres://postgres@127.0.0.1:1/x", "--user", "1"}, 1, "cannot reach"},
+		{"missing tables", []string{"report", "--moodle", empty, "--user", "1"}, 1, "missing"},
+		{"missing sqlite file", []string{"report", "--moodle", "sqlite:///nonexistent/moodle.db", "--user", "1"}, 1, "does not exist"},
+		{"wrong prefix", []string{"report", "--moodle", url, "--prefix", "xyz_", "--user", "1"}, 1, "missing"},
+		{"bad URL", []string{"report", "--moodle", "oracle://db/x", "--user", "1"}, 2, "unsupported"},
+		{"bad date", []string{"report", "--moodle", url, "--user", "3", "--from", "yesterday"}, 2, "bad date"},
+		{"to before from", []string{"report", "--moodle", url, "--user", "3", "--from", "2025-12-01", "--to", "2025-11-01"}, 2, "before"},
+		{"unknown policy", []string{"report", "--moodle", url, "--user", "3", "--policy", "magic"}, 2, "unknown policy"},
+		{"bad format", []string{"report", "--moodle", url, "--user", "3", "--format", "xml"}, 2, "format"},
+		{"bad now", []string{"report", "--moodle", url, "--user", "3", "--now", "soon"}, 2, "--now"},
+		{"no user flag", []string{"report", "--moodle", url}, 2, "--user"},
+		{"no database", []string{"report", "--user", "3"}, 2, "--moodle"},
+		{"unknown flag", []string{"report", "--bogus"}, 2, "bogus"},
+		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
+		{"seed bad users", []string{"seed", "--moodle", url, "--users", "0"}, 2, "positive"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if c.name == "no database" {
+				t.Setenv("USESTATS_MOODLE", "")
+			}
+			_, stderr, code := usestats(t, c.args...)
+			if code != c.code {
+				t.Errorf("exit %d, want %d (stderr %q)", code, c.code, stderr)
+			}
+			if !strings.Contains(stderr, c.words) {
+				t.Errorf("stderr %q does not say %q", stderr, c.words)
+			}
+			if strings.Contains(stderr, "goroutine") || strings.Contains(stderr, "panic") {
+				t.Errorf("stack trace on stderr: %s", stderr)
+			}
+			if lines := strings.Count(strings.TrimSpace(stderr), "\n"); lines > 0 && c.words != "bogus" {
+				t.Errorf("%d lines on stderr, want one: %q", lines+1, stderr)
+			}
+		})
+	}
+	// A good run in table form.
+	out, stderr, code := usestats(t, "report", "--moodle", url, "--user", "learner0001", "--format", "table", "--now", "1767225600")
+	if code != 0 || !strings.Contains(out, "learner0001") || !strings.Contains(out, "Total") {
+		t.Errorf("table report: exit %d, %q, %q", code, out, stderr)
+	}
+}
