@@ -243,25 +243,12 @@ func (s *Source) ModuleGrades(ctx context.Context, userID, courseID int64) ([]Gr
 	if err != nil || len(grades) == 0 {
 		return grades, err
 	}
-	mods, err := s.moduleNames(ctx)
+	cmOf, err := s.courseModuleIndex(ctx, courseID)
 	if err != nil {
 		return nil, err
 	}
-	ids := map[string]int64{}
-	for id, name := range mods {
-		ids[name] = id
-	}
-	var cms []CourseModule
-	if err := s.db.NewSelect().Model(&cms).ModelTableExpr(s.tableAs("course_modules", "cm")).
-		Column("id", "module", "instance").Where("course = ?", courseID).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("reading course modules of course %d: %w", courseID, err)
-	}
-	cmOf := map[[2]int64]int64{}
-	for _, cm := range cms {
-		cmOf[[2]int64{cm.Module, cm.Instance}] = cm.ID
-	}
 	for i := range grades {
-		grades[i].CMID = cmOf[[2]int64{ids[grades[i].ItemModule], grades[i].Instance}]
+		grades[i].CMID = cmOf[[2]any{grades[i].ItemModule, grades[i].Instance}]
 	}
 	return grades, nil
 }
