@@ -120,6 +120,9 @@ func withFixture(t *testing.T, e engine, fill func(context.Context, *seed.Writer
 	if err := w.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if err := seed.Analyze(ctx, db, prefix); err != nil {
+		t.Fatal(err)
+	}
 	t.Logf("%s: fixture written in %s", e.name, time.Since(start).Round(time.Millisecond))
 	src, err := moodle.Open(ctx, e.url, prefix)
 	if err != nil {
@@ -147,6 +150,9 @@ func BenchmarkStream(b *testing.B) {
 				b.Fatal(err)
 			}
 			if err := w.Flush(ctx); err != nil {
+				b.Fatal(err)
+			}
+			if err := seed.Analyze(ctx, db, prefix); err != nil {
 				b.Fatal(err)
 			}
 			src, err := moodle.Open(ctx, e.url, prefix)

@@ -42,7 +42,9 @@ func (s *Source) UserEvents(ctx context.Context, userID, from, to int64, fn func
 		if first {
 			q = q.Where("timecreated >= ?", from)
 		} else {
-			q = q.Where("(timecreated > ? OR (timecreated = ? AND id > ?))", lastT, lastT, lastID)
+			// (timecreated, id) > (lastT, lastID), written with a leading range
+			// every engine's optimizer can use.
+			q = q.Where("timecreated >= ?", lastT).Where("(timecreated > ? OR id > ?)", lastT, lastID)
 		}
 		n, stopped, err := s.stream(ctx, q, func(ev *aggregation.Event) bool {
 			lastT, lastID = ev.Time, ev.ID

@@ -158,12 +158,8 @@ func Seed(ctx context.Context, db *dbconn.DB, opt Options) (Stats, error) {
 			return st, err
 		}
 	}
-	if db.Kind == dbconn.Postgres { // planner statistics, as autovacuum would gather
-		for _, t := range Tables(o.Prefix) {
-			if _, err := db.DB.DB.ExecContext(ctx, "ANALYZE "+quote(db.Kind, t)); err != nil {
-				return st, fmt.Errorf("seed: analyze %s: %w", t, err)
-			}
-		}
+	if err := Analyze(ctx, db, o.Prefix); err != nil {
+		return st, err
 	}
 	st.Duration += time.Since(began)
 	return st, nil
@@ -607,4 +603,23 @@ func (s *site) writeGrades(ctx context.Context, w *Writer) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// Analyze gathers optimizer statistics for the prefix's tables, as a live
+// site's autovacuum / InnoDB persistent statistics would: without them the
+// engines pick poor plans for freshly loaded tables.
+func Analyze(ctx context.Context, db *dbconn.DB, prefix string) error {
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
+	for _, t := range Tables(prefix) {
+		stmt := "ANALYZE " + quote(db.Kind, t)
+		if db.Kind == dbconn.MySQL {
+			stmt = "ANALYZE TABLE " + quote(db.Kind, t)
+		}
+		if _, err := db.DB.DB.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("seed: analyze %s: %w", t, err)
+		}
+	}
+	return nil
 }

@@ -121,6 +121,9 @@ func BenchmarkReport50k(b *testing.B) {
 			if err := w.Flush(ctx); err != nil {
 				b.Fatal(err)
 			}
+			if err := seed.Analyze(ctx, db, prefix); err != nil {
+				b.Fatal(err)
+			}
 			src, err := moodle.Open(ctx, e.url, prefix)
 			if err != nil {
 				b.Fatal(err)
