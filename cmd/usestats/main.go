@@ -33,6 +33,7 @@ const usage = `usage: usestats <command> [flags]
 commands:
   seed     create a Moodle-shaped database and fill it with realistic demo data
   report   compute one user's time spent from a Moodle database
+  token    create, list and revoke API tokens
 
 Run 'usestats <command> -h' for the command's flags.
 `
@@ -49,11 +50,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runSeed(ctx, args[1:], stdout, stderr)
 	case "report":
 		err = runReport(ctx, args[1:], stdout, stderr)
+	case "token":
+		err = runToken(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "usestats: unknown command %q (commands: seed, report; see 'usestats help')\n", args[0])
+		fmt.Fprintf(stderr, "usestats: unknown command %q (commands: seed, report, token; see 'usestats help')\n", args[0])
 		return 2
 	}
 	return exitCode(err, stderr)

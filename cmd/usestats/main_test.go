@@ -166,3 +166,35 @@ func TestReportErrors(t *testing.T) {
 		t.Errorf("table report: exit %d, %q, %q", code, out, stderr)
 	}
 }
+
+func TestTokenCommands(t *testing.T) {
+	st := "sqlite://" + filepath.Join(t.TempDir(), "store.db")
+	out, stderr, code := usestats(t, "token", "create", "--store", st, "--name", "erp", "--scope", "course:5:read,user:7:self")
+	if code != 0 || !strings.HasPrefix(out, "ust_") || !strings.Contains(stderr, "shown only this once") {
+		t.Fatalf("create: exit %d, %q, %q", code, out, stderr)
+	}
+	plain := strings.TrimSpace(out)
+	out, _, code = usestats(t, "token", "list", "--store", st)
+	if code != 0 || !strings.Contains(out, "erp") || !strings.Contains(out, "course:5:read user:7:self") || strings.Contains(out, plain) {
+		t.Fatalf("list: exit %d, %q (must not show the secret)", code, out)
+	}
+	if _, stderr, code := usestats(t, "token", "create", "--store", st, "--name", "erp", "--scope", "site:read"); code != 2 {
+		t.Errorf("duplicate name: exit %d, %q", code, stderr)
+	}
+	if out, _, code := usestats(t, "token", "revoke", "--store", st, "erp"); code != 0 || !strings.Contains(out, "revoked") {
+		t.Errorf("revoke: exit %d, %q", code, out)
+	}
+	if _, stderr, code := usestats(t, "token", "revoke", "--store", st, "nobody"); code != 1 || !strings.Contains(stderr, "usestats:") {
+		t.Errorf("revoke unknown: exit %d, %q", code, stderr)
+	}
+	for _, args := range [][]string{
+		{"token", "create", "--store", st, "--name", "x", "--scope", "admin"},
+		{"token", "create", "--store", st, "--name", "x"},
+		{"token", "frob"},
+		{"token"},
+	} {
+		if _, stderr, code := usestats(t, args...); code != 2 {
+			t.Errorf("%v: exit %d, %q", args, code, stderr)
+		}
+	}
+}
