@@ -17,6 +17,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/usestats/usestats/aggregation"
@@ -55,6 +56,9 @@ func (s *Store) Close() error {
 
 // Kind returns the store's engine (dbconn.SQLite or dbconn.Postgres).
 func (s *Store) Kind() dbconn.Kind { return s.db.Kind }
+
+// SQLDB returns the connection pool (for pool metrics).
+func (s *Store) SQLDB() *sql.DB { return s.db.DB.DB }
 
 // Ping checks that the database answers a query, for readiness probes. A
 // failure is an EUnavailable error.

@@ -1,6 +1,7 @@
 // Command usestats computes the time learners spent on a Moodle site from
 // its activity log.
 //
+//	usestats serve  [--moodle DSN] …             the GraphQL service (a demo database by default)
 //	usestats seed   --moodle DSN [--users N] …   create and fill a demo Moodle database
 //	usestats report --moodle DSN --user U …      one user's time, as JSON or a table
 //
@@ -31,6 +32,7 @@ func main() {
 const usage = `usage: usestats <command> [flags]
 
 commands:
+  serve    serve the GraphQL API (with no flags: on a demo database it creates)
   seed     create a Moodle-shaped database and fill it with realistic demo data
   report   compute one user's time spent from a Moodle database
   token    create, list and revoke API tokens
@@ -52,11 +54,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runReport(ctx, args[1:], stdout, stderr)
 	case "token":
 		err = runToken(ctx, args[1:], stdout, stderr)
+	case "serve":
+		err = runServe(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "usestats: unknown command %q (commands: seed, report, token; see 'usestats help')\n", args[0])
+		fmt.Fprintf(stderr, "usestats: unknown command %q (commands: serve, seed, report, token; see 'usestats help')\n", args[0])
 		return 2
 	}
 	return exitCode(err, stderr)

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/usestats/usestats/aggregation"
+	"github.com/usestats/usestats/dbconn"
+	"github.com/usestats/usestats/moodle"
+	"github.com/usestats/usestats/resolvers"
+	"github.com/usestats/usestats/seed"
+	"github.com/usestats/usestats/store"
+)
+
+// defaultDemoDB is the demo Moodle database `serve` creates when no
+// --moodle is given.
+const defaultDemoDB = "usestats-demo.db"
+
+// serveConfig is everything `usestats serve` is configured with.
+type serveConfig struct {
+	addr, moodleURL, prefix, storeURL, demoDB string
+	graphiql                                  bool
+	timezone, logLevel                        string
+	timeout                                   time.Duration
+	demoUsers                                 int
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", stderr)
+	var c serveConfig
+	fs.StringVar(&c.addr, "addr", envOr("USESTATS_ADDR", ":8080"), "listen address (env USESTATS_ADDR)")
+	fs.StringVar(&c.moodleURL, "moodle", envOr("USESTATS_MOODLE", ""), "Moodle database URL (env USESTATS_MOODLE); empty: the demo database")
+	fs.StringVar(&c.prefix, "prefix", envOr("USESTATS_PREFIX", moodle.DefaultPrefix), "Moodle table prefix (env USESTATS_PREFIX)")
+	fs.StringVar(&c.storeURL, "store", envOr("USESTATS_STORE", defaultStore), "usestats' own database for tokens (env USESTATS_STORE)")
+	fs.StringVar(&c.demoDB, "demo-db", envOr("USESTATS_DEMO_DB", defaultDemoDB), "file of the demo Moodle database, created once (env USESTATS_DEMO_DB)")
+	fs.IntVar(&c.demoUsers, "demo-users", 300, "learners in a newly created demo database")
+	fs.BoolVar(&c.graphiql, "graphiql", envOr("USESTATS_GRAPHIQL", "true") == "true", "serve the GraphiQL page at / (env USESTATS_GRAPHIQL)")
+	fs.StringVar(&c.timezone, "timezone", envOr("USESTATS_TIMEZONE", "UTC"), "time zone of calendar days (env USESTATS_TIMEZONE)")
+	fs.StringVar(&c.logLevel, "log-level", envOr("USESTATS_LOG_LEVEL", "info"), "debug, info, warn or error (env USESTATS_LOG_LEVEL)")
+	fs.DurationVar(&c.timeout, "request-timeout", 10*time.Second, "deadline of one GraphQL request, database included")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return aggregation.Errorf(aggregation.EInvalid, "serve: --log-level %q: want debug, info, warn or error", c.logLevel)
+	}
+	loc, err := time.LoadLocation(c.timezone)
+	if err != nil {
+		return aggregation.Errorf(aggregation.EInvalid, "serve: unknown time zone %q", c.timezone)
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	st, err := openStore(ctx, c.storeURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	demo := c.moodleURL == ""
+	if demo {
+		c.moodleURL = "sqlite://" + c.demoDB
+		if err := ensureDemo(ctx, c, stderr, log); err != nil {
+			return err
+		}
+	}
+	src, err := moodle.Open(ctx, c.moodleURL, c.prefix)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+
+	gql, err := resolvers.NewHandler(resolvers.Config{
+		Logs:      src,
+		Directory: src.Directory(),
+		Authenticate: func(ctx context.Context, token string) (aggregation.Scopes, error) {
+			tok, err := st.Authenticate(ctx, token, time.Now().Unix())
+			return tok.Scopes, err
+		},
+		Now:      func() int64 { return time.Now().Unix() },
+		Location: loc,
+		Logger:   log,
+		GraphiQL: c.graphiql,
+		Timeout:  c.timeout,
+	})
+	if err != nil {
+		return err
+	}
+	m := newMetrics(src.DB(), st)
+	mux := http.NewServeMux()
+	mux.Handle("/healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") }))
+	mux.Handle("/readyz", readyHandler(src.DB(), st))
+	mux.Handle("/metrics", m.handler())
+	mux.Handle("/", gql)
+
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return aggregation.Errorf(aggregation.EUnavailable, "serve: cannot listen on %s: %v", c.addr, err)
+	}
+	srv := &http.Server{
+		Handler:           m.instrument(logRequests(log, mux)),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      c.timeout + 30*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	base := "http://" + displayAddr(ln.Addr())
+	fmt.Fprintf(stdout, "usestats is serving %s\n", c.moodleURL)
+	fmt.Fprintf(stdout, "GraphQL: %s/graphql", base)
+	if c.graphiql {
+		fmt.Fprintf(stdout, "   GraphiQL: %s/", base)
+	}
+	fmt.Fprintln(stdout)
+	if demo {
+		plain, err := demoToken(ctx, st)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "demo token (site:read): %s\n", plain)
+		fmt.Fprintf(stdout, "  send it as the header  Authorization: Bearer %s\n", plain)
+	}
+	log.Info("serving", "addr", ln.Addr().String(), "moodle", src.DB().Redacted, "store", c.storeURL, "graphiql", c.graphiql)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("serve: shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// ensureDemo creates the demo Moodle database once.
+func ensureDemo(ctx context.Context, c serveConfig, stderr io.Writer, log *slog.Logger) error {
+	if _, err := os.Stat(c.demoDB); err == nil {
+		return nil
+	}
+	log.Info("creating the demo Moodle database", "file", c.demoDB, "learners", c.demoUsers)
+	tmp := c.demoDB + ".tmp"
+	os.Remove(tmp)
+	db, err := dbconn.Open(ctx, "sqlite://"+tmp, dbconn.Options{})
+	if err != nil {
+		return err
+	}
+	_, err = seed.Seed(ctx, db, seed.Options{Seed: 1, Users: c.demoUsers, Prefix: c.prefix, Progress: stderr})
+	db.Close()
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	for _, suffix := range []string{"-wal", "-shm"} {
+		os.Remove(tmp + suffix)
+	}
+	return os.Rename(tmp, c.demoDB) // only a complete database ever has the demo name
+}
+
+// demoToken revokes earlier demo tokens and creates a fresh one.
+func demoToken(ctx context.Context, st *store.Store) (string, error) {
+	now := time.Now().Unix()
+	toks, err := st.ListTokens(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, t := range toks {
+		if strings.HasPrefix(t.Name, "demo-") && !t.Revoked() {
+			if _, err := st.RevokeToken(ctx, t.Name, now); err != nil {
+				return "", err
+			}
+		}
+	}
+	scopes, _ := aggregation.ParseScopes("site:read")
+	plain, _, err := st.CreateToken(ctx, fmt.Sprintf("demo-%d", time.Now().UnixNano()), scopes, now)
+	return plain, err
+}
+
+func displayAddr(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// readyHandler answers 200 when both databases answer, else 503.
+func readyHandler(mdb *dbconn.DB, st *store.Store) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := mdb.PingContext(ctx); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, "moodle database unreachable")
+			return
+		}
+		if err := st.Ping(ctx); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, "store unreachable")
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+}

@@ -1,0 +1,154 @@
+package model
+
+import (
+	"slices"
+
+	"github.com/usestats/usestats/aggregation"
+)
+
+// Access is what the request's token may read of one user's statistics.
+// The zero value reads nothing.
+type Access struct {
+	// All: every course and the site level (site:read, user:<id>:self).
+	All bool
+	// Courses: otherwise, the courses whose statistics the token reads
+	// (course:<id>:read), ascending.
+	Courses []int64
+}
+
+// Allows reports whether the access reads the course's statistics.
+func (a Access) Allows(courseID int64) bool {
+	if a.All {
+		return true
+	}
+	_, ok := slices.BinarySearch(a.Courses, courseID)
+	return ok
+}
+
+// Any reports whether the access reads anything at all.
+func (a Access) Any() bool { return a.All || len(a.Courses) > 0 }
+
+// User is a Moodle account. Access says what the request may read of its
+// statistics; it is set by whichever resolver produced the user.
+type User struct {
+	ID        int64
+	Username  string
+	IDNumber  string
+	Firstname string
+	Lastname  string
+	Email     string
+	Host      int
+	Access    Access
+}
+
+// Fullname is the first name and the last name, separated by a space.
+func (u *User) Fullname() string {
+	switch {
+	case u.Firstname == "":
+		return u.Lastname
+	case u.Lastname == "":
+		return u.Firstname
+	}
+	return u.Firstname + " " + u.Lastname
+}
+
+// Computation is one computed answer: whose time, for which window, under
+// which policy, at which detail, what the token may read of it, and the
+// result. The fields of a UserStats and its children share it.
+type Computation struct {
+	UserID int64
+	StatsQuery
+	Access Access
+	Result *aggregation.Result
+}
+
+// UserStats is one user's time for a window. The whole-user fields (site,
+// sessions, explain …) are resolved from Source when the access allows.
+type UserStats struct {
+	Policy      *Policy
+	From        Time
+	To          Time
+	Restricted  bool
+	Total       int64
+	Events      int
+	FirstAccess *Time
+	LastAccess  *Time
+	Days        []DayStat
+	Source      *Computation
+}
+
+// Course is a Moodle course.
+type Course struct {
+	ID        int64
+	Shortname string
+	Fullname  string
+	IDNumber  string
+	Category  int64
+}
+
+// CourseStat is one user's time in one course.
+type CourseStat struct {
+	CourseID     int64
+	Total        int64
+	CourseTime   int64
+	ActivityTime int64
+	OtherTime    int64
+	Events       int
+	FirstAccess  *Time
+	LastAccess   *Time
+	Modules      []ModuleStat
+	Sections     []SectionStat
+	Days         []DayStat
+	// OfUser is whose time this is (for the grade).
+	OfUser int64
+}
+
+// ModuleStat is one activity's time; its name and idnumber are looked up
+// by cmid.
+type ModuleStat struct {
+	Cmid        int64
+	Type        string
+	Section     *int64
+	Elapsed     int64
+	Events      int
+	FirstAccess *Time
+	LastAccess  *Time
+}
+
+// Score is a user's grades in a course.
+type Score struct {
+	CourseID   int64
+	Grade      *float64
+	Grademax   float64
+	Grademin   float64
+	Percentage *float64
+	Modules    []ModuleScore
+}
+
+// ModuleScore is a user's grade on one activity; its name is looked up by
+// cmid.
+type ModuleScore struct {
+	Cmid       *int64
+	Type       string
+	Grade      *float64
+	Grademax   float64
+	Grademin   float64
+	Percentage *float64
+}
+
+// StatsQuery is what a statistic is asked for: the window, the policy
+// (normalized), the detail and the clock.
+type StatsQuery struct {
+	Window aggregation.Window
+	Now    int64
+	Policy aggregation.Policy
+	Scope  StatsScope
+}
+
+// Participant is a participant of a course; Stats resolves their time in
+// InCourse for Query.
+type Participant struct {
+	User     *User
+	InCourse int64
+	Query    StatsQuery
+}

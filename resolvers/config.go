@@ -1,0 +1,28 @@
+package resolvers
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/usestats/usestats/aggregation"
+)
+
+// Config is what the GraphQL handler needs from its host.
+type Config struct {
+	Logs      aggregation.LogReader
+	Directory aggregation.Directory
+	// Authenticate turns the bearer token of a request into scopes; an
+	// empty token or a bad one → *aggregation.Error EUnauthenticated.
+	Authenticate func(ctx context.Context, token string) (aggregation.Scopes, error)
+	Now          func() int64   // injected clock (Unix seconds)
+	Location     *time.Location // calendar days (nil = UTC)
+	Logger       *slog.Logger
+	GraphiQL     bool          // serve the GraphiQL page at GET /
+	Timeout      time.Duration // per-request deadline reaching the database (default 10s)
+	// MaxComplexity bounds an operation's cost (default 5000: a page of 100
+	// participants with their module times costs about 2300); MaxDepth its
+	// field nesting (default 12, introspection fields excluded).
+	MaxComplexity int
+	MaxDepth      int
+}

@@ -1,0 +1,151 @@
+package resolvers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"runtime/debug"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/usestats/usestats/aggregation"
+)
+
+// The values of extensions.code.
+const (
+	CodeUnauthenticated = "UNAUTHENTICATED"
+	CodeForbidden       = "FORBIDDEN"
+	CodeNotFound        = "NOT_FOUND"
+	CodeBadUserInput    = "BAD_USER_INPUT"
+	CodeInternal        = "INTERNAL"
+	// CodeBadRequest marks a request that is not a well-formed
+	// GraphQL-over-HTTP request (a body that is not JSON, a query that is
+	// not a string …).
+	CodeBadRequest = "BAD_REQUEST"
+	// CodeComplexity and CodeDepth mark operations refused by the limits.
+	CodeComplexity = "COMPLEXITY_LIMIT_EXCEEDED"
+	CodeDepth      = "DEPTH_LIMIT_EXCEEDED"
+)
+
+func init() {
+	// Operations refused by a limit fail before execution, like a
+	// validation error: 400 under application/graphql-response+json.
+	errcode.RegisterErrorType(CodeComplexity, errcode.KindProtocol)
+	errcode.RegisterErrorType(CodeDepth, errcode.KindProtocol)
+}
+
+// codeOf maps a core error code to its extensions.code.
+func codeOf(core string) string {
+	switch core {
+	case aggregation.EUnauthenticated:
+		return CodeUnauthenticated
+	case aggregation.EForbidden:
+		return CodeForbidden
+	case aggregation.ENotFound:
+		return CodeNotFound
+	case aggregation.EInvalid:
+		return CodeBadUserInput
+	}
+	return CodeInternal
+}
+
+// presentError is the error presenter: every error leaves with a stable
+// extensions.code. Core errors keep their caller-safe message, except
+// internal and unavailable ones; errors of the GraphQL machinery itself
+// (parsing, validation, limits, protocol) keep theirs; anything else is
+// logged and replaced by a generic message.
+func (r *Resolver) presentError(ctx context.Context, err error) *gqlerror.Error {
+	presented := graphql.DefaultErrorPresenter(ctx, err)
+	g := *presented // never mutate a shared error
+	g.Extensions = maps.Clone(presented.Extensions)
+	if g.Extensions == nil {
+		g.Extensions = map[string]any{}
+	}
+	var core *aggregation.Error
+	switch {
+	case errors.As(err, new(*panicError)):
+		g.Extensions["code"] = CodeInternal
+		g.Message = "internal error"
+	case errors.As(err, &core):
+		code := codeOf(core.Code)
+		g.Extensions["code"] = code
+		g.Message = core.Message
+		if code == CodeInternal {
+			r.logError(ctx, err)
+			g.Message = "internal error"
+			if core.Code == aggregation.EUnavailable {
+				g.Message = "a data source is unavailable; try again later"
+			}
+		}
+	case errors.Is(err, context.DeadlineExceeded):
+		r.logError(ctx, err)
+		g.Extensions["code"] = CodeInternal
+		g.Message = "the request deadline was exceeded"
+	case errors.Is(err, context.Canceled):
+		g.Extensions["code"] = CodeInternal
+		g.Message = "the request was canceled"
+	case g.Err == nil:
+		// A message made by gqlgen or gqlparser (parsing, validation,
+		// limits, the HTTP transport): safe to send.
+		if _, ok := g.Extensions["code"]; !ok {
+			if len(g.Path) == 0 {
+				g.Extensions["code"] = CodeBadRequest
+			} else {
+				g.Extensions["code"] = CodeInternal
+			}
+		}
+		// The POST transport quotes the whole body after a JSON error.
+		if before, _, ok := strings.Cut(g.Message, " body:"); ok && strings.HasPrefix(g.Message, "json request body could not be decoded") {
+			g.Message = before
+		}
+	default:
+		r.logError(ctx, err)
+		g.Extensions["code"] = CodeInternal
+		g.Message = "internal error"
+	}
+	return &g
+}
+
+// logError logs an error whose details the caller never sees.
+func (r *Resolver) logError(ctx context.Context, err error) {
+	attrs := []any{"error", err.Error()}
+	if graphql.HasOperationContext(ctx) {
+		if op := graphql.GetOperationContext(ctx); op.OperationName != "" {
+			attrs = append(attrs, "operation", op.OperationName)
+		}
+	}
+	if fc := graphql.GetFieldContext(ctx); fc != nil {
+		attrs = append(attrs, "path", fc.Path().String())
+	}
+	r.cfg.Logger.ErrorContext(ctx, "graphql: internal error", attrs...)
+}
+
+// recoverPanic turns a resolver panic into an INTERNAL error, logging the
+// panic and its stack.
+func (r *Resolver) recoverPanic(ctx context.Context, p any) error {
+	attrs := []any{"panic", fmt.Sprint(p), "stack", string(debug.Stack())}
+	if fc := graphql.GetFieldContext(ctx); fc != nil {
+		attrs = append(attrs, "path", fc.Path().String())
+	}
+	r.cfg.Logger.ErrorContext(ctx, "graphql: panic", attrs...)
+	return &panicError{value: fmt.Sprint(p)}
+}
+
+// panicError is a recovered panic, already logged.
+type panicError struct{ value string }
+
+func (e *panicError) Error() string { return "panic: " + e.value }
+
+// Errors the resolvers return.
+
+func forbidden(format string, args ...any) error {
+	return aggregation.Errorf(aggregation.EForbidden, format, args...)
+}
+
+func invalid(format string, args ...any) error {
+	return aggregation.Errorf(aggregation.EInvalid, format, args...)
+}

@@ -1,0 +1,574 @@
+package resolvers_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/usestats/usestats/aggregation"
+	"github.com/usestats/usestats/resolvers"
+)
+
+// The fixture: the spec's module and course contexts (see
+// aggregation/fixture_test.go), three learners with hand-checked numbers
+// and an in-memory Directory. No database.
+//
+//	user 7  learner7   example 1 of spec/usestats-reference.md §10 at T0 (course 5)
+//	user 9  learner9   example 2 at T1 (courses 5 and 8)
+//	user 20 learner20  course 8 only: a course view, a forum view 300 s later
+const (
+	T0  = 1700000000 // 2023-11-14T22:13:20Z
+	T1  = 1700100000
+	T2  = 1700200000
+	far = 1800000000 // the injected "now"
+)
+
+type cm struct {
+	course, cmid, section int64
+	typ, name, idnumber   string
+}
+
+// Module contexts → course modules.
+var modules = map[int64]cm{
+	701: {5, 101, 31, "page", "Reading 1", "R1"},
+	702: {5, 102, 32, "quiz", "Quiz 1", "Q1"},
+	703: {5, 103, 31, "learningtimecheck", "Checklist", ""},
+	801: {8, 201, 81, "forum", "Forum", "F1"},
+}
+
+var courseContexts = map[int64]int64{5: 50, 8: 58}
+
+// stream builds one user's events.
+type stream struct {
+	user, id int64
+	events   []aggregation.Event
+}
+
+func newStream(user, firstID int64) *stream { return &stream{user: user, id: firstID} }
+
+func (s *stream) add(ev aggregation.Event) *stream {
+	ev.ID, ev.UserID, ev.Origin = s.id, s.user, "web"
+	s.id++
+	s.events = append(s.events, ev)
+	return s
+}
+
+func (s *stream) login(t int64) *stream {
+	return s.add(aggregation.Event{Time: t, ContextID: 1, ContextLevel: aggregation.ContextSystem,
+		Action: "loggedin", Target: "user", EventName: `\core\event\user_loggedin`})
+}
+
+func (s *stream) logout(t int64) *stream {
+	return s.add(aggregation.Event{Time: t, ContextID: 1, ContextLevel: aggregation.ContextSystem,
+		Action: "loggedout", Target: "user", EventName: `\core\event\user_loggedout`})
+}
+
+func (s *stream) course(t, course int64) *stream {
+	return s.add(aggregation.Event{Time: t, CourseID: course, ContextID: courseContexts[course],
+		ContextLevel: aggregation.ContextCourse, ContextInstanceID: course,
+		Action: "viewed", Target: "course", EventName: `\core\event\course_viewed`})
+}
+
+func (s *stream) graded(t, course int64) *stream {
+	return s.add(aggregation.Event{Time: t, CourseID: course, ContextID: courseContexts[course],
+		ContextLevel: aggregation.ContextCourse, ContextInstanceID: course,
+		Action: "graded", Target: "user", EventName: `\core\event\user_graded`})
+}
+
+func (s *stream) module(t, ctx int64, action, target string) *stream {
+	m := modules[ctx]
+	return s.add(aggregation.Event{Time: t, CourseID: m.course, ContextID: ctx,
+		ContextLevel: aggregation.ContextModule, ContextInstanceID: m.cmid,
+		CMID: m.cmid, ModuleType: m.typ, SectionID: m.section,
+		Action: action, Target: target, EventName: `\mod_` + m.typ + `\event\` + target + `_` + action})
+}
+
+func (s *stream) view(t, ctx int64) *stream { return s.module(t, ctx, "viewed", "course_module") }
+
+func (s *stream) profile(t, course int64) *stream {
+	return s.add(aggregation.Event{Time: t, CourseID: course, ContextID: 3000 + s.user,
+		ContextLevel: aggregation.ContextUser, ContextInstanceID: s.user,
+		Action: "viewed", Target: "user_profile", EventName: `\core\event\user_profile_viewed`})
+}
+
+// example1 is spec §10 example 1: 2110 s in all, 60 s site, 2050 s in
+// course 5.
+func example1(user int64) []aggregation.Event {
+	return newStream(user, 1).
+		login(T0).                                    // 1  lap 60 (site)
+		course(T0+60, 5).                             // 2  lap 120
+		view(T0+180, 701).                            // 3  page 101, lap 600
+		view(T0+780, 702).                            // 4  quiz 102, lap 300
+		module(T0+1080, 702, "submitted", "attempt"). // 5  quiz 102, lap 10 (skips row 6)
+		graded(T0+1085, 5).                           // 6  user_graded: stepped over
+		course(T0+1090, 5).                           // 7  gap 5400 > 3600: credit 900
+		view(T0+6490, 701).                           // 8  page 101, lap 120 (next day, UTC)
+		logout(T0 + 6610).                            // 9  ends session B
+		events
+}
+
+// example2 is spec §10 example 2: course 5 1560 s, course 8 400 s.
+func example2(user int64) []aggregation.Event {
+	return newStream(user, 11).
+		course(T1, 5).       // 11 lap 100
+		view(T1+100, 801).   // 12 forum 201 (course 8), lap 300
+		course(T1+400, 8).   // 13 lap 100
+		view(T1+500, 703).   // 14 learningtimecheck: 300 s captured
+		view(T1+800, 701).   // 15 page 101: 200 + 300 carried
+		course(T1+1000, 5).  // 16 lap 60
+		profile(T1+1060, 5). // 17 other, last event: credit 900
+		events
+}
+
+// course8Only: a course view and a forum view 300 s later (credit 900):
+// 1200 s in course 8.
+func course8Only(user int64) []aggregation.Event {
+	return newStream(user, 21).course(T2, 8).view(T2+300, 801).events
+}
+
+// fakeDirectory is an in-memory Directory that counts its calls.
+type fakeDirectory struct {
+	users        map[int64]aggregation.UserInfo
+	courses      map[int64]aggregation.CourseInfo
+	modules      map[int64]aggregation.ModuleInfo
+	participants map[int64][]int64 // course → user ids
+	grades       map[[2]int64]aggregation.CourseGrade
+	// fail makes every call return this error; panic makes Users panic.
+	fail  error
+	panic bool
+
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+func (d *fakeDirectory) count(name string) error {
+	d.mu.Lock()
+	d.calls[name]++
+	d.mu.Unlock()
+	return d.fail
+}
+
+// Calls returns how often each method was called since the last reset.
+func (d *fakeDirectory) Calls() map[string]int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make(map[string]int, len(d.calls))
+	for k, v := range d.calls {
+		out[k] = v
+	}
+	return out
+}
+
+func (d *fakeDirectory) ResetCalls() {
+	d.mu.Lock()
+	d.calls = map[string]int{}
+	d.mu.Unlock()
+}
+
+func (d *fakeDirectory) FindUser(ctx context.Context, by aggregation.UserKey) (aggregation.UserInfo, error) {
+	if err := d.count("FindUser"); err != nil {
+		return aggregation.UserInfo{}, err
+	}
+	var found []aggregation.UserInfo
+	for _, u := range d.users {
+		switch {
+		case by.ID != 0 && u.ID == by.ID,
+			by.Username != "" && u.Username == by.Username && (by.Host == 0 || u.HostID == by.Host),
+			by.IDNumber != "" && u.IDNumber == by.IDNumber,
+			by.Email != "" && u.Email == by.Email:
+			found = append(found, u)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return aggregation.UserInfo{}, aggregation.Errorf(aggregation.ENotFound, "no such user")
+	case 1:
+		return found[0], nil
+	}
+	return aggregation.UserInfo{}, aggregation.Errorf(aggregation.EInvalid, "%d users match; name the host", len(found))
+}
+
+func (d *fakeDirectory) Users(ctx context.Context, ids []int64) (map[int64]aggregation.UserInfo, error) {
+	if err := d.count("Users"); err != nil {
+		return nil, err
+	}
+	if d.panic {
+		panic("directory exploded")
+	}
+	out := map[int64]aggregation.UserInfo{}
+	for _, id := range ids {
+		if u, ok := d.users[id]; ok {
+			out[id] = u
+		}
+	}
+	return out, nil
+}
+
+func (d *fakeDirectory) ListUsers(ctx context.Context, f aggregation.UserFilter, after int64, first int) ([]aggregation.UserInfo, error) {
+	if err := d.count("ListUsers"); err != nil {
+		return nil, err
+	}
+	var out []aggregation.UserInfo
+	for _, id := range sortedKeys(d.users) {
+		u := d.users[id]
+		text := strings.ToLower(u.Username + " " + u.FirstName + " " + u.LastName + " " + u.Email)
+		if id <= after || (f.Host != 0 && u.HostID != f.Host) || !strings.Contains(text, strings.ToLower(f.Search)) {
+			continue
+		}
+		if out = append(out, u); len(out) == first {
+			break
+		}
+	}
+	return out, nil
+}
+
+func (d *fakeDirectory) FindCourse(ctx context.Context, by aggregation.CourseKey) (aggregation.CourseInfo, error) {
+	if err := d.count("FindCourse"); err != nil {
+		return aggregation.CourseInfo{}, err
+	}
+	for _, c := range d.courses {
+		if (by.ID != 0 && c.ID == by.ID) || (by.ShortName != "" && c.ShortName == by.ShortName) || (by.IDNumber != "" && c.IDNumber == by.IDNumber) {
+			return c, nil
+		}
+	}
+	return aggregation.CourseInfo{}, aggregation.Errorf(aggregation.ENotFound, "no such course")
+}
+
+func (d *fakeDirectory) Courses(ctx context.Context, ids []int64) (map[int64]aggregation.CourseInfo, error) {
+	if err := d.count("Courses"); err != nil {
+		return nil, err
+	}
+	out := map[int64]aggregation.CourseInfo{}
+	for _, id := range ids {
+		if c, ok := d.courses[id]; ok {
+			out[id] = c
+		}
+	}
+	return out, nil
+}
+
+func (d *fakeDirectory) Modules(ctx context.Context, cmids []int64) (map[int64]aggregation.ModuleInfo, error) {
+	if err := d.count("Modules"); err != nil {
+		return nil, err
+	}
+	out := map[int64]aggregation.ModuleInfo{}
+	for _, id := range cmids {
+		if m, ok := d.modules[id]; ok {
+			out[id] = m
+		}
+	}
+	return out, nil
+}
+
+func (d *fakeDirectory) Participants(ctx context.Context, courseID, after int64, first int) ([]aggregation.UserInfo, error) {
+	if err := d.count("Participants"); err != nil {
+		return nil, err
+	}
+	ids := slices.Clone(d.participants[courseID])
+	slices.Sort(ids)
+	var out []aggregation.UserInfo
+	for _, id := range ids {
+		if id <= after {
+			continue
+		}
+		if out = append(out, d.users[id]); len(out) == first {
+			break
+		}
+	}
+	return out, nil
+}
+
+func (d *fakeDirectory) Grades(ctx context.Context, courseID int64, userIDs []int64) (map[int64]aggregation.CourseGrade, error) {
+	if err := d.count("Grades"); err != nil {
+		return nil, err
+	}
+	out := map[int64]aggregation.CourseGrade{}
+	for _, u := range userIDs {
+		if g, ok := d.grades[[2]int64{courseID, u}]; ok {
+			out[u] = g
+		}
+	}
+	return out, nil
+}
+
+func sortedKeys[V any](m map[int64]V) []int64 {
+	keys := make([]int64, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func newDirectory() *fakeDirectory {
+	d := &fakeDirectory{
+		users:        map[int64]aggregation.UserInfo{},
+		courses:      map[int64]aggregation.CourseInfo{},
+		modules:      map[int64]aggregation.ModuleInfo{},
+		participants: map[int64][]int64{},
+		grades:       map[[2]int64]aggregation.CourseGrade{},
+		calls:        map[string]int{},
+	}
+	for _, id := range []int64{7, 9, 20} {
+		d.users[id] = aggregation.UserInfo{ID: id, Username: fmt.Sprintf("learner%d", id), IDNumber: fmt.Sprintf("L%d", id),
+			FirstName: "Learner", LastName: fmt.Sprint(id), Email: fmt.Sprintf("learner%d@example.org", id), HostID: 1}
+	}
+	d.users[22] = aggregation.UserInfo{ID: 22, Username: "twin", FirstName: "Local", LastName: "Twin", Email: "twin@local.example", HostID: 1}
+	d.users[23] = aggregation.UserInfo{ID: 23, Username: "twin", FirstName: "Remote", LastName: "Twin", Email: "twin@remote.example", HostID: 2}
+	d.courses[5] = aggregation.CourseInfo{ID: 5, ShortName: "C5", FullName: "Course Five", IDNumber: "c5", Category: 1}
+	d.courses[8] = aggregation.CourseInfo{ID: 8, ShortName: "C8", FullName: "Course Eight", IDNumber: "c8", Category: 2}
+	for _, m := range modules {
+		d.modules[m.cmid] = aggregation.ModuleInfo{CMID: m.cmid, CourseID: m.course, Type: m.typ, Name: m.name, IDNumber: m.idnumber, SectionID: m.section}
+	}
+	d.participants[5] = []int64{7, 9}
+	d.participants[8] = []int64{9, 20}
+	d.grades[[2]int64{5, 7}] = aggregation.CourseGrade{
+		Course: &aggregation.Grade{Value: ptr(80.0), Max: 100},
+		Modules: []aggregation.ModuleGrade{
+			{CMID: 102, Type: "quiz", Grade: aggregation.Grade{Value: ptr(7.0), Max: 10}},
+			{CMID: 0, Type: "assign", Grade: aggregation.Grade{Max: 20}},
+		},
+	}
+	return d
+}
+
+// countingReader is a LogReader over a SliceReader that counts scans.
+type countingReader struct {
+	aggregation.SliceReader
+	mu    sync.Mutex
+	scans int
+	// block makes every scan wait for the context's end.
+	block bool
+}
+
+func (c *countingReader) UserEvents(ctx context.Context, userID, from, to int64, fn func(*aggregation.Event) bool) error {
+	c.mu.Lock()
+	c.scans++
+	c.mu.Unlock()
+	if c.block {
+		<-ctx.Done()
+		return fmt.Errorf("log scan stopped: %w", ctx.Err())
+	}
+	return c.SliceReader.UserEvents(ctx, userID, from, to, fn)
+}
+
+func (c *countingReader) Scans() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.scans
+}
+
+// Tokens of the fixture.
+var tokens = map[string]string{
+	"site-token":    "site:read",
+	"course5-token": "course:5:read",
+	"course8-token": "course:8:read",
+	"self7-token":   "user:7:self",
+	"self9-token":   "user:9:self",
+	// Both scopes of learner9: the self scope reads everything of them.
+	"self9-and-course5": "user:9:self course:5:read",
+}
+
+func authenticate(ctx context.Context, token string) (aggregation.Scopes, error) {
+	if s, ok := tokens[token]; ok {
+		return aggregation.ParseScopes(s)
+	}
+	if token == "store-down" {
+		return aggregation.Scopes{}, errors.New("token store: connection refused to 10.1.2.3")
+	}
+	return aggregation.Scopes{}, aggregation.Errorf(aggregation.EUnauthenticated, "unknown or revoked token")
+}
+
+// env is a handler over the fixture.
+type env struct {
+	t    *testing.T
+	h    http.Handler
+	dir  *fakeDirectory
+	logs *countingReader
+	log  *bytes.Buffer
+}
+
+func newEnv(t *testing.T, opts ...func(*resolvers.Config)) *env {
+	t.Helper()
+	var evs []aggregation.Event
+	evs = append(evs, example1(7)...)
+	evs = append(evs, example2(9)...)
+	evs = append(evs, course8Only(20)...)
+	e := &env{t: t, dir: newDirectory(), logs: &countingReader{SliceReader: evs}, log: new(bytes.Buffer)}
+	cfg := resolvers.Config{
+		Logs: e.logs, Directory: e.dir, Authenticate: authenticate,
+		Now:    func() int64 { return far },
+		Logger: slog.New(slog.NewJSONHandler(&lockedWriter{w: e.log}, nil)),
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	h, err := resolvers.NewHandler(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.h = h
+	return e
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// response is a decoded HTTP answer.
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+	Keys   map[string]json.RawMessage
+	Data   json.RawMessage
+	Errors []gqlError
+}
+
+type gqlError struct {
+	Message    string         `json:"message"`
+	Path       []any          `json:"path"`
+	Extensions map[string]any `json:"extensions"`
+}
+
+func (r *response) codes() []string {
+	var out []string
+	for _, e := range r.Errors {
+		c, _ := e.Extensions["code"].(string)
+		out = append(out, c)
+	}
+	return out
+}
+
+// request sends a raw HTTP request and decodes the answer.
+func (e *env) request(req *http.Request) *response {
+	e.t.Helper()
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, req)
+	r := &response{Status: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
+	if err := json.Unmarshal(r.Body, &r.Keys); err == nil {
+		r.Data = r.Keys["data"]
+		if raw, ok := r.Keys["errors"]; ok {
+			if err := json.Unmarshal(raw, &r.Errors); err != nil {
+				e.t.Fatalf("errors entry %s: %v", raw, err)
+			}
+		}
+	}
+	return r
+}
+
+// post sends a GraphQL POST with a token (none when empty) and an Accept
+// header (none when empty).
+func (e *env) post(token, accept, query string, vars map[string]any) *response {
+	e.t.Helper()
+	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return e.request(req)
+}
+
+// get sends a GraphQL GET.
+func (e *env) get(token, accept, query string) *response {
+	e.t.Helper()
+	req := httptest.NewRequest(http.MethodGet, "/graphql?query="+url.QueryEscape(query), nil)
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return e.request(req)
+}
+
+// ok runs a query that must succeed without errors and decodes its data.
+func (e *env) ok(token, query string, vars map[string]any, into any) {
+	e.t.Helper()
+	r := e.post(token, "application/json", query, vars)
+	if r.Status != http.StatusOK || len(r.Errors) > 0 {
+		e.t.Fatalf("query failed: status %d, body %s", r.Status, r.Body)
+	}
+	if err := json.Unmarshal(r.Data, into); err != nil {
+		e.t.Fatalf("data %s: %v", r.Data, err)
+	}
+}
+
+// fails runs a query that must answer 200 with exactly one error of the
+// given code, and returns the answer.
+func (e *env) fails(token, query string, vars map[string]any, code string) *response {
+	e.t.Helper()
+	r := e.post(token, "application/json", query, vars)
+	if r.Status != http.StatusOK {
+		e.t.Fatalf("status %d, want 200: %s", r.Status, r.Body)
+	}
+	if got := r.codes(); len(got) != 1 || got[0] != code {
+		e.t.Fatalf("error codes %v, want [%s]: %s", got, code, r.Body)
+	}
+	return r
+}
+
+func withLocation(t *testing.T, name string) func(*resolvers.Config) {
+	return func(c *resolvers.Config) {
+		loc, err := time.LoadLocation(name)
+		if err != nil {
+			t.Skipf("time zone %s: %v", name, err)
+		}
+		c.Location = loc
+	}
+}
+
+func postRequest(query string, vars map[string]any) *http.Request {
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	return req
+}
+
+func decode(t *testing.T, raw json.RawMessage, into any) {
+	t.Helper()
+	if err := json.Unmarshal(raw, into); err != nil {
+		t.Fatalf("%s: %v", raw, err)
+	}
+}
+
+func pathString(path []any) string {
+	parts := make([]string, len(path))
+	for i, p := range path {
+		parts[i] = fmt.Sprint(p)
+	}
+	return strings.Join(parts, ".")
+}
+
+func sortStrings(s []string) []string {
+	slices.Sort(s)
+	return s
+}

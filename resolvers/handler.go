@@ -1,0 +1,283 @@
+package resolvers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/usestats/usestats/graph"
+)
+
+// Defaults of Config.
+const (
+	DefaultTimeout       = 10 * time.Second
+	DefaultMaxComplexity = 5000
+	DefaultMaxDepth      = 12
+)
+
+// Request limits.
+const (
+	maxBodyBytes     = 1 << 20 // a POST body larger than this is refused (413)
+	parserTokenLimit = 20000   // a query with more tokens is refused before parsing ends
+	queryCacheSize   = 1000    // parsed and validated documents kept
+)
+
+// Media types of GraphQL-over-HTTP responses.
+const (
+	mediaJSON            = "application/json"
+	mediaGraphQLResponse = "application/graphql-response+json"
+)
+
+// NewHandler returns the GraphQL service: POST and GET /graphql (OPTIONS
+// answers which methods it takes) and, when cfg.GraphiQL is set, the
+// GraphiQL page at GET /. Every other path is 404.
+func NewHandler(cfg Config) (http.Handler, error) {
+	switch {
+	case cfg.Logs == nil:
+		return nil, errors.New("resolvers: Config.Logs is required")
+	case cfg.Directory == nil:
+		return nil, errors.New("resolvers: Config.Directory is required")
+	case cfg.Authenticate == nil:
+		return nil, errors.New("resolvers: Config.Authenticate is required")
+	case cfg.Timeout < 0 || cfg.MaxComplexity < 0 || cfg.MaxDepth < 0:
+		return nil, errors.New("resolvers: Timeout, MaxComplexity and MaxDepth must not be negative")
+	}
+	if cfg.Now == nil {
+		cfg.Now = func() int64 { return time.Now().Unix() }
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.UTC
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.MaxComplexity == 0 {
+		cfg.MaxComplexity = DefaultMaxComplexity
+	}
+	if cfg.MaxDepth == 0 {
+		cfg.MaxDepth = DefaultMaxDepth
+	}
+	r := &Resolver{cfg: cfg}
+
+	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: r, Complexity: complexity()}))
+	srv.AddTransport(transport.Options{AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodOptions}})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](queryCacheSize))
+	srv.SetParserTokenLimit(parserTokenLimit)
+	srv.Use(extension.Introspection{})
+	srv.Use(depthLimit{max: cfg.MaxDepth})
+	srv.Use(extension.FixedComplexityLimit(cfg.MaxComplexity))
+	srv.AroundOperations(r.authenticate)
+	srv.SetRecoverFunc(r.recoverPanic)
+	srv.SetErrorPresenter(r.presentError)
+
+	mux := http.NewServeMux()
+	mux.Handle("/graphql", r.middleware(srv))
+	if cfg.GraphiQL {
+		mux.Handle("GET /{$}", playground.Handler("usestats", "/graphql",
+			playground.WithGraphiqlUiHeaders(map[string]string{"Authorization": "Bearer <paste your token here>"})))
+	}
+	return mux, nil
+}
+
+// middleware wraps gqlgen's server with what GraphQL-over-HTTP and the
+// service need around it: method and Accept checks, a bounded body, the
+// per-request deadline and state (clock, loaders, memo), and the response
+// status and shape (see writeResponse).
+func (r *Resolver) middleware(srv http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		switch req.Method {
+		case http.MethodGet, http.MethodPost:
+		case http.MethodOptions:
+			srv.ServeHTTP(w, req)
+			return
+		default:
+			w.Header().Set("Allow", "GET, POST, OPTIONS")
+			writeError(w, mediaJSON, http.StatusMethodNotAllowed, "method not allowed: use GET or POST")
+			return
+		}
+		media := negotiate(req.Header.Values("Accept"))
+		if media == "" {
+			writeError(w, mediaJSON, http.StatusNotAcceptable, "not acceptable: this service answers application/graphql-response+json or application/json")
+			return
+		}
+		if req.Method == http.MethodPost {
+			body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, maxBodyBytes))
+			if err != nil {
+				var tooBig *http.MaxBytesError
+				if errors.As(err, &tooBig) {
+					writeError(w, media, http.StatusRequestEntityTooLarge, "request body too large")
+					return
+				}
+				writeError(w, media, http.StatusBadRequest, "could not read the request body")
+				return
+			}
+			if missingQuery(body) {
+				writeError(w, media, http.StatusBadRequest, "the request has no query")
+				return
+			}
+			req.Body = io.NopCloser(bytes.NewReader(body))
+		} else if req.URL.Query().Get("query") == "" {
+			writeError(w, media, http.StatusBadRequest, "the request has no query parameter")
+			return
+		}
+		ctx, cancel := context.WithTimeout(req.Context(), r.cfg.Timeout)
+		defer cancel()
+		rq := &request{
+			now:      r.cfg.Now(),
+			loaders:  newLoaders(r.cfg.Directory),
+			stats:    map[statsKey]*statsEntry{},
+			explains: map[statsKey]*explainEntry{},
+		}
+		buf := &responseBuffer{header: w.Header()}
+		srv.ServeHTTP(buf, req.WithContext(withRequest(ctx, rq)))
+		writeResponse(w, buf, rq)
+	})
+}
+
+// negotiate returns the media type of the answer: the first of the Accept
+// header's types this service answers (application/json for */* and
+// application/*, as gqlgen does; application/json without a header), or ""
+// when it answers none of them.
+func negotiate(values []string) string {
+	if len(values) == 0 {
+		return mediaJSON
+	}
+	for _, v := range values {
+		for part := range strings.SplitSeq(v, ",") {
+			mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+			if err != nil {
+				continue
+			}
+			switch mt {
+			case mediaGraphQLResponse:
+				return mediaGraphQLResponse
+			case mediaJSON, "application/*", "*/*":
+				return mediaJSON
+			}
+		}
+	}
+	return ""
+}
+
+// missingQuery reports a JSON object body without a query (absent, null
+// or empty): a request that is not a well-formed GraphQL-over-HTTP request.
+// Other malformed bodies are left to gqlgen's decoder.
+func missingQuery(body []byte) bool {
+	var params map[string]json.RawMessage
+	if err := json.Unmarshal(body, &params); err != nil || params == nil {
+		return false
+	}
+	q, ok := params["query"]
+	return !ok || string(q) == "null" || string(q) == `""`
+}
+
+// responseBuffer holds gqlgen's answer so its status and body can be set
+// right before anything is sent.
+type responseBuffer struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (b *responseBuffer) Header() http.Header { return b.header }
+
+func (b *responseBuffer) WriteHeader(status int) {
+	if b.status == 0 {
+		b.status = status
+	}
+}
+
+func (b *responseBuffer) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	return b.body.Write(p)
+}
+
+// writeResponse sends the buffered answer with the status and shape of the
+// GraphQL-over-HTTP spec:
+//   - a request refused before execution carries no data entry;
+//   - application/json: 200 for every well-formed request, whatever its
+//     request or field errors (gqlgen uses 422 for validation errors);
+//     400 only for a request that is not well-formed;
+//   - application/graphql-response+json: 400 for requests that fail
+//     before execution (gqlgen does this), 401 when the credential is
+//     missing or bad (with WWW-Authenticate), 500/503 when it cannot be
+//     checked, 200 once the operation executed.
+func writeResponse(w http.ResponseWriter, b *responseBuffer, rq *request) {
+	status := b.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	mt, _, _ := mime.ParseMediaType(w.Header().Get("Content-Type"))
+	if mt == "" {
+		mt = mediaJSON
+	}
+	w.Header().Set("Content-Type", mt+"; charset=utf-8")
+	refused := status != http.StatusOK
+	if rq.failStatus != 0 {
+		refused = true
+		status = rq.failStatus
+		if status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="usestats"`)
+		}
+	}
+	if mt == mediaJSON && status != http.StatusBadRequest && status != http.StatusNotAcceptable {
+		status = http.StatusOK
+	}
+	body := b.body.Bytes()
+	if refused {
+		body = withoutData(body)
+	}
+	w.Header().Del("Content-Length")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// withoutData drops a null data entry from a response refused before
+// execution (gqlgen always writes "data").
+func withoutData(body []byte) []byte {
+	var resp struct {
+		Errors     json.RawMessage `json:"errors,omitempty"`
+		Data       json.RawMessage `json:"data,omitempty"`
+		Extensions json.RawMessage `json:"extensions,omitempty"`
+	}
+	if err := json.Unmarshal(body, &resp); err != nil || string(resp.Data) != "null" {
+		return body
+	}
+	resp.Data = nil
+	out, err := json.Marshal(resp)
+	if err != nil {
+		return body
+	}
+	return out
+}
+
+// writeError sends a GraphQL-shaped error, without a data entry, for a
+// request refused before gqlgen sees it.
+func writeError(w http.ResponseWriter, media string, status int, message string) {
+	w.Header().Set("Content-Type", media+"; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"errors": []any{map[string]any{"message": message, "extensions": map[string]any{"code": CodeBadRequest}}},
+	})
+}

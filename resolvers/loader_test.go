@@ -1,0 +1,92 @@
+package resolvers_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/usestats/usestats/aggregation"
+)
+
+// manyParticipants adds n learners to course 5, ids 100…, each with a
+// course view, a page view 60 s later and a quiz view 100 s after that:
+// laps 60 + 100 + 900 (the last event's credit) = 1060 s; and a grade.
+func manyParticipants(e *env, n int) {
+	for i := range n {
+		id := int64(100 + i)
+		e.dir.users[id] = aggregation.UserInfo{ID: id, Username: fmt.Sprintf("many%d", id), FirstName: "Many", LastName: fmt.Sprint(id), HostID: 1}
+		e.dir.participants[5] = append(e.dir.participants[5], id)
+		e.dir.grades[[2]int64{5, id}] = aggregation.CourseGrade{
+			Course:  &aggregation.Grade{Value: ptr(float64(i)), Max: 100},
+			Modules: []aggregation.ModuleGrade{{CMID: 102, Type: "quiz", Grade: aggregation.Grade{Value: ptr(5.0), Max: 10}}},
+		}
+		t := int64(T2 + 10000*i)
+		e.logs.SliceReader = append(e.logs.SliceReader, newStream(id, 1000*id).course(t, 5).view(t+60, 701).view(t+160, 702).events...)
+	}
+}
+
+// A page of many participants with every nested lookup costs one
+// Directory call per kind, not one per row.
+func TestParticipantsBatchLookups(t *testing.T) {
+	const n = 60
+	e := newEnv(t)
+	manyParticipants(e, n)
+	e.dir.ResetCalls()
+	var page participantsPage
+	e.ok("course5-token", `{ course(by: {id: 5}) { shortname participants(first: 100) {
+	  edges { node { user { id username }
+	    stats { total course { shortname } modules { cmid name idnumber elapsed }
+	            grade { grade modules { name grade } } } } }
+	  pageInfo { hasNextPage } } } }`, nil, &page)
+
+	edges := page.Course.Participants.Edges
+	if len(edges) != n+2 {
+		t.Fatalf("%d participants, want %d", len(edges), n+2)
+	}
+	for i, edge := range edges[2:] {
+		s := edge.Node.Stats
+		if s.Total != 1060 || s.Course.Shortname != "C5" || len(s.Modules) != 2 || *s.Modules[0].Name != "Reading 1" ||
+			*s.Modules[1].Idnumber != "Q1" || *s.Grade.Grade != float64(i) || *s.Grade.Modules[0].Name != "Quiz 1" {
+			t.Fatalf("participant %s: %+v", edge.Node.User.ID, s)
+		}
+	}
+	wantEqual(t, "learner7 among them", edges[0].Node.Stats.Total, int64(2050))
+	wantEqual(t, "Directory calls", e.dir.Calls(), map[string]int{
+		"Courses":      1, // course(by: {id: 5}); then primed for every row
+		"Participants": 1,
+		"Grades":       1,
+		"Modules":      1, // the activities of every row and of every grade
+	})
+}
+
+// Through a list of users (site:read) the statistics' lookups are batched
+// by the loaders' wait and cached per request: far fewer Directory calls
+// than rows, and each course or activity fetched once.
+func TestUsersListLookupsBatched(t *testing.T) {
+	const n = 40
+	e := newEnv(t)
+	manyParticipants(e, n)
+	e.dir.ResetCalls()
+	var out struct {
+		Users struct {
+			Edges []struct {
+				Node struct {
+					Stats struct {
+						Courses []struct {
+							Course  struct{ Shortname string }
+							Modules []struct{ Name *string }
+						}
+					}
+				}
+			}
+		}
+	}
+	e.ok("site-token", `{ users(first: 100) { edges { node { stats(scope: MODULE) { courses { course { shortname } modules { name } } } } } } }`, nil, &out)
+	if len(out.Users.Edges) != n+5 {
+		t.Fatalf("%d users", len(out.Users.Edges))
+	}
+	calls := e.dir.Calls()
+	if calls["ListUsers"] != 1 || calls["Courses"] > n/4 || calls["Modules"] > n/4 || calls["Users"] != 0 {
+		t.Errorf("Directory calls %v for %d users", calls, n+5)
+	}
+	t.Logf("Directory calls for %d users: %v", n+5, calls)
+}

@@ -1,0 +1,188 @@
+package resolvers
+
+import (
+	"context"
+	"strings"
+	"sync"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/usestats/usestats/aggregation"
+	"github.com/usestats/usestats/model"
+)
+
+// request is the state of one HTTP request: its clock, its loaders, its
+// memoized computations and, once the operation is authenticated, its
+// scopes. The HTTP middleware creates it; the operation middleware fills
+// the scopes; every resolver reads it from the context.
+type request struct {
+	now     int64
+	loaders *loaders
+
+	mu       sync.Mutex
+	stats    map[statsKey]*statsEntry
+	explains map[statsKey]*explainEntry
+
+	// Set by the operation middleware before any resolver runs.
+	scopes aggregation.Scopes
+	// failStatus is the HTTP status of an operation refused before
+	// execution (401 for a missing or bad credential), 0 otherwise.
+	failStatus int
+}
+
+type requestKey struct{}
+
+func withRequest(ctx context.Context, rq *request) context.Context {
+	return context.WithValue(ctx, requestKey{}, rq)
+}
+
+// requestOf returns the request state. Every resolver runs under the HTTP
+// middleware, so a missing state is a wiring bug.
+func requestOf(ctx context.Context) *request {
+	rq, _ := ctx.Value(requestKey{}).(*request)
+	if rq == nil {
+		panic("resolvers: no request state in the context (handler not built with NewHandler)")
+	}
+	return rq
+}
+
+// scopesOf returns the scopes of the request's credential.
+func scopesOf(ctx context.Context) aggregation.Scopes { return requestOf(ctx).scopes }
+
+// authenticate is the operation middleware: it turns the bearer token into
+// scopes before anything executes. An operation that selects only
+// introspection fields needs no token (the schema is not data; GraphiQL
+// loads it before a token is pasted); every other operation needs a valid
+// one, or it is refused whole with UNAUTHENTICATED.
+func (r *Resolver) authenticate(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	rq := requestOf(ctx)
+	opCtx := graphql.GetOperationContext(ctx)
+	if introspectionOnly(opCtx.Operation.SelectionSet) {
+		return next(ctx)
+	}
+	token, err := bearerToken(opCtx.Headers.Get("Authorization"))
+	if err == nil {
+		rq.scopes, err = r.cfg.Authenticate(ctx, token)
+	}
+	if err != nil {
+		switch aggregation.ErrorCode(err) {
+		case aggregation.EUnauthenticated:
+			rq.failStatus = 401
+		case aggregation.EUnavailable:
+			rq.failStatus = 503
+		default:
+			rq.failStatus = 500
+		}
+		return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{r.presentError(ctx, err)}})
+	}
+	return next(ctx)
+}
+
+// bearerToken reads "Bearer <token>" (the scheme is case-insensitive).
+func bearerToken(header string) (string, error) {
+	header = strings.TrimSpace(header)
+	if header == "" {
+		return "", aggregation.Errorf(aggregation.EUnauthenticated, "missing credential: send the header Authorization: Bearer <token>")
+	}
+	scheme, token, ok := strings.Cut(header, " ")
+	token = strings.TrimSpace(token)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return "", aggregation.Errorf(aggregation.EUnauthenticated, "the Authorization header must be Bearer <token>")
+	}
+	return token, nil
+}
+
+// introspectionOnly reports whether every root field of the selection
+// (through fragments) is an introspection field: __schema, __type or
+// __typename.
+func introspectionOnly(set ast.SelectionSet) bool {
+	for _, sel := range set {
+		switch s := sel.(type) {
+		case *ast.Field:
+			if !strings.HasPrefix(s.Name, "__") {
+				return false
+			}
+		case *ast.InlineFragment:
+			if !introspectionOnly(s.SelectionSet) {
+				return false
+			}
+		case *ast.FragmentSpread:
+			if s.Definition == nil || !introspectionOnly(s.Definition.SelectionSet) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// statsKey names one computation of a request: a user, a window and a
+// policy (by name and version, which fix its rules).
+type statsKey struct {
+	user, from, to  int64
+	policy, version string
+}
+
+type statsEntry struct {
+	once sync.Once
+	res  *aggregation.Result
+	err  error
+}
+
+type explainEntry struct {
+	once sync.Once
+	x    *aggregation.Explainer
+	err  error
+}
+
+func keyOf(userID int64, q model.StatsQuery) statsKey {
+	return statsKey{user: userID, from: q.Window.From, to: q.Window.To, policy: q.Policy.Name, version: q.Policy.Version}
+}
+
+// compute returns the user's result for the query, computing it at most
+// once per request however many fields ask for it.
+func (r *Resolver) compute(ctx context.Context, userID int64, q model.StatsQuery) (*aggregation.Result, error) {
+	rq := requestOf(ctx)
+	k := keyOf(userID, q)
+	rq.mu.Lock()
+	e := rq.stats[k]
+	if e == nil {
+		e = new(statsEntry)
+		rq.stats[k] = e
+	}
+	rq.mu.Unlock()
+	e.once.Do(func() {
+		acc := aggregation.NewAccumulator(r.cfg.Location)
+		p, err := aggregation.ComputeUser(ctx, r.cfg.Logs, userID, q.Policy, q.Window, q.Now, acc)
+		if err != nil {
+			e.err = err
+			return
+		}
+		e.res = acc.Result(userID, p, q.Window)
+	})
+	return e.res, e.err
+}
+
+// explain returns every lap and session of the user for the query,
+// computed at most once per request.
+func (r *Resolver) explain(ctx context.Context, userID int64, q model.StatsQuery) (*aggregation.Explainer, error) {
+	rq := requestOf(ctx)
+	k := keyOf(userID, q)
+	rq.mu.Lock()
+	e := rq.explains[k]
+	if e == nil {
+		e = new(explainEntry)
+		rq.explains[k] = e
+	}
+	rq.mu.Unlock()
+	e.once.Do(func() {
+		x := new(aggregation.Explainer)
+		if _, err := aggregation.ComputeUser(ctx, r.cfg.Logs, userID, q.Policy, q.Window, q.Now, x); err != nil {
+			e.err = err
+			return
+		}
+		e.x = x
+	})
+	return e.x, e.err
+}

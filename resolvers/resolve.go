@@ -1,0 +1,411 @@
+package resolvers
+
+import (
+	"context"
+	"slices"
+	"sync"
+
+	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/usestats/usestats/aggregation"
+	"github.com/usestats/usestats/model"
+)
+
+// The work behind the generated resolver methods (schema.resolvers.go),
+// which only call these. Authorization is decided where data is fetched:
+// user, users, course and participants check the scopes and hand each User
+// its Access; the statistics resolvers obey that Access.
+
+// prefetchWorkers bounds the log scans a participants page runs at once.
+const prefetchWorkers = 8
+
+// findUser resolves Query.user. A site:read token sees any user (a missing
+// one is NOT_FOUND); other tokens see themselves (user:<id>:self) and the
+// participants of their courses (course:<id>:read, limited to those
+// courses), and get FORBIDDEN for anyone else, existing or not.
+func (r *Resolver) findUser(ctx context.Context, by model.UserBy) (*model.User, error) {
+	key, err := userKeyOf(by)
+	if err != nil {
+		return nil, err
+	}
+	scopes := scopesOf(ctx)
+	var info aggregation.UserInfo
+	if key.ID != 0 {
+		var ok bool
+		info, ok, err = load(ctx, requestOf(ctx).loaders.users, key.ID)
+		if err == nil && !ok {
+			err = aggregation.Errorf(aggregation.ENotFound, "no user with id %d", key.ID)
+		}
+	} else {
+		info, err = r.cfg.Directory.FindUser(ctx, key)
+	}
+	if err != nil {
+		if hidden(err) && !scopes.CanReadSite() {
+			return nil, forbidden("this token may not read that user")
+		}
+		return nil, err
+	}
+	acc, err := r.accessTo(ctx, scopes, info.ID)
+	if err != nil {
+		return nil, err
+	}
+	if !acc.Any() {
+		return nil, forbidden("this token may not read that user")
+	}
+	return userModel(info, acc), nil
+}
+
+// hidden reports a lookup failure that would tell a token without
+// site:read something about users or courses it may not read (that none,
+// or several, match): it gets FORBIDDEN instead.
+func hidden(err error) bool {
+	code := aggregation.ErrorCode(err)
+	return code == aggregation.ENotFound || code == aggregation.EInvalid
+}
+
+// accessTo decides what the scopes read of a user found outside a course:
+// everything (site:read, the user's own self scope), or the courses of the
+// token's course scopes that the user takes part in.
+func (r *Resolver) accessTo(ctx context.Context, scopes aggregation.Scopes, userID int64) (model.Access, error) {
+	if scopes.CanReadUser(userID) {
+		return model.Access{All: true}, nil
+	}
+	courses, _ := scopes.CourseFilter()
+	var acc model.Access
+	for _, c := range courses {
+		// Participants pages in user id order: the first participant
+		// after userID-1 is the user when they take part.
+		page, err := r.cfg.Directory.Participants(ctx, c, userID-1, 1)
+		if err != nil {
+			return acc, err
+		}
+		if len(page) > 0 && page[0].ID == userID {
+			acc.Courses = append(acc.Courses, c)
+		}
+	}
+	return acc, nil
+}
+
+// accessInCourse is what the scopes read of a participant listed in a
+// course the token reads.
+func accessInCourse(scopes aggregation.Scopes, userID, courseID int64) model.Access {
+	if scopes.CanReadUser(userID) {
+		return model.Access{All: true}
+	}
+	return model.Access{Courses: []int64{courseID}}
+}
+
+// listUsers resolves Query.users: site:read only.
+func (r *Resolver) listUsers(ctx context.Context, filter *model.UserFilter, first *int, after *string) (*model.UserConnection, error) {
+	if !scopesOf(ctx).CanReadSite() {
+		return nil, forbidden("listing users needs the site:read scope")
+	}
+	f, err := userFilterOf(filter)
+	if err != nil {
+		return nil, err
+	}
+	n, err := pageSize(first)
+	if err != nil {
+		return nil, err
+	}
+	from, err := decodeCursor(after, "users", 0)
+	if err != nil {
+		return nil, err
+	}
+	conn := &model.UserConnection{Edges: []model.UserEdge{}, PageInfo: &model.PageInfo{}}
+	if n == 0 {
+		return conn, nil
+	}
+	page, err := r.cfg.Directory.ListUsers(ctx, f, from, n+1)
+	if err != nil {
+		return nil, err
+	}
+	conn.PageInfo.HasNextPage = len(page) > n
+	page = page[:min(n, len(page))]
+	users := requestOf(ctx).loaders.users
+	for _, u := range page {
+		users.Prime(u.ID, u)
+		conn.Edges = append(conn.Edges, model.UserEdge{Cursor: encodeCursor("users", 0, u.ID), Node: userModel(u, model.Access{All: true})})
+	}
+	if len(page) > 0 {
+		end := conn.Edges[len(conn.Edges)-1].Cursor
+		conn.PageInfo.EndCursor = &end
+	}
+	return conn, nil
+}
+
+// findCourse resolves Query.course: site:read or the course's read scope.
+func (r *Resolver) findCourse(ctx context.Context, by model.CourseBy) (*model.Course, error) {
+	key, err := courseKeyOf(by)
+	if err != nil {
+		return nil, err
+	}
+	scopes := scopesOf(ctx)
+	var info aggregation.CourseInfo
+	if key.ID != 0 {
+		var ok bool
+		info, ok, err = load(ctx, requestOf(ctx).loaders.courses, key.ID)
+		if err == nil && !ok {
+			err = aggregation.Errorf(aggregation.ENotFound, "no course with id %d", key.ID)
+		}
+	} else {
+		info, err = r.cfg.Directory.FindCourse(ctx, key)
+	}
+	if err != nil {
+		if hidden(err) && !scopes.CanReadSite() {
+			return nil, forbidden("this token may not read that course")
+		}
+		return nil, err
+	}
+	if !scopes.CanReadCourse(info.ID) {
+		return nil, forbidden("this token may not read that course")
+	}
+	return courseModel(info), nil
+}
+
+// participants resolves Course.participants: site:read or the course's
+// read scope, whatever path led to the course. When the page's statistics
+// are selected they are computed here, a few users at a time, and the
+// grades and activity names they show are fetched in one batch each, so
+// the page costs one Directory call per kind, not one per row.
+func (r *Resolver) participants(ctx context.Context, course *model.Course, first *int, after *string, rng *model.TimeRange, pol *model.PolicyInput, scope *model.StatsScope) (*model.ParticipantConnection, error) {
+	scopes := scopesOf(ctx)
+	if !scopes.CanReadCourse(course.ID) {
+		return nil, forbidden("reading the participants of course %d needs site:read or course:%d:read", course.ID, course.ID)
+	}
+	n, err := pageSize(first)
+	if err != nil {
+		return nil, err
+	}
+	from, err := decodeCursor(after, "participants", course.ID)
+	if err != nil {
+		return nil, err
+	}
+	q, err := r.statsQuery(ctx, rng, pol, scope)
+	if err != nil {
+		return nil, err
+	}
+	conn := &model.ParticipantConnection{Edges: []model.ParticipantEdge{}, PageInfo: &model.PageInfo{}}
+	if n == 0 {
+		return conn, nil
+	}
+	page, err := r.cfg.Directory.Participants(ctx, course.ID, from, n+1)
+	if err != nil {
+		return nil, err
+	}
+	conn.PageInfo.HasNextPage = len(page) > n
+	page = page[:min(n, len(page))]
+	ld := requestOf(ctx).loaders
+	ld.courses.Prime(course.ID, courseInfo(course))
+	for _, u := range page {
+		ld.users.Prime(u.ID, u)
+		conn.Edges = append(conn.Edges, model.ParticipantEdge{
+			Cursor: encodeCursor("participants", course.ID, u.ID),
+			Node: &model.Participant{
+				User:     userModel(u, accessInCourse(scopes, u.ID, course.ID)),
+				InCourse: course.ID,
+				Query:    q,
+			},
+		})
+	}
+	if len(page) > 0 {
+		end := conn.Edges[len(conn.Edges)-1].Cursor
+		conn.PageInfo.EndCursor = &end
+	}
+	if graphql.FieldRequested(ctx, "edges.node.stats") {
+		r.prefetch(ctx, course.ID, page, q,
+			graphql.FieldRequested(ctx, "edges.node.stats.grade"),
+			graphql.FieldRequested(ctx, "edges.node.stats.grade.modules.name"),
+			q.Scope == model.StatsScopeModule && graphql.AnyFieldRequested(ctx,
+				"edges.node.stats.modules.name", "edges.node.stats.modules.idnumber"))
+	}
+	return conn, nil
+}
+
+// prefetch computes the page's statistics (memoized for the stats
+// resolvers), then loads the grades and the activity names they will show
+// in one batch each (grades first: their activities' names join the
+// batch). Errors are left to the resolvers that read the results.
+func (r *Resolver) prefetch(ctx context.Context, courseID int64, page []aggregation.UserInfo, q model.StatsQuery, grades, gradeNames, names bool) {
+	results := make([]*aggregation.Result, len(page))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(prefetchWorkers, len(page)) {
+		wg.Go(func() {
+			for i := range next {
+				results[i], _ = r.compute(ctx, page[i].ID, q)
+			}
+		})
+	}
+	for i := range page {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+
+	ld := requestOf(ctx).loaders
+	var cmids []int64
+	if grades {
+		keys := make([]gradeKey, len(page))
+		for i, u := range page {
+			keys[i] = gradeKey{courseID, u.ID}
+		}
+		loaded, _ := ld.grades.LoadAll(ctx, keys)
+		if gradeNames {
+			for _, g := range loaded {
+				for _, m := range g.Modules {
+					if m.CMID != 0 {
+						cmids = append(cmids, m.CMID)
+					}
+				}
+			}
+		}
+	}
+	if names {
+		for _, res := range results {
+			if res == nil {
+				continue
+			}
+			if c := res.Course(courseID); c != nil {
+				for _, m := range c.Modules {
+					cmids = append(cmids, m.CMID)
+				}
+			}
+		}
+	}
+	slices.Sort(cmids)
+	if cmids = slices.Compact(cmids); len(cmids) > 0 {
+		_, _ = ld.modules.LoadAll(ctx, cmids)
+	}
+}
+
+// participantStats resolves Participant.stats: the user's time in the
+// course (zero when none).
+func (r *Resolver) participantStats(ctx context.Context, p *model.Participant) (*model.CourseStat, error) {
+	res, err := r.compute(ctx, p.User.ID, p.Query)
+	if err != nil {
+		return nil, err
+	}
+	out := emptyCourseStat(p.InCourse, p.User.ID)
+	if c := res.Course(p.InCourse); c != nil {
+		out = courseStatModel(c, p.User.ID, p.Query.Scope)
+	}
+	return &out, nil
+}
+
+// userStats resolves User.stats within the user's Access.
+func (r *Resolver) userStats(ctx context.Context, u *model.User, rng *model.TimeRange, pol *model.PolicyInput, scope *model.StatsScope) (*model.UserStats, error) {
+	if !u.Access.Any() {
+		return nil, forbidden("this token may not read the statistics of user %d", u.ID)
+	}
+	q, err := r.statsQuery(ctx, rng, pol, scope)
+	if err != nil {
+		return nil, err
+	}
+	res, err := r.compute(ctx, u.ID, q)
+	if err != nil {
+		return nil, err
+	}
+	return userStatsModel(&model.Computation{UserID: u.ID, StatsQuery: q, Access: u.Access, Result: res}), nil
+}
+
+// wholeUser returns the computation when its access reads the whole user
+// (site level, sessions, explanations), FORBIDDEN otherwise.
+func wholeUser(s *model.UserStats, what string) (*model.Computation, error) {
+	if !s.Source.Access.All {
+		return nil, forbidden("%s need site:read or the user's own scope; this token reads only some of the user's courses", what)
+	}
+	return s.Source, nil
+}
+
+// courseStats resolves UserStats.courses: the readable courses, optionally
+// only the given ids; none at SITE scope.
+func courseStats(s *model.UserStats, ids []int64) []model.CourseStat {
+	comp := s.Source
+	out := []model.CourseStat{}
+	if comp.Scope == model.StatsScopeSite {
+		return out
+	}
+	for i := range comp.Result.Courses {
+		c := &comp.Result.Courses[i]
+		if !comp.Access.Allows(c.CourseID) || (ids != nil && !slices.Contains(ids, c.CourseID)) {
+			continue
+		}
+		out = append(out, courseStatModel(c, comp.UserID, comp.Scope))
+	}
+	return out
+}
+
+// explainLaps resolves UserStats.explain: a window of the laps.
+func (r *Resolver) explainLaps(ctx context.Context, s *model.UserStats, limit, offset *int) ([]model.Lap, error) {
+	comp, err := wholeUser(s, "explanations")
+	if err != nil {
+		return nil, err
+	}
+	n, skip := defaultExplain, 0
+	if limit != nil {
+		n = *limit
+	}
+	if offset != nil {
+		skip = *offset
+	}
+	if n < 0 || n > maxExplain {
+		return nil, invalid("limit must be between 0 and %d (got %d)", maxExplain, n)
+	}
+	if skip < 0 {
+		return nil, invalid("offset must not be negative (got %d)", skip)
+	}
+	x, err := r.explain(ctx, comp.UserID, comp.StatsQuery)
+	if err != nil {
+		return nil, err
+	}
+	laps := x.Laps[min(skip, len(x.Laps)):]
+	laps = laps[:min(n, len(laps))]
+	out := make([]model.Lap, len(laps))
+	for i := range laps {
+		out[i] = lapModel(&laps[i])
+	}
+	return out, nil
+}
+
+// courseOf resolves a course by id through the loader; nil when it no
+// longer exists.
+func courseOf(ctx context.Context, id int64) (*model.Course, error) {
+	c, ok, err := load(ctx, requestOf(ctx).loaders.courses, id)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return courseModel(c), nil
+}
+
+// gradeOf resolves CourseStat.grade through the loader.
+func gradeOf(ctx context.Context, s *model.CourseStat) (*model.Score, error) {
+	g, ok, err := load(ctx, requestOf(ctx).loaders.grades, gradeKey{s.CourseID, s.OfUser})
+	if err != nil || !ok {
+		return nil, err
+	}
+	if g.Course == nil && len(g.Modules) == 0 {
+		return nil, nil
+	}
+	return scoreModel(s.CourseID, g), nil
+}
+
+// moduleOf resolves an activity by cmid through the loader; ok is false
+// when it no longer exists.
+func moduleOf(ctx context.Context, cmid int64) (aggregation.ModuleInfo, bool, error) {
+	return load(ctx, requestOf(ctx).loaders.modules, cmid)
+}
+
+// policies resolves Query.policies.
+func policies() ([]model.Policy, error) {
+	names := aggregation.PresetNames()
+	out := make([]model.Policy, 0, len(names))
+	for _, name := range names {
+		p, err := aggregation.Preset(name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *policyModel(p))
+	}
+	return out, nil
+}
