@@ -1,15 +1,25 @@
 package aggregation
 
-// Explainer is the Sink that records every lap (counted or not) and every
-// session, in the order the engine settles them: the answer to "why is this
-// number?".
+// Explainer is the Sink that records laps (counted or not) and sessions, in
+// the order the engine settles them: the answer to "why is this number?".
+// Offset and Limit bound what it keeps (a page of laps), so explaining a
+// long history costs memory for one page only; Seen counts every lap.
 type Explainer struct {
+	Offset   int // laps to skip before keeping any
+	Limit    int // laps to keep at most; 0 = no limit
+	Seen     int // laps reported so far, kept or not
 	Laps     []Lap
 	Sessions []Session
 }
 
-// Lap records a copy of the lap.
-func (x *Explainer) Lap(l *Lap) { x.Laps = append(x.Laps, *l) }
+// Lap records a copy of the lap when it falls in the page.
+func (x *Explainer) Lap(l *Lap) {
+	x.Seen++
+	if x.Seen <= x.Offset || (x.Limit > 0 && len(x.Laps) >= x.Limit) {
+		return
+	}
+	x.Laps = append(x.Laps, *l)
+}
 
 // Session records a copy of the session.
 func (x *Explainer) Session(s *Session) {

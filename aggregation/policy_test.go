@@ -207,3 +207,14 @@ func TestModulePlacementIndependentOfMergeOrder(t *testing.T) {
 		}
 	}
 }
+
+// A bounded Explainer keeps one page of laps and counts them all.
+func TestExplainerPage(t *testing.T) {
+	x := &aggregation.Explainer{Offset: 2, Limit: 3}
+	if _, err := aggregation.Run(preset(t, "usestats"), aggregation.AllTime, far, example1(1700000000), x); err != nil {
+		t.Fatal(err)
+	}
+	if x.Seen != 9 || len(x.Laps) != 3 || x.Laps[0].Event.ID != 3 || x.Laps[2].Event.ID != 6 {
+		t.Fatalf("page = seen %d, %d laps starting at event %d", x.Seen, len(x.Laps), x.Laps[0].Event.ID)
+	}
+}
