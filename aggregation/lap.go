@@ -65,7 +65,6 @@ var reasonNames = [...]string{
 	ReasonCaptured:      "captured",
 	ReasonIgnored:       "ignored",
 	ReasonShortSession:  "short-session",
-	ReasonOutsideWindow: "outside-window",
 	ReasonDropped:       "dropped",
 	ReasonGraded:        "graded",
 }

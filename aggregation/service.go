@@ -16,21 +16,32 @@ type LogReader interface {
 
 // LookBehind returns how many seconds before a window's start a reader must
 // supply so that the window's laps and session decisions do not depend on
-// where it starts. Forward laps over one user timeline need none; backward
-// deltas, per-course timelines and minimum sessions need the reach of one
-// run.
+// where it starts. Forward laps over one user timeline need none; carried
+// (captured) time, backward deltas and per-course timelines need the reach
+// of one run, max(Threshold, Credit); a minimum session needs that plus
+// MinSession, enough context for a session crossing the start to prove it
+// is long enough.
 func (p *Policy) LookBehind() int64 {
-	if p.Attribution == Forward && p.Timeline == PerUser && p.MinSession == 0 {
+	if p.Attribution == Forward && p.Timeline == PerUser && p.MinSession == 0 && len(p.Capture) == 0 {
 		return 0
 	}
-	return max(p.Threshold, p.Credit)
+	return p.reach() + p.MinSession + 1
 }
+
+// LookAhead returns how many seconds after a window's end can still change
+// its laps: the reach of one run, plus MinSession for a session crossing
+// the end that is not yet proven long enough.
+func (p *Policy) LookAhead() int64 {
+	return p.reach() + p.MinSession + 1
+}
+
+func (p *Policy) reach() int64 { return max(p.Threshold, p.Credit) }
 
 // ComputeUser streams a user's events for the window through the policy
 // into sink: the look-behind context (see LookBehind), the window, then
 // look-ahead events after the window until the engine has every lap it
-// needs (fix B3), at most max(Threshold, Credit) past To, and flushes with
-// now. It returns the normalized policy.
+// needs (fix B3), at most LookAhead past To, and flushes with now. It
+// returns the normalized policy.
 func ComputeUser(ctx context.Context, r LogReader, userID int64, p Policy, w Window, now int64, sink Sink) (Policy, error) {
 	e, err := NewEngine(p, w, sink)
 	if err != nil {
@@ -55,10 +66,10 @@ func ComputeUser(ctx context.Context, r LogReader, userID int64, p Policy, w Win
 		return p, pushErr
 	}
 	if w.To < math.MaxInt64 && !e.Done() {
-		// No event later than To + max(Threshold, Credit) can change a lap of
-		// the window: past it every pending event earns exactly the credit.
+		// No event later than To + LookAhead can change a lap of the window:
+		// past it every pending event earns exactly the credit.
 		lookahead := func(ev *Event) bool { return push(ev) && !e.Done() }
-		if err := r.UserEvents(ctx, userID, w.To+1, satAdd(w.To, e.reach), lookahead); err != nil {
+		if err := r.UserEvents(ctx, userID, w.To+1, satAdd(w.To, p.LookAhead()), lookahead); err != nil {
 			return p, err
 		}
 		if pushErr != nil {

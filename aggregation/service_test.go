@@ -83,3 +83,43 @@ func TestComputeUserErrors(t *testing.T) {
 		t.Errorf("cancelled context: no error")
 	}
 }
+
+// Windows cut through a long session (minimum session) and right after a
+// captured event: ComputeUser reads enough context on both sides to give
+// the numbers of the run over the whole stream.
+func TestComputeUserContextForMinSessionAndCapture(t *testing.T) {
+	const T = 1706000000
+	s := newStream(7)
+	for i := int64(0); i <= 20; i++ {
+		s.course(T+i*60, 5)
+	}
+	edx := preset(t, "edx5")
+	edx.MinSession = 600
+	withCapture := preset(t, "usestats")
+	c := newStream(7).course(T, 5).view(T+100, 703).view(T+400, 701).course(T+460, 5)
+	for _, tc := range []struct {
+		name string
+		p    aggregation.Policy
+		evs  []aggregation.Event
+		w    aggregation.Window
+	}{
+		{"edx5 with a 600 s minimum session, window in its tail", edx, s.events, aggregation.Window{From: T + 1000, To: T + 1200}},
+		{"edx5 with a 600 s minimum session, window in its head", edx, s.events, aggregation.Window{From: T, To: T + 200}},
+		{"usestats, window right after a captured event", withCapture, c.events, aggregation.Window{From: T + 400, To: T + 460}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			acc := aggregation.NewAccumulator(nil)
+			if _, err := aggregation.ComputeUser(context.Background(), aggregation.SliceReader(tc.evs), 7, tc.p, tc.w, far, acc); err != nil {
+				t.Fatal(err)
+			}
+			full := aggregation.NewAccumulator(nil)
+			if _, err := aggregation.Run(tc.p, tc.w, far, tc.evs, full); err != nil {
+				t.Fatal(err)
+			}
+			got, want := acc.Result(7, tc.p, tc.w).Total, full.Result(7, tc.p, tc.w).Total
+			if got != want || want.Elapsed == 0 {
+				t.Errorf("ComputeUser total %+v, whole-stream run %+v", got, want)
+			}
+		})
+	}
+}
