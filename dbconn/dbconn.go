@@ -118,7 +118,12 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 func openPostgres(u *url.URL, opt Options) (*bun.DB, error) {
 	q := u.Query()
 	if q.Get("sslmode") == "" {
-		q.Set("sslmode", "disable")
+		// Encrypted by default; plaintext only on the loopback interface.
+		// An explicit sslmode in the URL always wins.
+		q.Set("sslmode", "require")
+		if isLoopback(u.Hostname()) {
+			q.Set("sslmode", "disable")
+		}
 	}
 	u2 := *u
 	u2.Scheme = "postgres"
@@ -223,10 +228,26 @@ func openSQLite(u *url.URL, opt Options) (*bun.DB, error) {
 	return bun.NewDB(sqldb, sqlitedialect.New()), nil
 }
 
-// redact removes the password from a URL.
+// isLoopback reports a host on this machine (or a Unix socket path).
+func isLoopback(host string) bool {
+	if host == "" || host == "localhost" || strings.HasPrefix(host, "/") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Redact returns the URL without its password, for logs and messages.
+func Redact(dsn string) string { return redact(dsn) }
+
+// redact removes the password from a URL; an unparseable URL (which could
+// hide a password anywhere) is not shown at all.
 func redact(dsn string) string {
 	u, err := url.Parse(dsn)
-	if err != nil || u.User == nil {
+	if err != nil {
+		return "<unparseable URL>"
+	}
+	if u.User == nil {
 		return dsn
 	}
 	if _, ok := u.User.Password(); ok {

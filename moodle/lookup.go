@@ -158,23 +158,23 @@ var moduleTableName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 
 // Modules returns the live course modules with the given ids, with their
 // activity names read from each module type's table in one query per type.
-// Deleted modules are absent.
+// Deleted modules are absent; a module type whose table is gone (plugin
+// uninstalled) keeps its activities without names.
 func (s *Source) Modules(ctx context.Context, cmids []int64) (map[int64]*ModuleInfo, error) {
-	if err := s.loadCMs(ctx, s.uncachedCMs(cmids)); err != nil {
+	cms, err := s.cmInfos(ctx, cmids)
+	if err != nil {
 		return nil, err
 	}
 	out := make(map[int64]*ModuleInfo, len(cmids))
 	byType := map[string][]int64{} // type → instance ids
-	s.mu.Lock()
 	for _, id := range cmids {
-		cm := s.cms[id]
+		cm := cms[id]
 		if !cm.known {
 			continue
 		}
 		out[id] = &ModuleInfo{CMID: id, CourseID: cm.course, Type: cm.typ, Instance: cm.instance, IDNumber: cm.idnumber, SectionID: cm.section}
 		byType[cm.typ] = append(byType[cm.typ], cm.instance)
 	}
-	s.mu.Unlock()
 	for typ, instances := range byType {
 		if !moduleTableName.MatchString(typ) {
 			continue
@@ -185,9 +185,10 @@ func (s *Source) Modules(ctx context.Context, cmids []int64) (map[int64]*ModuleI
 			err := s.db.NewSelect().Model(&rows).ModelTableExpr(s.tableAs(typ, "mi")).
 				Column("id", "course", "name").Where("id IN (?)", bun.In(batch)).Scan(ctx)
 			if err != nil {
-				// A module type whose table is missing (plugin uninstalled):
-				// the activities keep their type, without names.
-				break
+				if isMissingTable(err) && ctx.Err() == nil {
+					break
+				}
+				return nil, fmt.Errorf("reading %s names: %w", typ, err)
 			}
 			for _, r := range rows {
 				names[r.ID] = r.Name
@@ -202,92 +203,26 @@ func (s *Source) Modules(ctx context.Context, cmids []int64) (map[int64]*ModuleI
 	return out, nil
 }
 
-func (s *Source) uncachedCMs(ids []int64) []int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []int64
-	for _, id := range ids {
-		if _, ok := s.cms[id]; !ok {
-			out = append(out, id)
-		}
-	}
-	return out
-}
-
-// Grade is a user's grade on a grade item.
-type Grade struct {
-	ItemID     int64
-	Final      *float64 // grade_grades.finalgrade; nil when not graded
-	GradeMax   float64
-	GradeMin   float64
-	ItemModule string // for activity grades: the module type
-	Instance   int64  // for activity grades: the instance id
-	CMID       int64  // for activity grades: the course module, when it exists
+// isMissingTable reports an engine's "no such table" error.
+func isMissingTable(err error) bool {
+	msg := strings.ToLower(err.Error())
+	return strings.Contains(msg, "does not exist") || // PostgreSQL 42P01
+		strings.Contains(msg, "doesn't exist") || // MariaDB/MySQL 1146
+		strings.Contains(msg, "no such table") // SQLite
 }
 
 // CourseGrade returns the user's final course grade (the course grade
-// item's finalgrade with its grademax). ok is false when the course has no
+// item's finalgrade with its range). ok is false when the course has no
 // course grade item.
-func (s *Source) CourseGrade(ctx context.Context, userID, courseID int64) (g Grade, ok bool, err error) {
-	grades, err := s.grades(ctx, userID, courseID, "course")
-	if err != nil || len(grades) == 0 {
-		return Grade{}, false, err
-	}
-	return grades[0], true, nil
-}
-
-// ModuleGrades returns the user's grades on the course's activity grade
-// items (main grades, itemnumber 0), with their course modules.
-func (s *Source) ModuleGrades(ctx context.Context, userID, courseID int64) ([]Grade, error) {
-	grades, err := s.grades(ctx, userID, courseID, "mod")
-	if err != nil || len(grades) == 0 {
-		return grades, err
-	}
-	cmOf, err := s.courseModuleIndex(ctx, courseID)
+func (s *Source) CourseGrade(ctx context.Context, userID, courseID int64) (g aggregation.Grade, ok bool, err error) {
+	gs, err := s.Directory().Grades(ctx, courseID, []int64{userID})
 	if err != nil {
-		return nil, err
+		return aggregation.Grade{}, false, err
 	}
-	for i := range grades {
-		grades[i].CMID = cmOf[[2]any{grades[i].ItemModule, grades[i].Instance}]
+	if cg := gs[userID].Course; cg != nil {
+		return *cg, true, nil
 	}
-	return grades, nil
-}
-
-func (s *Source) grades(ctx context.Context, userID, courseID int64, itemType string) ([]Grade, error) {
-	var items []GradeItem
-	q := s.db.NewSelect().Model(&items).ModelTableExpr(s.tableAs("grade_items", "gi")).
-		Where("courseid = ?", courseID).Where("itemtype = ?", itemType).OrderExpr("id")
-	if itemType == "mod" {
-		q = q.Where("(itemnumber = 0 OR itemnumber IS NULL)")
-	}
-	if err := q.Scan(ctx); err != nil {
-		return nil, fmt.Errorf("reading grade items of course %d: %w", courseID, err)
-	}
-	if len(items) == 0 {
-		return nil, nil
-	}
-	ids := make([]int64, len(items))
-	for i := range items {
-		ids[i] = items[i].ID
-	}
-	var gg []GradeGrade
-	if err := s.db.NewSelect().Model(&gg).ModelTableExpr(s.tableAs("grade_grades", "gg")).
-		Where("userid = ?", userID).Where("itemid IN (?)", bun.In(ids)).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("reading grades of user %d: %w", userID, err)
-	}
-	final := map[int64]*float64{}
-	for _, g := range gg {
-		if g.FinalGrade.Valid {
-			f := g.FinalGrade.Float64
-			final[g.ItemID] = &f
-		}
-	}
-	out := make([]Grade, len(items))
-	for i, it := range items {
-		out[i] = Grade{ItemID: it.ID, Final: final[it.ID], GradeMax: float64(it.GradeMax), GradeMin: float64(it.GradeMin),
-			ItemModule: it.ItemModule.String, Instance: it.ItemInstance.Int64}
-	}
-	return out, nil
+	return aggregation.Grade{}, false, nil
 }
 
 // MnetHosts returns the MNET hosts that are not deleted.

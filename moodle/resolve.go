@@ -26,44 +26,67 @@ const maxCachedCMs = 500_000
 // resolve fills CMID, ModuleType and SectionID of the module-context events
 // in evs, querying only the course modules not cached yet, in one batch.
 func (s *Source) resolve(ctx context.Context, evs []aggregation.Event) error {
-	var missing []int64
-	s.mu.Lock()
+	var ids []int64
 	for i := range evs {
-		ev := &evs[i]
-		if ev.ContextLevel != aggregation.ContextModule {
-			continue
-		}
-		if _, ok := s.cms[ev.ContextInstanceID]; !ok && !slices.Contains(missing, ev.ContextInstanceID) {
-			missing = append(missing, ev.ContextInstanceID)
+		if evs[i].ContextLevel == aggregation.ContextModule && !slices.Contains(ids, evs[i].ContextInstanceID) {
+			ids = append(ids, evs[i].ContextInstanceID)
 		}
 	}
-	s.mu.Unlock()
-	if len(missing) > 0 {
-		if err := s.loadCMs(ctx, missing); err != nil {
-			return err
-		}
+	if len(ids) == 0 {
+		return nil
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	cms, err := s.cmInfos(ctx, ids)
+	if err != nil {
+		return err
+	}
 	for i := range evs {
 		ev := &evs[i]
 		if ev.ContextLevel != aggregation.ContextModule {
 			continue
 		}
 		ev.CMID = ev.ContextInstanceID // the cmid, copied at event time: survives deletion
-		if cm := s.cms[ev.CMID]; cm.known {
+		if cm := cms[ev.CMID]; cm.known {
 			ev.ModuleType, ev.SectionID = cm.typ, cm.section
 		}
 	}
 	return nil
 }
 
-// loadCMs reads course modules by id (in batches of 500) into the cache;
-// ids without a live row are cached as unknown.
-func (s *Source) loadCMs(ctx context.Context, ids []int64) error {
+// cmInfos returns the resolution of every id (unknown for deleted course
+// modules): cached ones from the cache, the others read in one batch and
+// cached. The answer is built locally, so a cache restart in between (by
+// this or another goroutine) never loses an entry.
+func (s *Source) cmInfos(ctx context.Context, ids []int64) (map[int64]cmInfo, error) {
+	out := make(map[int64]cmInfo, len(ids))
+	var missing []int64
+	s.mu.Lock()
+	for _, id := range ids {
+		if cm, ok := s.cms[id]; ok {
+			out[id] = cm
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	s.mu.Unlock()
+	if len(missing) == 0 {
+		return out, nil
+	}
+	loaded, err := s.loadCMs(ctx, missing)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range missing {
+		out[id] = loaded[id]
+	}
+	return out, nil
+}
+
+// loadCMs reads course modules by id (in batches of 500), caches them (ids
+// without a live row as unknown) and returns them.
+func (s *Source) loadCMs(ctx context.Context, ids []int64) (map[int64]cmInfo, error) {
 	mods, err := s.moduleNames(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	found := make(map[int64]cmInfo, len(ids))
 	for start := 0; start < len(ids); start += 500 {
@@ -73,7 +96,7 @@ func (s *Source) loadCMs(ctx context.Context, ids []int64) error {
 			Column("id", "course", "module", "instance", "section", "idnumber", "deletioninprogress").
 			Where("id IN (?)", bun.In(batch)).Scan(ctx)
 		if err != nil {
-			return fmt.Errorf("resolving course modules: %w", err)
+			return nil, fmt.Errorf("resolving course modules: %w", err)
 		}
 		for _, cm := range cms {
 			found[cm.ID] = cmInfo{
@@ -86,12 +109,12 @@ func (s *Source) loadCMs(ctx context.Context, ids []int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.cms)+len(ids) > maxCachedCMs {
-		clear(s.cms)
+		clear(s.cms) // restart the cache; callers hold their own answers
 	}
 	for _, id := range ids {
 		s.cms[id] = found[id] // zero value (unknown) when missing
 	}
-	return nil
+	return found, nil
 }
 
 // moduleNames returns modules.id → name, read once.

@@ -57,6 +57,11 @@ func New(ctx context.Context, db *dbconn.DB, prefix string) (*Source, error) {
 	if !validPrefix.MatchString(prefix) {
 		return nil, aggregation.Errorf(aggregation.EInvalid, "table prefix %q: use lower-case letters, digits and underscores", prefix)
 	}
+	if n := db.DB.DB.Stats().MaxOpenConnections; n == 1 {
+		// A log stream keeps its page open while it resolves course modules
+		// on a second connection.
+		return nil, aggregation.Errorf(aggregation.EInvalid, "moodle: the database pool allows one connection; the adapter needs at least two (open it read-only)")
+	}
 	s := &Source{db: db, prefix: prefix, cms: make(map[int64]cmInfo)}
 	for _, t := range requiredTables {
 		if err := s.checkTable(ctx, t); err != nil {
@@ -98,6 +103,10 @@ func (s *Source) checkTable(ctx context.Context, name string) error {
 	}
 	if ctx.Err() != nil {
 		return fmt.Errorf("checking table %s: %w", s.prefix+name, ctx.Err())
+	}
+	if !isMissingTable(err) {
+		return &aggregation.Error{Code: aggregation.EUnavailable,
+			Message: fmt.Sprintf("cannot read table %s in %s: %s", s.prefix+name, s.db.Redacted, err)}
 	}
 	return aggregation.Errorf(aggregation.ENotFound,
 		"table %s is missing in %s (is this a Moodle database, and is the prefix %q right?)", s.prefix+name, s.db.Redacted, s.prefix)

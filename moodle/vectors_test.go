@@ -269,11 +269,11 @@ func TestLookups(t *testing.T) {
 			t.Errorf("deleted module 999 resolved: %+v", mods[999])
 		}
 		g, ok, err := src.CourseGrade(ctx, 7, 5)
-		if err != nil || !ok || g.Final == nil || *g.Final != 72.5 || g.GradeMax != 100 {
+		if err != nil || !ok || g.Value == nil || *g.Value != 72.5 || g.Max != 100 {
 			t.Errorf("course grade = %+v %v %v", g, ok, err)
 		}
 		g, ok, err = src.CourseGrade(ctx, 8, 5)
-		if err != nil || !ok || g.Final != nil {
+		if err != nil || !ok || g.Value != nil {
 			t.Errorf("ungraded user's course grade = %+v %v %v", g, ok, err)
 		}
 		if _, ok, err := src.CourseGrade(ctx, 7, 8); err != nil || ok {

@@ -152,7 +152,7 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Errorf("GraphQL says %d s / %v events, report says %d s / %d events", total, stats["events"], rep.Total, rep.Events)
 	}
 
-	if code, resp := s.query(t, "", q, vars); code != 401 && !strings.Contains(fmt.Sprint(resp), "UNAUTHENTICATED") {
+	if code, resp := s.query(t, "", q, vars); code != 401 || !strings.Contains(fmt.Sprint(resp), "UNAUTHENTICATED") {
 		t.Errorf("anonymous query: %d %v", code, resp)
 	}
 	for path, want := range map[string]string{"/healthz": "ok", "/readyz": "ready", "/metrics": "usestats_http_requests_total"} {

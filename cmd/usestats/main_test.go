@@ -160,6 +160,26 @@ func TestReportErrors(t *testing.T) {
 			}
 		})
 	}
+	// A bare number that is one user's id and another's username is refused;
+	// id: and username: say which.
+	if db, err := dbconn.Open(context.Background(), url, dbconn.Options{}); err != nil {
+		t.Fatal(err)
+	} else {
+		if _, err := db.Exec("UPDATE mdl_user SET username = '3' WHERE id = 4"); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+	}
+	if _, stderr, code := usestats(t, "report", "--moodle", url, "--user", "3", "--now", "1767225600"); code != 2 || !strings.Contains(stderr, "id:3") {
+		t.Errorf("ambiguous --user 3: exit %d, %q", code, stderr)
+	}
+	for who, id := range map[string]string{"id:3": `"id": 3`, "username:3": `"id": 4`} {
+		out, stderr, code := usestats(t, "report", "--moodle", url, "--user", who, "--now", "1767225600")
+		if code != 0 || !strings.Contains(out, id) {
+			t.Errorf("--user %s: exit %d, %q, want user %s", who, code, stderr, id)
+		}
+	}
+
 	// A good run in table form.
 	out, stderr, code := usestats(t, "report", "--moodle", url, "--user", "learner0001", "--format", "table", "--now", "1767225600")
 	if code != 0 || !strings.Contains(out, "learner0001") || !strings.Contains(out, "Total") {

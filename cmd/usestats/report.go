@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"regexp"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -19,7 +19,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlags("report", stderr)
 	dsn := fs.String("moodle", envOr("USESTATS_MOODLE", ""), "Moodle database URL: postgres://…, mysql://… or sqlite://PATH (env USESTATS_MOODLE)")
 	prefix := fs.String("prefix", envOr("USESTATS_PREFIX", moodle.DefaultPrefix), "Moodle table prefix (env USESTATS_PREFIX)")
-	user := fs.String("user", "", "the user: a numeric id, or a username")
+	user := fs.String("user", "", "the user: id:N, username:NAME, or a bare id or username")
 	from := fs.String("from", "", "start of the window, inclusive: Unix seconds, YYYY-MM-DD or RFC 3339 (default: the beginning)")
 	to := fs.String("to", "", "end of the window, inclusive: Unix seconds, YYYY-MM-DD (the whole day) or RFC 3339 (default: now)")
 	nowFlag := fs.String("now", "", "the current time, Unix seconds (default: the clock); caps the last event's credit")
@@ -105,6 +105,37 @@ func parseTime(s string, loc *time.Location, end bool) (int64, error) {
 		return t.Unix(), nil
 	}
 	return 0, aggregation.Errorf(aggregation.EInvalid, "bad date %q: want Unix seconds, YYYY-MM-DD or RFC 3339", s)
+}
+
+// findUser resolves --user: "id:N" and "username:X" say which; a bare
+// number is an id or a username (sites often use student numbers as
+// usernames) and is refused when it names two different users.
+func findUser(ctx context.Context, src *moodle.Source, who string) (*moodle.User, error) {
+	switch {
+	case strings.HasPrefix(who, "id:"):
+		return src.FindUser(ctx, moodle.UserByID, strings.TrimPrefix(who, "id:"), 0)
+	case strings.HasPrefix(who, "username:"):
+		return src.FindUser(ctx, moodle.UserByUsername, strings.TrimPrefix(who, "username:"), 0)
+	}
+	if _, err := strconv.ParseInt(who, 10, 64); err != nil {
+		return src.FindUser(ctx, moodle.UserByUsername, who, 0)
+	}
+	byID, errID := src.FindUser(ctx, moodle.UserByID, who, 0)
+	byName, errName := src.FindUser(ctx, moodle.UserByUsername, who, 0)
+	switch {
+	case errID == nil && errName == nil && byID.ID != byName.ID:
+		return nil, aggregation.Errorf(aggregation.EInvalid,
+			"%q is user %d's id and user %d's username: say --user id:%s or --user username:%s", who, byID.ID, byName.ID, who, who)
+	case errID == nil:
+		return byID, nil
+	case errName == nil:
+		return byName, nil
+	case aggregation.ErrorCode(errID) != aggregation.ENotFound:
+		return nil, errID
+	case aggregation.ErrorCode(errName) != aggregation.ENotFound:
+		return nil, errName
+	}
+	return nil, aggregation.Errorf(aggregation.ENotFound, "no user with id or username %q", who)
 }
 
 // Report is the stable JSON shape of `usestats report` (documented in the
@@ -201,11 +232,7 @@ type ReportSession struct {
 // buildReport computes the user's time and decorates it with names and
 // grades from the Moodle database.
 func buildReport(ctx context.Context, src *moodle.Source, who string, p aggregation.Policy, w aggregation.Window, now int64, loc *time.Location) (*Report, error) {
-	field := moodle.UserByUsername
-	if _, err := strconv.ParseInt(who, 10, 64); err == nil {
-		field = moodle.UserByID
-	}
-	u, err := src.FindUser(ctx, field, who, 0)
+	u, err := findUser(ctx, src, who)
 	if err != nil {
 		return nil, err
 	}
@@ -267,12 +294,7 @@ func buildReport(ctx context.Context, src *moodle.Source, who string, p aggregat
 			return nil, err
 		}
 		if ok {
-			rg := &ReportGrade{Value: g.Final, Max: g.GradeMax}
-			if g.Final != nil && g.GradeMax > 0 {
-				pc := math.Round(*g.Final/g.GradeMax*10000) / 100
-				rg.Percentage = &pc
-			}
-			rc.Grade = rg
+			rc.Grade = &ReportGrade{Value: g.Value, Max: g.Max, Percentage: g.Percentage()}
 		}
 		rep.Courses = append(rep.Courses, rc)
 	}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,13 +42,28 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&c.prefix, "prefix", envOr("USESTATS_PREFIX", moodle.DefaultPrefix), "Moodle table prefix (env USESTATS_PREFIX)")
 	fs.StringVar(&c.storeURL, "store", envOr("USESTATS_STORE", defaultStore), "usestats' own database for tokens (env USESTATS_STORE)")
 	fs.StringVar(&c.demoDB, "demo-db", envOr("USESTATS_DEMO_DB", defaultDemoDB), "file of the demo Moodle database, created once (env USESTATS_DEMO_DB)")
-	fs.IntVar(&c.demoUsers, "demo-users", 300, "learners in a newly created demo database")
-	fs.BoolVar(&c.graphiql, "graphiql", envOr("USESTATS_GRAPHIQL", "true") == "true", "serve the GraphiQL page at / (env USESTATS_GRAPHIQL)")
+	demoUsers, err := strconv.Atoi(envOr("USESTATS_DEMO_USERS", "300"))
+	if err != nil {
+		return aggregation.Errorf(aggregation.EInvalid, "serve: USESTATS_DEMO_USERS is not a number")
+	}
+	graphiql, err := strconv.ParseBool(envOr("USESTATS_GRAPHIQL", "true"))
+	if err != nil {
+		return aggregation.Errorf(aggregation.EInvalid, "serve: USESTATS_GRAPHIQL is not a boolean")
+	}
+	timeout, err := time.ParseDuration(envOr("USESTATS_REQUEST_TIMEOUT", "10s"))
+	if err != nil {
+		return aggregation.Errorf(aggregation.EInvalid, "serve: USESTATS_REQUEST_TIMEOUT is not a duration (e.g. 10s)")
+	}
+	fs.IntVar(&c.demoUsers, "demo-users", demoUsers, "learners in a newly created demo database (env USESTATS_DEMO_USERS)")
+	fs.BoolVar(&c.graphiql, "graphiql", graphiql, "serve the GraphiQL page at / (env USESTATS_GRAPHIQL)")
 	fs.StringVar(&c.timezone, "timezone", envOr("USESTATS_TIMEZONE", "UTC"), "time zone of calendar days (env USESTATS_TIMEZONE)")
 	fs.StringVar(&c.logLevel, "log-level", envOr("USESTATS_LOG_LEVEL", "info"), "debug, info, warn or error (env USESTATS_LOG_LEVEL)")
-	fs.DurationVar(&c.timeout, "request-timeout", 10*time.Second, "deadline of one GraphQL request, database included")
+	fs.DurationVar(&c.timeout, "request-timeout", timeout, "deadline of one GraphQL request, database included (env USESTATS_REQUEST_TIMEOUT)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if c.demoUsers < 1 || c.timeout <= 0 {
+		return aggregation.Errorf(aggregation.EInvalid, "serve: --demo-users and --request-timeout must be positive")
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
@@ -114,7 +130,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	base := "http://" + displayAddr(ln.Addr())
-	fmt.Fprintf(stdout, "usestats is serving %s\n", c.moodleURL)
+	fmt.Fprintf(stdout, "usestats is serving %s\n", src.DB().Redacted)
 	fmt.Fprintf(stdout, "GraphQL: %s/graphql", base)
 	if c.graphiql {
 		fmt.Fprintf(stdout, "   GraphiQL: %s/", base)
@@ -128,7 +144,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "demo token (site:read): %s\n", plain)
 		fmt.Fprintf(stdout, "  send it as the header  Authorization: Bearer %s\n", plain)
 	}
-	log.Info("serving", "addr", ln.Addr().String(), "moodle", src.DB().Redacted, "store", c.storeURL, "graphiql", c.graphiql)
+	log.Info("serving", "addr", ln.Addr().String(), "moodle", src.DB().Redacted, "store", dbconn.Redact(c.storeURL), "graphiql", c.graphiql)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
