@@ -1267,9 +1267,11 @@ var sources = []*ast.Source{
 # Every operation needs an API token (` + "`" + `Authorization: Bearer <token>` + "`" + `), except
 # operations that select only introspection fields (__schema, __type,
 # __typename). Errors carry a stable ` + "`" + `extensions.code` + "`" + `: UNAUTHENTICATED,
-# FORBIDDEN, NOT_FOUND, BAD_USER_INPUT, INTERNAL, and GRAPHQL_PARSE_FAILED,
-# GRAPHQL_VALIDATION_FAILED, COMPLEXITY_LIMIT_EXCEEDED, DEPTH_LIMIT_EXCEEDED
-# for requests rejected before execution.
+# FORBIDDEN, NOT_FOUND, BAD_USER_INPUT, INTERNAL, and BAD_REQUEST (not a
+# well-formed GraphQL-over-HTTP request: a body that is not JSON, a query
+# that is not a string …), GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED,
+# COMPLEXITY_LIMIT_EXCEEDED, DEPTH_LIMIT_EXCEEDED for requests rejected
+# before execution.
 #
 # Regenerate the Go code after editing: ` + "`" + `go generate ./...` + "`" + ` (see
 # resolvers/generate.go).
@@ -1625,7 +1627,7 @@ type Lap {
   credit: Duration!
   "Captured time carried into this lap."
   carried: Duration!
-  "gap, over-threshold, last-event, first-event, coalesced, logout, captured, ignored, short-session, outside-window, dropped, graded."
+  "gap, over-threshold, last-event, first-event, coalesced, logout, captured, ignored, short-session, dropped, graded."
   reason: String!
   "Whether the credit and the event count towards the totals."
   counted: Boolean!

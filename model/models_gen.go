@@ -42,7 +42,7 @@ type Lap struct {
 	Credit int64 `json:"credit"`
 	// Captured time carried into this lap.
 	Carried int64 `json:"carried"`
-	// gap, over-threshold, last-event, first-event, coalesced, logout, captured, ignored, short-session, outside-window, dropped, graded.
+	// gap, over-threshold, last-event, first-event, coalesced, logout, captured, ignored, short-session, dropped, graded.
 	Reason string `json:"reason"`
 	// Whether the credit and the event count towards the totals.
 	Counted bool `json:"counted"`

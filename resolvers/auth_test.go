@@ -78,9 +78,46 @@ func TestAuthentication(t *testing.T) {
 // site:read reads everything.
 func TestScopeSite(t *testing.T) {
 	e := newEnv(t)
-	var out map[string]any
-	e.ok("site-token", `{ a: user(by: {id: 7}) { stats { total site { elapsed } sessions { start } explain(limit: 1) { reason } } }
+	type edges struct {
+		Edges []struct {
+			Node struct {
+				ID   string
+				User struct{ ID string }
+			}
+		}
+	}
+	var out struct {
+		A *struct {
+			Stats *struct {
+				Restricted bool
+				Total      int64
+				Site       *struct{ Elapsed int64 }
+				Sessions   []struct{ Start int64 }
+				Explain    []struct{ Reason string }
+			}
+		}
+		B *edges
+		C *struct{ Participants *edges }
+	}
+	e.ok("site-token", `{ a: user(by: {id: 7}) { stats { restricted total site { elapsed } sessions { start } explain(limit: 1) { reason } } }
 	  b: users(first: 1) { edges { node { id } } } c: course(by: {id: 8}) { participants { edges { node { user { id } } } } } }`, nil, &out)
+	if out.A == nil || out.A.Stats == nil || out.A.Stats.Site == nil || out.B == nil || out.C == nil || out.C.Participants == nil {
+		t.Fatalf("null data for the site token: %+v", out)
+	}
+	// learner7 by hand (query_test.go, TestExplain): laps 60 (site) + 120 +
+	// 600 + 300 + 10 + 900 + 120 = 2110 over two sessions; the first lap is
+	// a gap.
+	s := out.A.Stats
+	wantEqual(t, "learner7", [5]any{s.Restricted, s.Total, s.Site.Elapsed, len(s.Sessions), len(s.Explain)},
+		[5]any{false, int64(2110), int64(60), 2, 1})
+	wantEqual(t, "first lap", s.Explain[0].Reason, "gap")
+	wantEqual(t, "first user", len(out.B.Edges), 1)
+	wantEqual(t, "first user id", out.B.Edges[0].Node.ID, "7")
+	var ids []string
+	for _, edge := range out.C.Participants.Edges {
+		ids = append(ids, edge.Node.User.ID)
+	}
+	wantEqual(t, "course 8 participants", ids, []string{"9", "20"})
 }
 
 // user:<id>:self reads that user's own statistics, all of them, and

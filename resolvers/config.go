@@ -20,8 +20,9 @@ type Config struct {
 	Logger       *slog.Logger
 	GraphiQL     bool          // serve the GraphiQL page at GET /
 	Timeout      time.Duration // per-request deadline reaching the database (default 10s)
-	// MaxComplexity bounds an operation's cost (default 5000: a page of 100
-	// participants with their module times costs about 2300); MaxDepth its
+	// MaxComplexity bounds an operation's cost (default 30000, about 300
+	// log scans: a page of 100 participants with their module times and
+	// grades costs about 15000; see limits.go); MaxDepth its
 	// field nesting (default 12, introspection fields excluded).
 	MaxComplexity int
 	MaxDepth      int

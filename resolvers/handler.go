@@ -25,7 +25,7 @@ import (
 // Defaults of Config.
 const (
 	DefaultTimeout       = 10 * time.Second
-	DefaultMaxComplexity = 5000
+	DefaultMaxComplexity = 30000
 	DefaultMaxDepth      = 12
 )
 
@@ -145,7 +145,7 @@ func (r *Resolver) middleware(srv http.Handler) http.Handler {
 			now:      r.cfg.Now(),
 			loaders:  newLoaders(r.cfg.Directory),
 			stats:    map[statsKey]*statsEntry{},
-			explains: map[statsKey]*explainEntry{},
+			explains: map[explainKey]*explainEntry{},
 		}
 		buf := &responseBuffer{header: w.Header()}
 		srv.ServeHTTP(buf, req.WithContext(withRequest(ctx, rq)))

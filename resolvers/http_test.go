@@ -212,6 +212,28 @@ func TestLimits(t *testing.T) {
 	if r := e.post("site-token", "", page, nil); len(r.Errors) != 0 {
 		t.Errorf("100 participants: %s", r.Body)
 	}
+	// Participant.stats is a log scan per row: a plain page of 100 scans is
+	// accepted, but nested under a user's courses (a list whose length no
+	// argument bounds) the same page is priced once per estimated course
+	// and refused before it runs.
+	plain := `{ course(by: {id: 5}) { participants(first: 100) { edges { node { stats { total } } } } } }`
+	if r := e.post("site-token", "", plain, nil); len(r.Errors) != 0 {
+		t.Errorf("plain 100 participants: %s", r.Body)
+	}
+	scans := e.logs.Scans()
+	nested := `{ user(by: {id: 7}) { stats { courses { course { participants(first: 100) { edges { node { stats { total } } } } } } } } }`
+	r = e.post("site-token", "application/graphql-response+json", nested, nil)
+	wantEqual(t, "courses → participants: status", r.Status, http.StatusBadRequest)
+	wantEqual(t, "courses → participants: codes", r.codes(), []string{"COMPLEXITY_LIMIT_EXCEEDED"})
+	wantEqual(t, "courses → participants: scans", e.logs.Scans()-scans, 0)
+	// Many participants' statistics by aliases are priced per scan too.
+	b.Reset()
+	b.WriteString("{ course(by: {id: 5}) {")
+	for i := range 4 {
+		fmt.Fprintf(&b, " p%d: participants(first: 100) { edges { node { stats { total } } } }", i)
+	}
+	b.WriteString(" } }")
+	wantEqual(t, "aliased pages", e.post("site-token", "", b.String(), nil).codes(), []string{"COMPLEXITY_LIMIT_EXCEEDED"})
 
 	// Huge documents: too many tokens, or a body over 1 MiB.
 	huge := "{ policies { " + strings.Repeat("name ", 30000) + "} }"

@@ -23,7 +23,7 @@ type request struct {
 
 	mu       sync.Mutex
 	stats    map[statsKey]*statsEntry
-	explains map[statsKey]*explainEntry
+	explains map[explainKey]*explainEntry
 
 	// Set by the operation middleware before any resolver runs.
 	scopes aggregation.Scopes
@@ -130,6 +130,12 @@ type statsEntry struct {
 	err  error
 }
 
+// explainKey names one page of a computation's laps.
+type explainKey struct {
+	statsKey
+	offset, limit int
+}
+
 type explainEntry struct {
 	once sync.Once
 	x    *aggregation.Explainer
@@ -164,11 +170,14 @@ func (r *Resolver) compute(ctx context.Context, userID int64, q model.StatsQuery
 	return e.res, e.err
 }
 
-// explain returns every lap and session of the user for the query,
-// computed at most once per request.
-func (r *Resolver) explain(ctx context.Context, userID int64, q model.StatsQuery) (*aggregation.Explainer, error) {
+// explain returns one page of the user's laps for the query (limit laps
+// after skipping offset; the explainer keeps that page only, however long
+// the history) and every session, computed at most once per request and
+// page. It scans the log apart from compute: the statistic is resolved
+// before its explain field is known.
+func (r *Resolver) explain(ctx context.Context, userID int64, q model.StatsQuery, offset, limit int) (*aggregation.Explainer, error) {
 	rq := requestOf(ctx)
-	k := keyOf(userID, q)
+	k := explainKey{statsKey: keyOf(userID, q), offset: offset, limit: limit}
 	rq.mu.Lock()
 	e := rq.explains[k]
 	if e == nil {
@@ -177,7 +186,12 @@ func (r *Resolver) explain(ctx context.Context, userID int64, q model.StatsQuery
 	}
 	rq.mu.Unlock()
 	e.once.Do(func() {
-		x := new(aggregation.Explainer)
+		if limit == 0 {
+			// Explainer.Limit 0 keeps everything: an empty page needs no laps.
+			e.x = new(aggregation.Explainer)
+			return
+		}
+		x := &aggregation.Explainer{Offset: offset, Limit: limit}
 		if _, err := aggregation.ComputeUser(ctx, r.cfg.Logs, userID, q.Policy, q.Window, q.Now, x); err != nil {
 			e.err = err
 			return

@@ -355,12 +355,11 @@ func (r *Resolver) explainLaps(ctx context.Context, s *model.UserStats, limit, o
 	if skip < 0 {
 		return nil, invalid("offset must not be negative (got %d)", skip)
 	}
-	x, err := r.explain(ctx, comp.UserID, comp.StatsQuery)
+	x, err := r.explain(ctx, comp.UserID, comp.StatsQuery, skip, n)
 	if err != nil {
 		return nil, err
 	}
-	laps := x.Laps[min(skip, len(x.Laps)):]
-	laps = laps[:min(n, len(laps))]
+	laps := x.Laps[:min(n, len(x.Laps))]
 	out := make([]model.Lap, len(laps))
 	for i := range laps {
 		out[i] = lapModel(&laps[i])

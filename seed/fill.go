@@ -111,16 +111,9 @@ func (o Options) resolve() (Options, error) {
 	return o, nil
 }
 
-// deferIndexLimit is the largest log (rows) for which Seed builds the
-// PostgreSQL indexes after the load. dbconn's PostgreSQL driver gives up on
-// any statement that runs longer than its 30 s read timeout, and building
-// one index over 10⁷ log rows takes about 10 s here; above the limit the
-// indexes are created first and maintained by the load.
-const deferIndexLimit = 10_000_000
-
 // Seed creates the schema (dropping it first when opt.Reset) and fills it.
-// Where it can, it creates the indexes after loading the rows, as bulk
-// loads do; the result is the schema of CreateSchema either way.
+// It creates the indexes after loading the rows, as bulk loads do; the
+// result is the schema of CreateSchema.
 func Seed(ctx context.Context, db *dbconn.DB, opt Options) (Stats, error) {
 	o, err := opt.resolve()
 	if err != nil {
@@ -134,16 +127,6 @@ func Seed(ctx context.Context, db *dbconn.DB, opt Options) (Stats, error) {
 	tables, indexes, err := schemaFor(ctx, db, o.Prefix)
 	if err != nil {
 		return Stats{}, err
-	}
-	expected := o.MaxRows
-	if expected == 0 {
-		expected = int64(rowsPerLearnerDay * float64(o.Users) * float64(o.Days))
-	}
-	if db.Kind == dbconn.Postgres && expected > deferIndexLimit {
-		for _, ix := range indexes {
-			tables = append(tables, ix.sql())
-		}
-		indexes = nil
 	}
 	if err := execDDL(ctx, db, tables); err != nil {
 		return Stats{}, err
@@ -178,6 +161,7 @@ func Fill(ctx context.Context, db *dbconn.DB, opt Options) (Stats, error) {
 	}
 	s := newSite(o)
 	w := NewWriter(db, o.Prefix)
+	defer w.Close() // stops the writer goroutines when a step fails before Flush
 	w.SetBatchSize(o.BatchSize)
 	var bar *progressbar.ProgressBar
 	if o.Progress != nil {

@@ -2,11 +2,15 @@ package seed
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/usestats/usestats/aggregation"
 	"github.com/usestats/usestats/dbconn"
@@ -275,3 +279,40 @@ func TestFillOptions(t *testing.T) {
 		t.Errorf("Seed with Reset: %v", err)
 	}
 }
+
+// A cancelled Fill returns promptly and leaves no Writer goroutine behind,
+// whether it stops in the population or in the log.
+func TestFillCancelledNoLeak(t *testing.T) {
+	db := liteDB(t)
+	for _, batch := range []int{10, 2000} {
+		p := testPrefix(t, db)
+		if err := CreateSchema(context.Background(), db, p); err != nil {
+			t.Fatal(err)
+		}
+		before := runtime.NumGoroutine()
+		ctx, cancel := context.WithCancel(context.Background())
+		var once sync.Once
+		o := Options{Seed: 1, Users: 40, Days: 60, Prefix: p, BatchSize: batch,
+			// Cancel once the first batch has been written: the workers run.
+			Progress: writerFunc(func([]byte) { once.Do(cancel) })}
+		if batch == 10 {
+			cancel() // cancelled from the start
+		}
+		start := time.Now()
+		_, err := Fill(ctx, db, o)
+		cancel()
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("batch %d: err = %v, want context.Canceled", batch, err)
+		}
+		if d := time.Since(start); d > 10*time.Second {
+			t.Errorf("batch %d: cancelled Fill took %s", batch, d)
+		}
+		if n := settledGoroutines(before); n > before {
+			t.Errorf("batch %d: %d goroutines before Fill, %d after:\n%s", batch, before, n, stacks())
+		}
+	}
+}
+
+type writerFunc func([]byte)
+
+func (f writerFunc) Write(p []byte) (int, error) { f(p); return len(p), nil }

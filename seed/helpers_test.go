@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/usestats/usestats/dbconn"
 )
@@ -51,6 +53,35 @@ func engines(t testing.TB) []engine {
 		out = append(out, engine{env.name, db})
 	}
 	return out
+}
+
+// liteDB opens a SQLite database of its own: tests that count goroutines
+// run apart from the connections of the other engines.
+func liteDB(t testing.TB) *dbconn.DB {
+	t.Helper()
+	db, err := dbconn.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "lite.db"), dbconn.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// settledGoroutines returns the number of goroutines once it is at most
+// want, or after a second of waiting for goroutines that are ending.
+func settledGoroutines(want int) int {
+	n := runtime.NumGoroutine()
+	for i := 0; i < 100 && n > want; i++ {
+		time.Sleep(10 * time.Millisecond)
+		n = runtime.NumGoroutine()
+	}
+	return n
+}
+
+// stacks returns every goroutine's stack, for a leak report.
+func stacks() string {
+	buf := make([]byte, 1<<20)
+	return string(buf[:runtime.Stack(buf, true)])
 }
 
 // testPrefix returns a table prefix unique to this run, and drops the

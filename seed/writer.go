@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -38,7 +39,7 @@ const (
 // sequence past its largest id so the tables behave like a real site's.
 //
 // A Writer is not safe for concurrent use; call Flush before reading the
-// tables.
+// tables, and Close (deferred) so that its goroutines end on every path.
 type Writer struct {
 	db      *dbconn.DB
 	prefix  string
@@ -426,6 +427,26 @@ func (w *Writer) Flush(ctx context.Context) error {
 	}
 	clear(w.touched)
 	return nil
+}
+
+// errClosed is the error of a Writer used after Close.
+var errClosed = errors.New("seed: writer closed")
+
+// Close stops the Writer's goroutines without writing what is still
+// buffered or queued, and waits for them (a batch being written finishes
+// or fails with its context). It is the way out after an error, where
+// Flush is not called: defer it after NewWriter. It is safe after Flush and
+// more than once; Add and Flush after it return an error.
+func (w *Writer) Close() {
+	w.setErr(errClosed) // the workers drain the queue without writing
+	if w.jobs != nil {
+		close(w.jobs)
+		w.wg.Wait()
+		w.jobs = nil
+	}
+	for _, tb := range w.order {
+		tb.cur = nil
+	}
 }
 
 // ---- encoding ---------------------------------------------------------

@@ -3,6 +3,7 @@ package seed
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -160,5 +161,60 @@ func TestWriterErrors(t *testing.T) {
 	}
 	if err := w2.Flush(ctx); err == nil {
 		t.Error("missing table: no error")
+	}
+}
+
+// Close ends the Writer's goroutines without writing the rest: after an
+// abandoned load, after Flush, and twice; the Writer refuses work after it.
+func TestWriterClose(t *testing.T) {
+	ctx := context.Background()
+	e := engine{"sqlite", liteDB(t)}
+	prefix := testPrefix(t, e.db)
+	if err := CreateSchema(ctx, e.db, prefix); err != nil {
+		t.Fatal(err)
+	}
+	before := runtime.NumGoroutine()
+	w := NewWriter(e.db, prefix)
+	w.SetBatchSize(2)
+	for id := range int64(7) {
+		u := Defaults[User]()
+		u.ID, u.Username = id+1, fmt.Sprint("u", id)
+		if err := w.Add(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close() // abandoned: no Flush
+	w.Close()
+	if n := settledGoroutines(before); n > before {
+		t.Errorf("%d goroutines before, %d after Close:\n%s", before, n, stacks())
+	}
+	if err := w.Add(ctx, Defaults[User]()); err == nil {
+		t.Error("Add after Close: no error")
+	}
+	if err := w.Flush(ctx); err == nil {
+		t.Error("Flush after Close: no error")
+	}
+	// The buffered row (the seventh) was never written.
+	if n := count(t, e.db, prefix, "SELECT COUNT(*) FROM {p}user"); n > 6 {
+		t.Errorf("%d users written after Close, want at most the 6 submitted", n)
+	}
+
+	// After a successful Flush, Close changes nothing written.
+	w = NewWriter(e.db, prefix)
+	u := Defaults[User]()
+	u.ID, u.Username = 100, "flushed"
+	if err := w.Add(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	w.Close()
+	if n := count(t, e.db, prefix, "SELECT COUNT(*) FROM {p}user WHERE id = 100"); n != 1 {
+		t.Errorf("flushed row: %d", n)
+	}
+	if n := settledGoroutines(before); n > before {
+		t.Errorf("%d goroutines before, %d after Flush and Close:\n%s", before, n, stacks())
 	}
 }
