@@ -61,10 +61,10 @@ func TestNewIdentity(t *testing.T) {
 	}
 }
 
-// The lab certificates of shared/mnet-vectors are accepted for their
+// The lab certificates (shared/mnet-vectors, copied to testdata) are accepted for their
 // wwwroots, and their PKCS#8 keys parse.
 func TestLabIdentities(t *testing.T) {
-	dir := "../../shared/mnet-vectors"
+	dir := "testdata/vectors"
 	for _, p := range []struct{ name, root string }{{"peerA-moodle-a.test", "http://moodle-a.test"}, {"peerB-moodle-b.test", "http://moodle-b.test"}} {
 		certPEM, err1 := os.ReadFile(filepath.Join(dir, p.name+".crt"))
 		keyPEM, err2 := os.ReadFile(filepath.Join(dir, p.name+".key"))
