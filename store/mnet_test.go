@@ -39,3 +39,45 @@ func TestMnetKeys(t *testing.T) {
 		}
 	})
 }
+
+func TestMnetPeers(t *testing.T) {
+	eachDB(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		s := openStore(t, dsn)
+		p, err := s.SaveMnetPeer(ctx, store.MnetPeer{WWWRoot: "https://b.test", CertPEM: "cert1", ExpiresAt: 100,
+			Services: []string{"use_stats", " use_stats"}, CreatedAt: 5})
+		if err != nil || p.ID == 0 || p.Name != "https://b.test" || len(p.Services) != 1 || p.LastConnectAt != 0 {
+			t.Fatalf("save: %+v %v", p, err)
+		}
+		if _, err := s.SaveMnetPeer(ctx, store.MnetPeer{WWWRoot: "https://a.test", Name: "A", CertPEM: "c", CreatedAt: 6}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.TouchMnetPeer(ctx, "https://b.test", 50); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.TouchMnetPeer(ctx, "https://b.test", 40); err != nil {
+			t.Fatal(err)
+		}
+		up, err := s.SaveMnetPeer(ctx, store.MnetPeer{WWWRoot: "https://b.test", Name: "B", CertPEM: "cert2", ExpiresAt: 200})
+		if err != nil || up.ID != p.ID || up.CertPEM != "cert2" || up.Name != "B" || up.LastConnectAt != 50 ||
+			up.CreatedAt != 5 || len(up.Services) != 0 {
+			t.Fatalf("update kept the wrong fields: %+v %v", up, err)
+		}
+		all, err := s.MnetPeers(ctx)
+		if err != nil || len(all) != 2 || all[0].WWWRoot != "https://a.test" {
+			t.Fatalf("list: %+v %v", all, err)
+		}
+		if err := s.RemoveMnetPeer(ctx, "https://a.test"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RemoveMnetPeer(ctx, "https://a.test"); aggregation.ErrorCode(err) != aggregation.ENotFound {
+			t.Errorf("second remove: %v", err)
+		}
+		if _, ok, err := s.MnetPeer(ctx, "https://a.test"); ok || err != nil {
+			t.Errorf("removed peer still there: %v %v", ok, err)
+		}
+		if _, err := s.SaveMnetPeer(ctx, store.MnetPeer{WWWRoot: "https://c.test", CertPEM: "c", Services: []string{"a,b"}}); aggregation.ErrorCode(err) != aggregation.EInvalid {
+			t.Errorf("bad service name: %v", err)
+		}
+	})
+}
