@@ -192,14 +192,40 @@ type UserEnrolment struct {
 	TimeEnd   int64 `bun:"timeend"`
 }
 
-// MnetHost is a row of mnet_host.
+// MnetHost is a row of mnet_host. PublicKey is the host's certificate
+// (PEM), valid until PublicKeyExpires (Unix seconds).
 type MnetHost struct {
 	bun.BaseModel `bun:"table:mnet_host,alias:mh"`
 
-	ID      int64  `bun:"id,pk"`
-	Deleted int64  `bun:"deleted"`
-	WWWRoot string `bun:"wwwroot"`
-	Name    string `bun:"name"`
+	ID               int64  `bun:"id,pk"`
+	Deleted          int64  `bun:"deleted"`
+	WWWRoot          string `bun:"wwwroot"`
+	IPAddress        string `bun:"ip_address"`
+	Name             string `bun:"name"`
+	PublicKey        string `bun:"public_key"`
+	PublicKeyExpires int64  `bun:"public_key_expires"`
+	ApplicationID    int64  `bun:"applicationid"`
+}
+
+// ConfigSetting is a row of config (a site setting, $CFG->name).
+type ConfigSetting struct {
+	bun.BaseModel `bun:"table:config,alias:cfg"`
+
+	ID    int64  `bun:"id,pk"`
+	Name  string `bun:"name"`
+	Value string `bun:"value"`
+}
+
+// RoleCapability is a row of role_capabilities (the columns the
+// capability check reads).
+type RoleCapability struct {
+	bun.BaseModel `bun:"table:role_capabilities,alias:rc"`
+
+	ID         int64  `bun:"id,pk"`
+	ContextID  int64  `bun:"contextid"`
+	RoleID     int64  `bun:"roleid"`
+	Capability string `bun:"capability"`
+	Permission int64  `bun:"permission"`
 }
 
 // Number is a NOT NULL number(10,5) column. Engines return it as a decimal

@@ -95,6 +95,15 @@ func tableSpecs() []struct {
 		{Enrol{}, []index{idx("enrol"), idx("courseid"), idx("roleid")}},
 		{UserEnrolment{}, []index{uidx("enrolid", "userid"), idx("enrolid"), idx("userid"), idx("modifierid")}},
 		{MnetHost{}, []index{idx("last_log_id"), idx("applicationid")}},
+		{Config{}, []index{uidx("name")}},
+		{Role{}, []index{uidx("sortorder"), uidx("shortname")}},
+		{RoleAssignment{}, []index{
+			idx("sortorder"), idx("roleid", "contextid"), idx("userid", "contextid", "roleid"),
+			idx("component", "itemid", "userid"), idx("roleid"), idx("contextid"), idx("userid"),
+		}},
+		{RoleCapability{}, []index{
+			uidx("roleid", "contextid", "capability"), idx("roleid"), idx("contextid"), idx("capability"),
+		}},
 		{Page{}, []index{idx("course")}},
 		{Resource{}, []index{idx("course")}},
 		{Quiz{}, []index{idx("course")}},

@@ -7,9 +7,9 @@
 // CreateSchema creates, with a configurable prefix (DefaultPrefix "mdl_"),
 // the tables the service reads — logstore_standard_log, user, course,
 // course_categories, course_modules, course_sections, modules, context,
-// grade_items, grade_grades, enrol, user_enrolments, mnet_host and the
-// instance tables page, resource, quiz, forum, assign, url, scorm, label and
-// feedback — with each engine's real column types, NOT NULL and defaults
+// grade_items, grade_grades, enrol, user_enrolments, mnet_host, config,
+// role, role_assignments, role_capabilities and the instance tables page,
+// resource, quiz, forum, assign, url, scorm, label and feedback — with each engine's real column types, NOT NULL and defaults
 // (spec/moodle-schema.md §2, §3) and Moodle's indexes, named by Moodle's rule
 // (mdl_logsstanlog_tim_ix …). It refuses to touch existing tables;
 // DropSchema removes them.
@@ -36,9 +36,16 @@
 // Fill (and Seed: CreateSchema + Fill) draws a site from Options.Seed:
 // guest (user 1), admin (2), learners from id 3 (learner0001, …) and
 // teachers; the mnet_host rows of an install (1 local, 2 "All Hosts");
-// categories, the front page (course 1) and courses with sections,
+// the settings of an install in config (mnet_localhost_id 1,
+// mnet_all_hosts_id 2, siteguest 1, siteadmins "2", guestroleid 6,
+// defaultuserroleid 7); the eight standard roles (ids 1..8: manager,
+// coursecreator, editingteacher, teacher, student, guest, user,
+// frontpage); one role_capabilities row letting the manager role see the
+// site details (block/use_stats:seesitedetails, CAP_ALLOW, system context
+// 1); categories, the front page (course 1) and courses with sections,
 // activities of the nine types, contexts with their paths, manual
-// enrolments and a gradebook. The log is simulated day by day: logins (and
+// enrolments with their course role assignments (editingteacher for the
+// teacher, student for the learners) and a gradebook. The log is simulated day by day: logins (and
 // failed ones), dashboards, course and activity views, quiz attempts graded
 // in the same second, forum posts, assignment submissions graded later by
 // the teacher, anonymous feedback, mobile-app (ws) sittings, cron (cli)

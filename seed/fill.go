@@ -491,7 +491,7 @@ func (s *site) writeUsers(ctx context.Context, w *Writer) error {
 		p := &s.users[i]
 		u := Defaults[User]()
 		u.ID, u.Username, u.FirstName, u.LastName, u.Email = p.id, p.username, p.first, p.last, p.email
-		u.MnetHostID, u.Confirmed, u.IDNumber = 1, 1, p.idnumber
+		u.MnetHostID, u.Confirmed, u.IDNumber = localHostID, 1, p.idnumber
 		u.City, u.Country, u.TimeCreated, u.TimeModified = p.city, p.country, p.created, p.created
 		u.FirstAccess, u.LastAccess, u.LastLogin, u.CurrentLogin = p.firstAccess, p.lastAccess, p.lastLogin, p.currentLogin
 		if p.lastIP.v != 0 {

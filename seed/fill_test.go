@@ -166,6 +166,7 @@ func TestFillEngines(t *testing.T) {
 				t.Errorf("%d log rows, stats say %d", n, st.LogRows)
 			}
 			checkSite(t, e.db, o.Prefix, st)
+			checkAccess(t, e.db, o.Prefix, st)
 			// Seed builds the indexes after the load: the schema is CreateSchema's.
 			if ix := logIndexes(t, e.db, o.Prefix+"logstore_standard_log"); len(ix) < 8 {
 				t.Errorf("log indexes after Seed: %v", ix)

@@ -16,7 +16,7 @@ func TestCatalog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cat.tables) != 22 {
+	if len(cat.tables) != 26 {
 		t.Errorf("%d tables", len(cat.tables))
 	}
 	log := cat.byName["logstore_standard_log"]
@@ -71,6 +71,14 @@ func TestIndexNames(t *testing.T) {
 		"CREATE UNIQUE INDEX `mdl_gradgrad_useite_uix` ON `mdl_grade_grades` (`userid`, `itemid`)",
 		"CREATE UNIQUE INDEX `mdl_coursect_cousec_uix` ON `mdl_course_sections` (`course`, `section`)",
 		"CREATE UNIQUE INDEX `mdl_userenro_enruse_uix` ON `mdl_user_enrolments` (`enrolid`, `userid`)",
+		"CREATE UNIQUE INDEX `mdl_conf_nam_uix` ON `mdl_config` (`name`)",
+		"CREATE UNIQUE INDEX `mdl_role_sho_uix` ON `mdl_role` (`shortname`)",
+		"CREATE UNIQUE INDEX `mdl_role_sor_uix` ON `mdl_role` (`sortorder`)",
+		"CREATE INDEX `mdl_roleassi_useconrol_ix` ON `mdl_role_assignments` (`userid`, `contextid`, `roleid`)",
+		"CREATE INDEX `mdl_roleassi_comiteuse_ix` ON `mdl_role_assignments` (`component`, `itemid`, `userid`)",
+		"CREATE UNIQUE INDEX `mdl_rolecapa_rolconcap_uix` ON `mdl_role_capabilities` (`roleid`, `contextid`, `capability`)",
+		"`value` LONGTEXT NOT NULL",
+		"`permission` BIGINT(10) NOT NULL DEFAULT 0",
 		"`id` BIGINT(10) NOT NULL AUTO_INCREMENT",
 		"`eventname` VARCHAR(255) NOT NULL DEFAULT ''",
 		"`edulevel` TINYINT(1) NOT NULL",

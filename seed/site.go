@@ -511,12 +511,15 @@ func (s *site) writePopulation(ctx context.Context, w *Writer) error {
 	add := func(r Row) error { return w.add(ctx, r) }
 	t0 := s.users[1].created
 	local := Defaults[MnetHost]()
-	local.ID, local.WWWRoot, local.IPAddress, local.Name = 1, siteWWWRoot, "127.0.0.1", "Demo University"
+	local.ID, local.WWWRoot, local.IPAddress, local.Name = localHostID, siteWWWRoot, "127.0.0.1", "Demo University"
 	local.PublicKey = "-----BEGIN CERTIFICATE-----\nMIIDemo\n-----END CERTIFICATE-----\n"
 	local.PublicKeyExpires = s.end + 365*day
 	all := Defaults[MnetHost]()
-	all.ID, all.Name = 2, "All Hosts"
+	all.ID, all.Name = allHostsID, "All Hosts"
 	if err := w.Add(ctx, local, all); err != nil {
+		return err
+	}
+	if err := s.writeAccess(ctx, w); err != nil {
 		return err
 	}
 	for m, info := range moduleInfo {
@@ -534,7 +537,7 @@ func (s *site) writePopulation(ctx context.Context, w *Writer) error {
 	ctxRow := func(id, level, inst int64, path string) error {
 		return add(Context{ID: id, ContextLevel: level, InstanceID: inst, Path: Some(path), Depth: int64(strings.Count(path, "/"))})
 	}
-	if err := ctxRow(1, 10, 0, "/1"); err != nil {
+	if err := ctxRow(systemContextID, 10, 0, "/1"); err != nil {
 		return err
 	}
 	if err := ctxRow(2, 50, 1, "/1/2"); err != nil {
@@ -725,13 +728,13 @@ func (s *site) writeEnrolAndItems(ctx context.Context, w *Writer) error {
 			switch plugin {
 			case "manual":
 				c.enrolManual = enrolID
-				row.RoleID = Some[int64](5)
+				row.RoleID = Some[int64](roleStudent)
 				row.ExpiryThreshold = Some[int64](day)
 			case "guest":
 				row.Status, row.RoleID = 1, Some[int64](0)
 				row.Password = Some("")
 			case "self":
-				row.Status, row.RoleID = 1, Some[int64](5)
+				row.Status, row.RoleID = 1, Some[int64](roleStudent)
 				row.CustomInt1, row.CustomInt2, row.CustomInt3 = Some[int64](0), Some[int64](0), Some[int64](0)
 				row.CustomInt4, row.CustomInt5, row.CustomInt6 = Some[int64](1), Some[int64](0), Some[int64](1)
 			}
@@ -739,10 +742,17 @@ func (s *site) writeEnrolAndItems(ctx context.Context, w *Writer) error {
 				return err
 			}
 		}
-		// The teacher's own enrolment first, then the learners'.
+		// The teacher's own enrolment first, then the learners', each with
+		// the role the manual enrolment assigns in the course context
+		// (editing teacher, student): role_assignments ids follow
+		// user_enrolments ids.
 		ueID++
 		if err := w.add(ctx, UserEnrolment{ID: ueID, EnrolID: c.enrolManual, UserID: c.teacher, TimeStart: c.start - 30*day,
 			ModifierID: adminID, TimeCreated: c.start - 30*day, TimeModified: c.start - 30*day}); err != nil {
+			return err
+		}
+		if err := w.add(ctx, RoleAssignment{ID: ueID, RoleID: roleEditingTeacher, ContextID: c.ctx, UserID: c.teacher,
+			TimeModified: c.start - 30*day, ModifierID: adminID}); err != nil {
 			return err
 		}
 		for _, ei := range c.learners {
@@ -751,6 +761,10 @@ func (s *site) writeEnrolAndItems(ctx context.Context, w *Writer) error {
 			e.ueID = ueID
 			if err := w.add(ctx, UserEnrolment{ID: ueID, EnrolID: c.enrolManual, UserID: e.user, TimeStart: e.start,
 				ModifierID: c.teacher, TimeCreated: e.start, TimeModified: e.start}); err != nil {
+				return err
+			}
+			if err := w.add(ctx, RoleAssignment{ID: ueID, RoleID: roleStudent, ContextID: c.ctx, UserID: e.user,
+				TimeModified: e.start, ModifierID: c.teacher}); err != nil {
 				return err
 			}
 		}
