@@ -1,0 +1,234 @@
+package mnet
+
+import (
+	"context"
+	"encoding/xml"
+	"strconv"
+	"strings"
+
+	"github.com/usestats/usestats/aggregation"
+)
+
+// getStats is use_stats_rpc_get_stats(callinguser, targetuser, whereroot,
+// statsscope = 1, timefrom = 0, jsonresponse = true).
+func (u *UseStats) getStats(ctx context.Context, caller Peer, params []any) (any, error) {
+	a := args(params)
+	jsonResponse := a.bool(5, true)
+	who, deny, err := u.invokeLocalUser(ctx, caller, at(a, 0))
+	if err != nil || deny != nil {
+		return u.answer(MethodGetStats, deny, err, jsonResponse)
+	}
+	target, err1 := a.str(1, "")
+	whereroot, err2 := a.str(2, "")
+	scope, err3 := a.int(3, ScopeSite)
+	from, err4 := a.int(4, 0)
+	switch {
+	case err1 != nil || err2 != nil:
+		return fail(StatusFailureData, "targetuser and whereroot must be strings.").encode(jsonResponse)
+	case err3 != nil || scope < ScopeSite || scope > ScopeModule:
+		return fail(StatusFailureData, "statsscope must be 1 (site), 2 (courses) or 3 (modules).").encode(jsonResponse)
+	case err4 != nil || from < 0:
+		return fail(StatusFailureData, "timefrom must be a Unix time ≥ 0.").encode(jsonResponse)
+	}
+	if !u.isHere(whereroot) {
+		ans := u.forward(ctx, who, whereroot, MethodGetStats, target, whereroot, scope, from, true)
+		return ans.encode(jsonResponse)
+	}
+	ans, err := u.localStats(ctx, target, int(scope), from)
+	return u.answer(MethodGetStats, ans, err, jsonResponse)
+}
+
+func at(a args, i int) any {
+	if i < len(a) {
+		return a[i]
+	}
+	return nil
+}
+
+// localStats computes the message of §7.2 with the main time algorithm
+// (R5), escaped values (R8), the real last name (R7) and modules keyed by
+// course module inside their course (R6).
+func (u *UseStats) localStats(ctx context.Context, username string, scope int, from int64) (*Answer, error) {
+	user, deny, err := u.targetUser(ctx, username)
+	if err != nil || deny != nil {
+		return deny, err
+	}
+	now := u.now()
+	w := aggregation.Window{From: from, To: now}
+	acc := aggregation.NewAccumulator(u.Location)
+	p, err := aggregation.ComputeUser(ctx, u.Logs, user.ID, u.Policy, w, now, acc)
+	if err != nil {
+		return nil, err
+	}
+	res := acc.Result(user.ID, p, w)
+	if res.Total.Events == 0 && res.Total.Elapsed == 0 {
+		return &Answer{Status: StatusSuccess, Message: "<USE_STATS><EMPTYSET /></USE_STATS>"}, nil
+	}
+	var b strings.Builder
+	b.WriteString("<USE_STATS>\n")
+	b.WriteString("<USER>\n")
+	field(&b, "USERNAME", user.Username)
+	field(&b, "FIRSTNAME", user.FirstName)
+	field(&b, "LASTNAME", user.LastName)
+	field(&b, "FROM", strconv.FormatInt(from, 10))
+	field(&b, "ELAPSED", strconv.FormatInt(res.Total.Elapsed/60, 10))
+	b.WriteString("\n</USER>")
+	if scope >= ScopeCourse {
+		if err := u.writeCourses(ctx, &b, res, scope); err != nil {
+			return nil, err
+		}
+	}
+	b.WriteString("\n</USE_STATS>")
+	return &Answer{Status: StatusSuccess, Message: b.String()}, nil
+}
+
+func (u *UseStats) writeCourses(ctx context.Context, b *strings.Builder, res *aggregation.Result, scope int) error {
+	var ids, cmids []int64
+	for _, c := range res.Courses {
+		if c.Total.Elapsed/60 < minCourseMinutes {
+			continue
+		}
+		ids = append(ids, c.CourseID)
+		for _, m := range c.Modules {
+			if m.Elapsed/60 >= minModuleMinutes {
+				cmids = append(cmids, m.CMID)
+			}
+		}
+	}
+	courses, err := u.Directory.Courses(ctx, ids)
+	if err != nil {
+		return err
+	}
+	mods := map[int64]aggregation.ModuleInfo{}
+	if scope >= ScopeModule && len(cmids) > 0 {
+		if mods, err = u.Directory.Modules(ctx, cmids); err != nil {
+			return err
+		}
+	}
+	b.WriteString("<COURSES>\n")
+	for _, c := range res.Courses {
+		if c.Total.Elapsed/60 < minCourseMinutes {
+			continue
+		}
+		info, ok := courses[c.CourseID]
+		if !ok {
+			info = aggregation.CourseInfo{FullName: notApplicableDisplay, ShortName: notApplicableDisplay}
+		}
+		b.WriteString("<COURSE>\n")
+		field(b, "NAME", info.FullName)
+		field(b, "SHORTNAME", info.ShortName)
+		field(b, "IDNUMBER", info.IDNumber)
+		field(b, "ELAPSED", strconv.FormatInt(c.Total.Elapsed/60, 10))
+		if scope >= ScopeModule {
+			b.WriteString("<MODULES>\n")
+			for _, m := range c.Modules {
+				if m.Elapsed/60 < minModuleMinutes {
+					continue
+				}
+				mi, ok := mods[m.CMID]
+				if !ok {
+					mi = aggregation.ModuleInfo{Name: notApplicableDisplay, Type: notApplicableDisplay}
+				}
+				b.WriteString("<MODULE>\n")
+				field(b, "NAME", mi.Name)
+				field(b, "TYPE", mi.Type)
+				field(b, "IDNUMBER", mi.IDNumber)
+				field(b, "ELAPSED", strconv.FormatInt(m.Elapsed/60, 10))
+				b.WriteString("\n</MODULE>\n")
+			}
+			b.WriteString("\n</MODULES>\n")
+		}
+		b.WriteString("\n</COURSE>\n")
+	}
+	b.WriteString("\n</COURSES>\n")
+	return nil
+}
+
+// field writes "\t<NAME>value</NAME>\n" with value XML-escaped (R8).
+func field(b *strings.Builder, name, value string) {
+	b.WriteString("\t<" + name + ">")
+	_ = xml.EscapeText(b, []byte(value))
+	b.WriteString("</" + name + ">\n")
+}
+
+// getScores is use_stats_rpc_get_scores(callinguser, targetuser,
+// whereroot, scorescope = 'notes/global', courseidfield, courseidentifier,
+// jsonresponse = true), working (R10): the user's final course grade.
+func (u *UseStats) getScores(ctx context.Context, caller Peer, params []any) (any, error) {
+	a := args(params)
+	jsonResponse := a.bool(6, true)
+	who, deny, err := u.invokeLocalUser(ctx, caller, at(a, 0))
+	if err != nil || deny != nil {
+		return u.answer(MethodGetScores, deny, err, jsonResponse)
+	}
+	target, err1 := a.str(1, "")
+	whereroot, err2 := a.str(2, "")
+	scope, err3 := a.str(3, defaultScoreScope)
+	idField, err4 := a.str(4, "")
+	ident, err5 := a.str(5, "")
+	if err1 != nil || err2 != nil || err3 != nil || err4 != nil || err5 != nil {
+		return fail(StatusFailureData, "targetuser, whereroot, scorescope, courseidfield and courseidentifier must be strings.").encode(jsonResponse)
+	}
+	if scope == "" {
+		scope = defaultScoreScope
+	}
+	if !u.isHere(whereroot) {
+		return u.forward(ctx, who, whereroot, MethodGetScores, target, whereroot, scope, idField, ident, true).encode(jsonResponse)
+	}
+	ans, err := u.localScores(ctx, target, scope, idField, ident)
+	return u.answer(MethodGetScores, ans, err, jsonResponse)
+}
+
+func (u *UseStats) localScores(ctx context.Context, username, scope, idField, ident string) (*Answer, error) {
+	if scope != defaultScoreScope {
+		a := fail(StatusFailureData, "scorescope %q is not supported (notes/global).", scope)
+		return &a, nil
+	}
+	var key aggregation.CourseKey
+	switch idField {
+	case "id":
+		id, err := strconv.ParseInt(strings.TrimSpace(ident), 10, 64)
+		if err != nil || id <= 0 {
+			a := fail(StatusFailureRecord, "Unkown course.")
+			return &a, nil
+		}
+		key.ID = id
+	case "shortname":
+		key.ShortName = ident
+	case "idnumber":
+		key.IDNumber = ident
+	default:
+		a := fail(StatusFailureData, "courseidfield must be id, shortname or idnumber.")
+		return &a, nil
+	}
+	if ident == "" {
+		a := fail(StatusFailureRecord, "Unkown course.")
+		return &a, nil
+	}
+	course, err := u.Directory.FindCourse(ctx, key)
+	if code := aggregation.ErrorCode(err); code == aggregation.ENotFound || code == aggregation.EInvalid {
+		a := fail(StatusFailureRecord, "Unkown course.")
+		return &a, nil
+	} else if err != nil {
+		return nil, err
+	}
+	user, deny, err := u.targetUser(ctx, username)
+	if err != nil || deny != nil {
+		return deny, err
+	}
+	grades, err := u.Directory.Grades(ctx, course.ID, []int64{user.ID})
+	if err != nil {
+		return nil, err
+	}
+	score := ""
+	if g := grades[user.ID].Course; g != nil && g.Value != nil {
+		score = strconv.FormatFloat(*g.Value, 'f', -1, 64)
+	}
+	var b strings.Builder
+	b.WriteString("<USER_SCORES>\n<USER>\n")
+	field(&b, "USERNAME", user.Username)
+	field(&b, "FIRSTNAME", user.FirstName)
+	field(&b, "LASTNAME", user.LastName)
+	b.WriteString("\n</USER>\n<SCORE>" + score + "</SCORE>\n</USER_SCORES>")
+	return &Answer{Status: StatusSuccess, Message: b.String()}, nil
+}
