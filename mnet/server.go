@@ -141,6 +141,9 @@ type Server struct {
 	Services []Service
 	// Docs document methods for system/methodSignature and methodHelp.
 	Docs map[string]MethodDoc
+	// Seen, when set, is told of every authenticated request of a
+	// registered peer (to record its last connection).
+	Seen func(ctx context.Context, wwwroot string)
 }
 
 func (s *Server) now() time.Time {
@@ -309,6 +312,9 @@ func (q *request) serve() []byte {
 	trusted := s.TrustedHost != nil && s.TrustedHost(q.http)
 	if err := o.Authorize(method, trusted); err != nil {
 		return q.seal(faultBody(err))
+	}
+	if _, known := q.peer(o.Wwwroot); known && s.Seen != nil && method != "system/keyswap" {
+		s.Seen(q.ctx, o.Wwwroot)
 	}
 
 	// Step 7: dispatch.
