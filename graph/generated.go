@@ -73,6 +73,28 @@ type ComplexityRoot struct {
 		Events  func(childComplexity int) int
 	}
 
+	HostCourseStat struct {
+		Idnumber  func(childComplexity int) int
+		Name      func(childComplexity int) int
+		Shortname func(childComplexity int) int
+		Total     func(childComplexity int) int
+	}
+
+	HostError struct {
+		Code    func(childComplexity int) int
+		Message func(childComplexity int) int
+	}
+
+	HostStats struct {
+		Courses func(childComplexity int) int
+		Error   func(childComplexity int) int
+		Local   func(childComplexity int) int
+		Name    func(childComplexity int) int
+		Ok      func(childComplexity int) int
+		Total   func(childComplexity int) int
+		Wwwroot func(childComplexity int) int
+	}
+
 	Lap struct {
 		Action    func(childComplexity int) int
 		Bucket    func(childComplexity int) int
@@ -214,7 +236,7 @@ type ComplexityRoot struct {
 		ID        func(childComplexity int) int
 		IDNumber  func(childComplexity int) int
 		Lastname  func(childComplexity int) int
-		Stats     func(childComplexity int, rangeArg *model.TimeRange, policy *model.PolicyInput, scope *model.StatsScope) int
+		Stats     func(childComplexity int, rangeArg *model.TimeRange, policy *model.PolicyInput, scope *model.StatsScope, hosts []string, allHosts *bool) int
 		Username  func(childComplexity int) int
 	}
 
@@ -229,12 +251,14 @@ type ComplexityRoot struct {
 	}
 
 	UserStats struct {
+		AllHostsTotal  func(childComplexity int) int
 		Courses        func(childComplexity int, ids []int64) int
 		Days           func(childComplexity int) int
 		Events         func(childComplexity int) int
 		Explain        func(childComplexity int, limit *int, offset *int) int
 		FirstAccess    func(childComplexity int) int
 		From           func(childComplexity int) int
+		Hosts          func(childComplexity int) int
 		LastAccess     func(childComplexity int) int
 		Policy         func(childComplexity int) int
 		Restricted     func(childComplexity int) int
@@ -278,7 +302,7 @@ type ScoreResolver interface {
 	Course(ctx context.Context, obj *model.Score) (*model.Course, error)
 }
 type UserResolver interface {
-	Stats(ctx context.Context, obj *model.User, rangeArg *model.TimeRange, policy *model.PolicyInput, scope *model.StatsScope) (*model.UserStats, error)
+	Stats(ctx context.Context, obj *model.User, rangeArg *model.TimeRange, policy *model.PolicyInput, scope *model.StatsScope, hosts []string, allHosts *bool) (*model.UserStats, error)
 }
 type UserStatsResolver interface {
 	Site(ctx context.Context, obj *model.UserStats) (*model.Stat, error)
@@ -287,6 +311,8 @@ type UserStatsResolver interface {
 	SessionSummary(ctx context.Context, obj *model.UserStats) (*model.SessionSummary, error)
 
 	Explain(ctx context.Context, obj *model.UserStats, limit *int, offset *int) ([]model.Lap, error)
+	Hosts(ctx context.Context, obj *model.UserStats) ([]model.HostStats, error)
+	AllHostsTotal(ctx context.Context, obj *model.UserStats) (int64, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -446,6 +472,87 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DayStat.Events(childComplexity), true
+
+	case "HostCourseStat.idnumber":
+		if e.ComplexityRoot.HostCourseStat.Idnumber == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostCourseStat.Idnumber(childComplexity), true
+	case "HostCourseStat.name":
+		if e.ComplexityRoot.HostCourseStat.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostCourseStat.Name(childComplexity), true
+	case "HostCourseStat.shortname":
+		if e.ComplexityRoot.HostCourseStat.Shortname == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostCourseStat.Shortname(childComplexity), true
+	case "HostCourseStat.total":
+		if e.ComplexityRoot.HostCourseStat.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostCourseStat.Total(childComplexity), true
+
+	case "HostError.code":
+		if e.ComplexityRoot.HostError.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostError.Code(childComplexity), true
+	case "HostError.message":
+		if e.ComplexityRoot.HostError.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostError.Message(childComplexity), true
+
+	case "HostStats.courses":
+		if e.ComplexityRoot.HostStats.Courses == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostStats.Courses(childComplexity), true
+	case "HostStats.error":
+		if e.ComplexityRoot.HostStats.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostStats.Error(childComplexity), true
+	case "HostStats.local":
+		if e.ComplexityRoot.HostStats.Local == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostStats.Local(childComplexity), true
+	case "HostStats.name":
+		if e.ComplexityRoot.HostStats.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostStats.Name(childComplexity), true
+	case "HostStats.ok":
+		if e.ComplexityRoot.HostStats.Ok == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostStats.Ok(childComplexity), true
+	case "HostStats.total":
+		if e.ComplexityRoot.HostStats.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostStats.Total(childComplexity), true
+	case "HostStats.wwwroot":
+		if e.ComplexityRoot.HostStats.Wwwroot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostStats.Wwwroot(childComplexity), true
 
 	case "Lap.action":
 		if e.ComplexityRoot.Lap.Action == nil {
@@ -1058,7 +1165,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.User.Stats(childComplexity, args["range"].(*model.TimeRange), args["policy"].(*model.PolicyInput), args["scope"].(*model.StatsScope)), true
+		return e.ComplexityRoot.User.Stats(childComplexity, args["range"].(*model.TimeRange), args["policy"].(*model.PolicyInput), args["scope"].(*model.StatsScope), args["hosts"].([]string), args["allHosts"].(*bool)), true
 	case "User.username":
 		if e.ComplexityRoot.User.Username == nil {
 			break
@@ -1092,6 +1199,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.UserEdge.Node(childComplexity), true
 
+	case "UserStats.allHostsTotal":
+		if e.ComplexityRoot.UserStats.AllHostsTotal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserStats.AllHostsTotal(childComplexity), true
 	case "UserStats.courses":
 		if e.ComplexityRoot.UserStats.Courses == nil {
 			break
@@ -1138,6 +1251,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UserStats.From(childComplexity), true
+	case "UserStats.hosts":
+		if e.ComplexityRoot.UserStats.Hosts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserStats.Hosts(childComplexity), true
 	case "UserStats.lastAccess":
 		if e.ComplexityRoot.UserStats.LastAccess == nil {
 			break
@@ -1267,7 +1386,8 @@ var sources = []*ast.Source{
 # Every operation needs an API token (` + "`" + `Authorization: Bearer <token>` + "`" + `), except
 # operations that select only introspection fields (__schema, __type,
 # __typename). Errors carry a stable ` + "`" + `extensions.code` + "`" + `: UNAUTHENTICATED,
-# FORBIDDEN, NOT_FOUND, BAD_USER_INPUT, INTERNAL, and BAD_REQUEST (not a
+# FORBIDDEN, NOT_FOUND, BAD_USER_INPUT, UNAVAILABLE (a data source cannot be
+# reached, or MNET is not configured), INTERNAL, and BAD_REQUEST (not a
 # well-formed GraphQL-over-HTTP request: a body that is not JSON, a query
 # that is not a string …), GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED,
 # COMPLEXITY_LIMIT_EXCEEDED, DEPTH_LIMIT_EXCEEDED for requests rejected
@@ -1461,8 +1581,20 @@ type User {
   only through course scopes gets the courses it reads: ` + "`" + `restricted` + "`" + ` is true,
   ` + "`" + `total` + "`" + ` and ` + "`" + `days` + "`" + ` sum those courses, and the whole-user fields (site,
   sessions, sessionSummary, explain) are FORBIDDEN.
+
+  ` + "`" + `hosts` + "`" + ` (wwwroots of registered MNET peers, at most 50) or ` + "`" + `allHosts` + "`" + `
+  (every registered peer) also ask other hosts for this username's time:
+  see UserStats.hosts. Not both (BAD_USER_INPUT); they need site:read
+  (FORBIDDEN otherwise) and MNET (UNAVAILABLE when this server has none).
+  Peers are only asked when hosts or allHostsTotal is selected.
   """
-  stats(range: TimeRange, policy: PolicyInput, scope: StatsScope = MODULE): UserStats
+  stats(
+    range: TimeRange
+    policy: PolicyInput
+    scope: StatsScope = MODULE
+    hosts: [String!]
+    allHosts: Boolean = false
+  ): UserStats
 }
 
 "One user's time for a window under a policy."
@@ -1490,6 +1622,70 @@ type UserStats {
   days: [DayStat!]!
   "Every event's lap, in the order the engine settled them: why a number is what it is."
   explain(limit: Int = 100, offset: Int = 0): [Lap!]
+  """
+  The user's time on each host asked with stats(hosts:) or stats(allHosts:
+  true): this site first (` + "`" + `local` + "`" + `), then one row per peer in the order
+  asked. Empty when no host was asked. Peers are asked once, together,
+  within the server's remote timeout; a peer that fails or does not answer
+  in time is a row with ` + "`" + `ok` + "`" + ` false and an ` + "`" + `error` + "`" + `, never an error of the
+  query. Peers count from the range's ` + "`" + `from` + "`" + ` up to now (the protocol has
+  no end time, so ` + "`" + `to` + "`" + ` does not apply to them), answer in whole minutes
+  and leave out courses under 5 minutes.
+  """
+  hosts: [HostStats!]!
+  """
+  total plus the total of every peer that answered (peers that failed add
+  nothing); equal to total when no host was asked.
+  """
+  allHostsTotal: Duration!
+}
+
+"One host's answer for a user's time (see UserStats.hosts)."
+type HostStats {
+  "The host's wwwroot; empty for this site (the local row)."
+  wwwroot: String!
+  "The host's name; \"this site\" for the local row."
+  name: String!
+  "True for the row of this site (always the first)."
+  local: Boolean!
+  "True when the host answered; a row that is not ok has an error and no total."
+  ok: Boolean!
+  """
+  The user's time on that host: for the local row UserStats.total (seconds,
+  the whole range); for a peer whole minutes from the range's start up to
+  now. Null when the host did not answer.
+  """
+  total: Duration
+  """
+  Time per course on that host, as the host reports it (peers leave out
+  courses under 5 minutes); empty when the host did not answer and at SITE
+  scope.
+  """
+  courses: [HostCourseStat!]!
+  "Why the host did not answer; null when ok."
+  error: HostError
+}
+
+"One course's time on a host, named as that host names it."
+type HostCourseStat {
+  "The course's full name (empty when a local course no longer exists)."
+  name: String!
+  shortname: String!
+  idnumber: String!
+  "Time in the course (whole minutes for peers)."
+  total: Duration!
+}
+
+"Why a host did not answer."
+type HostError {
+  """
+  UNAVAILABLE (unreachable, refused the call, no answer in time, an
+  unreadable answer), NOT_FOUND (an unknown host, or a user the peer does
+  not know), FORBIDDEN (the peer refused us), BAD_USER_INPUT or INTERNAL.
+  """
+  code: String!
+  "A message safe to show."
+  message: String!
 }
 
 "A sum of laps."
@@ -1751,6 +1947,50 @@ func (ec *executionContext) childFields_DayStat(ctx context.Context, field graph
 		return ec.fieldContext_DayStat_events(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DayStat", field.Name)
+}
+
+func (ec *executionContext) childFields_HostCourseStat(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_HostCourseStat_name(ctx, field)
+	case "shortname":
+		return ec.fieldContext_HostCourseStat_shortname(ctx, field)
+	case "idnumber":
+		return ec.fieldContext_HostCourseStat_idnumber(ctx, field)
+	case "total":
+		return ec.fieldContext_HostCourseStat_total(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HostCourseStat", field.Name)
+}
+
+func (ec *executionContext) childFields_HostError(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "code":
+		return ec.fieldContext_HostError_code(ctx, field)
+	case "message":
+		return ec.fieldContext_HostError_message(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HostError", field.Name)
+}
+
+func (ec *executionContext) childFields_HostStats(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "wwwroot":
+		return ec.fieldContext_HostStats_wwwroot(ctx, field)
+	case "name":
+		return ec.fieldContext_HostStats_name(ctx, field)
+	case "local":
+		return ec.fieldContext_HostStats_local(ctx, field)
+	case "ok":
+		return ec.fieldContext_HostStats_ok(ctx, field)
+	case "total":
+		return ec.fieldContext_HostStats_total(ctx, field)
+	case "courses":
+		return ec.fieldContext_HostStats_courses(ctx, field)
+	case "error":
+		return ec.fieldContext_HostStats_error(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HostStats", field.Name)
 }
 
 func (ec *executionContext) childFields_Lap(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2079,6 +2319,10 @@ func (ec *executionContext) childFields_UserStats(ctx context.Context, field gra
 		return ec.fieldContext_UserStats_days(ctx, field)
 	case "explain":
 		return ec.fieldContext_UserStats_explain(ctx, field)
+	case "hosts":
+		return ec.fieldContext_UserStats_hosts(ctx, field)
+	case "allHostsTotal":
+		return ec.fieldContext_UserStats_allHostsTotal(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type UserStats", field.Name)
 }
@@ -2380,6 +2624,22 @@ func (ec *executionContext) field_User_stats_args(ctx context.Context, rawArgs m
 		return nil, err
 	}
 	args["scope"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "hosts",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["hosts"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "allHosts",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["allHosts"] = arg4
 	return args, nil
 }
 
@@ -3027,6 +3287,323 @@ func (ec *executionContext) _DayStat_events(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_DayStat_events(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DayStat", field, false, false, "Int")
+}
+
+func (ec *executionContext) _HostCourseStat_name(ctx context.Context, field graphql.CollectedField, obj *model.HostCourseStat) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostCourseStat_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HostCourseStat_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostCourseStat", field, false, false, "String")
+}
+
+func (ec *executionContext) _HostCourseStat_shortname(ctx context.Context, field graphql.CollectedField, obj *model.HostCourseStat) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostCourseStat_shortname(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Shortname, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HostCourseStat_shortname(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostCourseStat", field, false, false, "String")
+}
+
+func (ec *executionContext) _HostCourseStat_idnumber(ctx context.Context, field graphql.CollectedField, obj *model.HostCourseStat) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostCourseStat_idnumber(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Idnumber, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HostCourseStat_idnumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostCourseStat", field, false, false, "String")
+}
+
+func (ec *executionContext) _HostCourseStat_total(ctx context.Context, field graphql.CollectedField, obj *model.HostCourseStat) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostCourseStat_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNDuration2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HostCourseStat_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostCourseStat", field, false, false, "Duration")
+}
+
+func (ec *executionContext) _HostError_code(ctx context.Context, field graphql.CollectedField, obj *model.HostError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostError_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HostError_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostError", field, false, false, "String")
+}
+
+func (ec *executionContext) _HostError_message(ctx context.Context, field graphql.CollectedField, obj *model.HostError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostError_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HostError_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostError", field, false, false, "String")
+}
+
+func (ec *executionContext) _HostStats_wwwroot(ctx context.Context, field graphql.CollectedField, obj *model.HostStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostStats_wwwroot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Wwwroot, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HostStats_wwwroot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostStats", field, false, false, "String")
+}
+
+func (ec *executionContext) _HostStats_name(ctx context.Context, field graphql.CollectedField, obj *model.HostStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostStats_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HostStats_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostStats", field, false, false, "String")
+}
+
+func (ec *executionContext) _HostStats_local(ctx context.Context, field graphql.CollectedField, obj *model.HostStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostStats_local(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Local, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HostStats_local(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostStats", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _HostStats_ok(ctx context.Context, field graphql.CollectedField, obj *model.HostStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostStats_ok(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ok, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HostStats_ok(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostStats", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _HostStats_total(ctx context.Context, field graphql.CollectedField, obj *model.HostStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostStats_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalODuration2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HostStats_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostStats", field, false, false, "Duration")
+}
+
+func (ec *executionContext) _HostStats_courses(ctx context.Context, field graphql.CollectedField, obj *model.HostStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostStats_courses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Courses, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.HostCourseStat) graphql.Marshaler {
+			return ec.marshalNHostCourseStat2ᚕgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐHostCourseStatᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HostStats_courses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HostStats",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HostCourseStat(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HostStats_error(ctx context.Context, field graphql.CollectedField, obj *model.HostStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostStats_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.HostError) graphql.Marshaler {
+			return ec.marshalOHostError2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐHostError(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HostStats_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HostStats",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HostError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Lap_eventId(ctx context.Context, field graphql.CollectedField, obj *model.Lap) (ret graphql.Marshaler) {
@@ -5467,7 +6044,7 @@ func (ec *executionContext) _User_stats(ctx context.Context, field graphql.Colle
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.User().Stats(ctx, obj, fc.Args["range"].(*model.TimeRange), fc.Args["policy"].(*model.PolicyInput), fc.Args["scope"].(*model.StatsScope))
+			return ec.Resolvers.User().Stats(ctx, obj, fc.Args["range"].(*model.TimeRange), fc.Args["policy"].(*model.PolicyInput), fc.Args["scope"].(*model.StatsScope), fc.Args["hosts"].([]string), fc.Args["allHosts"].(*bool))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.UserStats) graphql.Marshaler {
@@ -6027,6 +6604,61 @@ func (ec *executionContext) fieldContext_UserStats_explain(ctx context.Context, 
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _UserStats_hosts(ctx context.Context, field graphql.CollectedField, obj *model.UserStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserStats_hosts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.UserStats().Hosts(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.HostStats) graphql.Marshaler {
+			return ec.marshalNHostStats2ᚕgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐHostStatsᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UserStats_hosts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UserStats",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HostStats(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UserStats_allHostsTotal(ctx context.Context, field graphql.CollectedField, obj *model.UserStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserStats_allHostsTotal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.UserStats().AllHostsTotal(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNDuration2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UserStats_allHostsTotal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UserStats", field, true, true, "Duration")
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -7699,6 +8331,155 @@ func (ec *executionContext) _DayStat(ctx context.Context, sel ast.SelectionSet, 
 	return out
 }
 
+var hostCourseStatImplementors = []string{"HostCourseStat"}
+
+func (ec *executionContext) _HostCourseStat(ctx context.Context, sel ast.SelectionSet, obj *model.HostCourseStat) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, hostCourseStatImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HostCourseStat")
+		case "name":
+			out.Values[i] = ec._HostCourseStat_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "shortname":
+			out.Values[i] = ec._HostCourseStat_shortname(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "idnumber":
+			out.Values[i] = ec._HostCourseStat_idnumber(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "total":
+			out.Values[i] = ec._HostCourseStat_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var hostErrorImplementors = []string{"HostError"}
+
+func (ec *executionContext) _HostError(ctx context.Context, sel ast.SelectionSet, obj *model.HostError) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, hostErrorImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HostError")
+		case "code":
+			out.Values[i] = ec._HostError_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._HostError_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var hostStatsImplementors = []string{"HostStats"}
+
+func (ec *executionContext) _HostStats(ctx context.Context, sel ast.SelectionSet, obj *model.HostStats) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, hostStatsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HostStats")
+		case "wwwroot":
+			out.Values[i] = ec._HostStats_wwwroot(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._HostStats_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "local":
+			out.Values[i] = ec._HostStats_local(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ok":
+			out.Values[i] = ec._HostStats_ok(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "total":
+			out.Values[i] = ec._HostStats_total(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "courses":
+			out.Values[i] = ec._HostStats_courses(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "error":
+			out.Values[i] = ec._HostStats_error(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var lapImplementors = []string{"Lap"}
 
 func (ec *executionContext) _Lap(ctx context.Context, sel ast.SelectionSet, obj *model.Lap) graphql.Marshaler {
@@ -8826,6 +9607,18 @@ func (ec *executionContext) _UserStats(ctx context.Context, sel ast.SelectionSet
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._UserStats_explain(ctx, field, obj)
 				})
+		case "hosts":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._UserStats_hosts(ctx, field, obj)
+				})
+		case "allHostsTotal":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._UserStats_allHostsTotal(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -9310,6 +10103,46 @@ func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
 	}
 	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) marshalNHostCourseStat2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐHostCourseStat(ctx context.Context, sel ast.SelectionSet, v model.HostCourseStat) graphql.Marshaler {
+	return ec._HostCourseStat(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNHostCourseStat2ᚕgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐHostCourseStatᚄ(ctx context.Context, sel ast.SelectionSet, v []model.HostCourseStat) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 32, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNHostCourseStat2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐHostCourseStat(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNHostStats2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐHostStats(ctx context.Context, sel ast.SelectionSet, v model.HostStats) graphql.Marshaler {
+	return ec._HostStats(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNHostStats2ᚕgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐHostStatsᚄ(ctx context.Context, sel ast.SelectionSet, v []model.HostStats) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 32, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNHostStats2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐHostStats(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNID2int64(ctx context.Context, v any) (int64, error) {
@@ -9850,6 +10683,13 @@ func (ec *executionContext) marshalOFloat2ᚖfloat64(ctx context.Context, sel as
 	_ = sel
 	res := graphql.MarshalFloatContext(*v)
 	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) marshalOHostError2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐHostError(ctx context.Context, sel ast.SelectionSet, v *model.HostError) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._HostError(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOID2ᚕint64ᚄ(ctx context.Context, v any) ([]int64, error) {

@@ -2,6 +2,7 @@ package model
 
 import (
 	"slices"
+	"sync"
 
 	"github.com/usestats/usestats/aggregation"
 )
@@ -75,6 +76,30 @@ type UserStats struct {
 	LastAccess  *Time
 	Days        []DayStat
 	Source      *Computation
+	// Peers is the asking of other hosts (stats(hosts:) or
+	// stats(allHosts:)); nil when none was asked.
+	Peers *PeerQuery
+}
+
+// PeerQuery is what one UserStats asks other hosts (MNET peers): the
+// user's time on the given hosts, or on every registered one (All), since
+// From. Its fields (hosts, allHostsTotal) share one answer: see Answer.
+type PeerQuery struct {
+	Hosts    []string // wwwroots, in the order asked (nil with All)
+	All      bool
+	Username string
+	From     int64 // Unix seconds: the start of the range
+
+	once sync.Once
+	rows []aggregation.HostStats
+	err  error
+}
+
+// Answer returns the peers' rows, calling ask at most once however many
+// fields (and goroutines) want them.
+func (p *PeerQuery) Answer(ask func() ([]aggregation.HostStats, error)) ([]aggregation.HostStats, error) {
+	p.once.Do(func() { p.rows, p.err = ask() })
+	return p.rows, p.err
 }
 
 // Course is a Moodle course.

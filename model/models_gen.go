@@ -24,6 +24,48 @@ type DayStat struct {
 	Events  int    `json:"events"`
 }
 
+// One course's time on a host, named as that host names it.
+type HostCourseStat struct {
+	// The course's full name (empty when a local course no longer exists).
+	Name      string `json:"name"`
+	Shortname string `json:"shortname"`
+	Idnumber  string `json:"idnumber"`
+	// Time in the course (whole minutes for peers).
+	Total int64 `json:"total"`
+}
+
+// Why a host did not answer.
+type HostError struct {
+	// UNAVAILABLE (unreachable, refused the call, no answer in time, an
+	// unreadable answer), NOT_FOUND (an unknown host, or a user the peer does
+	// not know), FORBIDDEN (the peer refused us), BAD_USER_INPUT or INTERNAL.
+	Code string `json:"code"`
+	// A message safe to show.
+	Message string `json:"message"`
+}
+
+// One host's answer for a user's time (see UserStats.hosts).
+type HostStats struct {
+	// The host's wwwroot; empty for this site (the local row).
+	Wwwroot string `json:"wwwroot"`
+	// The host's name; "this site" for the local row.
+	Name string `json:"name"`
+	// True for the row of this site (always the first).
+	Local bool `json:"local"`
+	// True when the host answered; a row that is not ok has an error and no total.
+	Ok bool `json:"ok"`
+	// The user's time on that host: for the local row UserStats.total (seconds,
+	// the whole range); for a peer whole minutes from the range's start up to
+	// now. Null when the host did not answer.
+	Total *int64 `json:"total,omitempty"`
+	// Time per course on that host, as the host reports it (peers leave out
+	// courses under 5 minutes); empty when the host did not answer and at SITE
+	// scope.
+	Courses []HostCourseStat `json:"courses"`
+	// Why the host did not answer; null when ok.
+	Error *HostError `json:"error,omitempty"`
+}
+
 // One event's lap: the gap measured, the credit given, where it went and why.
 type Lap struct {
 	EventID   int64  `json:"eventId"`

@@ -258,6 +258,36 @@ func userFilterOf(f *model.UserFilter) (aggregation.UserFilter, error) {
 	return out, nil
 }
 
+// hostsOf reads the hosts and allHosts arguments of a statistic: asked is
+// false when neither asks for other hosts. hosts (at most maxHosts, each
+// once) and allHosts go alone; a wwwroot loses its surrounding spaces and
+// a trailing slash.
+func hostsOf(hosts []string, allHosts *bool) (list []string, all, asked bool, err error) {
+	all = allHosts != nil && *allHosts
+	switch {
+	case hosts == nil:
+		return nil, all, all, nil
+	case all:
+		return nil, false, false, invalid("give hosts or allHosts: true, not both")
+	case len(hosts) > maxHosts:
+		return nil, false, false, invalid("hosts: at most %d hosts (got %d)", maxHosts, len(hosts))
+	}
+	list = make([]string, len(hosts))
+	seen := make(map[string]bool, len(hosts))
+	for i, h := range hosts {
+		h = strings.TrimSuffix(strings.TrimSpace(h), "/")
+		if h == "" {
+			return nil, false, false, invalid("hosts[%d]: want a wwwroot, got an empty string", i)
+		}
+		if seen[h] {
+			return nil, false, false, invalid("hosts: %q is given twice", h)
+		}
+		seen[h] = true
+		list[i] = h
+	}
+	return list, false, true, nil
+}
+
 // pageSize reads a first argument: default 20, at most 100.
 func pageSize(first *int) (int, error) {
 	if first == nil {

@@ -26,4 +26,12 @@ type Config struct {
 	// field nesting (default 12, introspection fields excluded).
 	MaxComplexity int
 	MaxDepth      int
+	// Remote asks other hosts (MNET peers) for a user's time, for
+	// User.stats(hosts:, allHosts:); nil when MNET is not configured
+	// (asking hosts is then UNAVAILABLE).
+	Remote aggregation.RemoteStats
+	// RemoteTimeout is the deadline for asking all the hosts of one
+	// statistic together (default 10s); the request's deadline bounds it
+	// too.
+	RemoteTimeout time.Duration
 }

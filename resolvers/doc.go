@@ -9,7 +9,8 @@
 // batches Directory lookups per request, request.go holds the per-request
 // state (authentication, memoized computations), errors.go the error
 // presenter, limits.go the depth limit and complexity prices, handler.go
-// the HTTP side (GraphQL-over-HTTP status codes and media types).
+// the HTTP side (GraphQL-over-HTTP status codes and media types), peers.go
+// the time asked of other hosts (MNET peers) through Config.Remote.
 //
 // Regenerate with `go generate ./...` (see generate.go).
 package resolvers

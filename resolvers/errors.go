@@ -21,6 +21,7 @@ const (
 	CodeForbidden       = "FORBIDDEN"
 	CodeNotFound        = "NOT_FOUND"
 	CodeBadUserInput    = "BAD_USER_INPUT"
+	CodeUnavailable     = "UNAVAILABLE"
 	CodeInternal        = "INTERNAL"
 	// CodeBadRequest marks a request that is not a well-formed
 	// GraphQL-over-HTTP request (a body that is not JSON, a query that is
@@ -49,15 +50,18 @@ func codeOf(core string) string {
 		return CodeNotFound
 	case aggregation.EInvalid:
 		return CodeBadUserInput
+	case aggregation.EUnavailable:
+		return CodeUnavailable
 	}
 	return CodeInternal
 }
 
 // presentError is the error presenter: every error leaves with a stable
 // extensions.code. Core errors keep their caller-safe message, except
-// internal and unavailable ones; errors of the GraphQL machinery itself
-// (parsing, validation, limits, protocol) keep theirs; anything else is
-// logged and replaced by a generic message.
+// internal ones and unavailable ones the resolvers did not write
+// themselves (a data source's may name servers); errors of the GraphQL
+// machinery itself (parsing, validation, limits, protocol) keep theirs;
+// anything else is logged and replaced by a generic message.
 func (r *Resolver) presentError(ctx context.Context, err error) *gqlerror.Error {
 	presented := graphql.DefaultErrorPresenter(ctx, err)
 	g := *presented // never mutate a shared error
@@ -74,12 +78,13 @@ func (r *Resolver) presentError(ctx context.Context, err error) *gqlerror.Error 
 		code := codeOf(core.Code)
 		g.Extensions["code"] = code
 		g.Message = core.Message
-		if code == CodeInternal {
+		switch {
+		case code == CodeInternal:
 			r.logError(ctx, err)
 			g.Message = "internal error"
-			if core.Code == aggregation.EUnavailable {
-				g.Message = "a data source is unavailable; try again later"
-			}
+		case code == CodeUnavailable && !errors.As(err, new(*ownError)):
+			r.logError(ctx, err)
+			g.Message = "a data source is unavailable; try again later"
 		}
 	case errors.Is(err, context.DeadlineExceeded):
 		r.logError(ctx, err)
@@ -149,3 +154,15 @@ func forbidden(format string, args ...any) error {
 func invalid(format string, args ...any) error {
 	return aggregation.Errorf(aggregation.EInvalid, format, args...)
 }
+
+// unavailable is an EUnavailable error whose message the resolvers wrote
+// (no server names or addresses): the presenter sends it as is.
+func unavailable(format string, args ...any) error {
+	return &ownError{err: aggregation.Errorf(aggregation.EUnavailable, format, args...)}
+}
+
+// ownError marks a core error written by the resolvers.
+type ownError struct{ err *aggregation.Error }
+
+func (e *ownError) Error() string { return e.err.Error() }
+func (e *ownError) Unwrap() error { return e.err }

@@ -572,3 +572,93 @@ func sortStrings(s []string) []string {
 	slices.Sort(s)
 	return s
 }
+
+// fakeRemote is an in-memory RemoteStats over three registered peers:
+// peerA answers 60 min in two courses, peerB 10 min without courses,
+// peerDown fails (EUnavailable); peerSlow answers only when the context
+// ends (a timeout); any other host is ENotFound. It records every call.
+type fakeRemote struct {
+	hosts   []aggregation.HostInfo
+	answers map[string]aggregation.HostStats
+	listErr error // Hosts fails with it
+
+	mu         sync.Mutex
+	hostsCalls int
+	calls      []remoteCall
+}
+
+// remoteCall is one UserStats call: its arguments and how long its
+// context had left when it came in (-1: no deadline).
+type remoteCall struct {
+	hosts    []string
+	username string
+	from     int64
+	left     time.Duration
+}
+
+const (
+	peerA    = "https://a.example"
+	peerB    = "https://b.example"
+	peerDown = "https://down.example"
+	peerSlow = "https://slow.example"
+)
+
+func newRemote() *fakeRemote {
+	return &fakeRemote{
+		hosts: []aggregation.HostInfo{{WWWRoot: peerA, Name: "Site A"}, {WWWRoot: peerDown, Name: "Down"}, {WWWRoot: peerB, Name: "Site B"}},
+		answers: map[string]aggregation.HostStats{
+			peerA: {Host: aggregation.HostInfo{WWWRoot: peerA, Name: "Site A"}, Elapsed: 3600, Courses: []aggregation.HostCourse{
+				{FullName: "Algebra", ShortName: "ALG", IDNumber: "A1", Elapsed: 2400},
+				{FullName: "Biology", ShortName: "BIO", Elapsed: 1200},
+			}},
+			peerB: {Host: aggregation.HostInfo{WWWRoot: peerB, Name: "Site B"}, Elapsed: 600},
+			peerDown: {Host: aggregation.HostInfo{WWWRoot: peerDown, Name: "Down"},
+				Err: aggregation.Errorf(aggregation.EUnavailable, "%s: connect failed: connection refused", peerDown)},
+		},
+	}
+}
+
+func (f *fakeRemote) Hosts(ctx context.Context) ([]aggregation.HostInfo, error) {
+	f.mu.Lock()
+	f.hostsCalls++
+	f.mu.Unlock()
+	return slices.Clone(f.hosts), f.listErr
+}
+
+func (f *fakeRemote) UserStats(ctx context.Context, hosts []string, username string, from int64) []aggregation.HostStats {
+	call := remoteCall{hosts: slices.Clone(hosts), username: username, from: from, left: -1}
+	if d, ok := ctx.Deadline(); ok {
+		call.left = time.Until(d)
+	}
+	f.mu.Lock()
+	f.calls = append(f.calls, call)
+	f.mu.Unlock()
+	out := make([]aggregation.HostStats, len(hosts))
+	for i, h := range hosts {
+		a, ok := f.answers[h]
+		switch {
+		case ok:
+			out[i] = a
+		case h == peerSlow:
+			<-ctx.Done()
+			out[i] = aggregation.HostStats{Host: aggregation.HostInfo{WWWRoot: h},
+				Err: aggregation.Errorf(aggregation.EUnavailable, "%s did not answer before the deadline", h)}
+		default:
+			out[i] = aggregation.HostStats{Host: aggregation.HostInfo{WWWRoot: h},
+				Err: aggregation.Errorf(aggregation.ENotFound, "%s is not a registered host", h)}
+		}
+	}
+	return out
+}
+
+// Calls returns the UserStats calls so far and the number of Hosts calls.
+func (f *fakeRemote) Calls() ([]remoteCall, int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.calls), f.hostsCalls
+}
+
+// withRemote configures the handler with a remote (nil: MNET off).
+func withRemote(rm aggregation.RemoteStats) func(*resolvers.Config) {
+	return func(c *resolvers.Config) { c.Remote = rm }
+}

@@ -27,6 +27,7 @@ const (
 	DefaultTimeout       = 10 * time.Second
 	DefaultMaxComplexity = 30000
 	DefaultMaxDepth      = 12
+	DefaultRemoteTimeout = 10 * time.Second
 )
 
 // Request limits.
@@ -53,8 +54,8 @@ func NewHandler(cfg Config) (http.Handler, error) {
 		return nil, errors.New("resolvers: Config.Directory is required")
 	case cfg.Authenticate == nil:
 		return nil, errors.New("resolvers: Config.Authenticate is required")
-	case cfg.Timeout < 0 || cfg.MaxComplexity < 0 || cfg.MaxDepth < 0:
-		return nil, errors.New("resolvers: Timeout, MaxComplexity and MaxDepth must not be negative")
+	case cfg.Timeout < 0 || cfg.MaxComplexity < 0 || cfg.MaxDepth < 0 || cfg.RemoteTimeout < 0:
+		return nil, errors.New("resolvers: Timeout, MaxComplexity, MaxDepth and RemoteTimeout must not be negative")
 	}
 	if cfg.Now == nil {
 		cfg.Now = func() int64 { return time.Now().Unix() }
@@ -73,6 +74,9 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	}
 	if cfg.MaxDepth == 0 {
 		cfg.MaxDepth = DefaultMaxDepth
+	}
+	if cfg.RemoteTimeout == 0 {
+		cfg.RemoteTimeout = DefaultRemoteTimeout
 	}
 	r := &Resolver{cfg: cfg}
 

@@ -310,8 +310,9 @@ func TestPagination(t *testing.T) {
 	}
 }
 
-// Failures of the data sources are INTERNAL with a generic message; the
-// real error is logged, never sent.
+// Failures of the data sources are INTERNAL (UNAVAILABLE when the source
+// cannot be reached) with a generic message; the real error is logged,
+// never sent.
 func TestInternalErrors(t *testing.T) {
 	e := newEnv(t)
 	e.dir.fail = errors.New("pq: password authentication failed for user moodle at 10.9.8.7")
@@ -321,7 +322,8 @@ func TestInternalErrors(t *testing.T) {
 		t.Errorf("body %s, log %s", r.Body, e.log)
 	}
 	e.dir.fail = aggregation.Errorf(aggregation.EUnavailable, "moodle database at 10.9.8.7 unreachable")
-	r = e.fails("site-token", `{ course(by: {shortname: "C5"}) { id } }`, nil, "INTERNAL")
+	r = e.fails("site-token", `{ course(by: {shortname: "C5"}) { id } }`, nil, "UNAVAILABLE")
+	wantEqual(t, "unavailable: message", r.Errors[0].Message, "a data source is unavailable; try again later")
 	if strings.Contains(string(r.Body), "10.9.8.7") {
 		t.Errorf("body %s", r.Body)
 	}

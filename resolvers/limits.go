@@ -20,6 +20,8 @@ const (
 	maxPage        = 100
 	defaultExplain = 100
 	maxExplain     = 1000
+	// maxHosts bounds the hosts argument of a statistic.
+	maxHosts = 50
 	// statsCost is the price of a statistic beyond its fields: a log scan,
 	// worth a hundred fields so that the number of scans dominates.
 	statsCost = 100
@@ -87,9 +89,10 @@ func selectionDepth(set ast.SelectionSet, memo map[string]int) int {
 // the data: pages multiply their children by the number of rows they may
 // return, an explanation by a tenth of its laps, lists taken from a
 // computed result by resultRows; a statistic (User.stats, Participant.stats)
-// costs a log scan. With the default limit an operation runs about 300
-// scans at most: a page of 100 participants at MODULE scope with their
-// modules and grades costs about 15 000.
+// costs a log scan, and as much again when it asks other hosts (hosts,
+// allHosts), whose rows are priced as maxHosts+1. With the default limit
+// an operation runs about 300 scans at most: a page of 100 participants at
+// MODULE scope with their modules and grades costs about 15 000.
 func complexity() graph.ComplexityRoot {
 	var c graph.ComplexityRoot
 	c.Query.Users = func(child int, _ *model.UserFilter, first *int, _ *string) int {
@@ -102,9 +105,14 @@ func complexity() graph.ComplexityRoot {
 		// Laps come from one scan and are cheap to list: a tenth each.
 		return 1 + (rows(limit, defaultExplain, maxExplain)+9)/10*child
 	}
-	c.User.Stats = func(child int, _ *model.TimeRange, _ *model.PolicyInput, _ *model.StatsScope) int {
+	c.User.Stats = func(child int, _ *model.TimeRange, _ *model.PolicyInput, _ *model.StatsScope, hosts []string, allHosts *bool) int {
+		if hosts != nil || (allHosts != nil && *allHosts) {
+			// Asking the peers: one gathering, as dear as a log scan.
+			return 2*statsCost + child
+		}
 		return statsCost + child
 	}
+	c.UserStats.Hosts = func(child int) int { return 1 + (maxHosts+1)*child }
 	c.Participant.Stats = func(child int) int { return statsCost + child }
 
 	// Lists from a computed result.
@@ -115,6 +123,7 @@ func complexity() graph.ComplexityRoot {
 	c.CourseStat.Sections = resultList
 	c.CourseStat.Days = resultList
 	c.Score.Modules = resultList
+	c.HostStats.Courses = resultList
 	return c
 }
 

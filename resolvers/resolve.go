@@ -293,8 +293,10 @@ func (r *Resolver) participantStats(ctx context.Context, p *model.Participant) (
 	return &out, nil
 }
 
-// userStats resolves User.stats within the user's Access.
-func (r *Resolver) userStats(ctx context.Context, u *model.User, rng *model.TimeRange, pol *model.PolicyInput, scope *model.StatsScope) (*model.UserStats, error) {
+// userStats resolves User.stats within the user's Access. Other hosts,
+// when asked, are checked for here and asked by the fields that show
+// them (see peers.go).
+func (r *Resolver) userStats(ctx context.Context, u *model.User, rng *model.TimeRange, pol *model.PolicyInput, scope *model.StatsScope, hosts []string, allHosts *bool) (*model.UserStats, error) {
 	if !u.Access.Any() {
 		return nil, forbidden("this token may not read the statistics of user %d", u.ID)
 	}
@@ -302,11 +304,17 @@ func (r *Resolver) userStats(ctx context.Context, u *model.User, rng *model.Time
 	if err != nil {
 		return nil, err
 	}
+	peers, err := r.peerQuery(ctx, u, q, hosts, allHosts)
+	if err != nil {
+		return nil, err
+	}
 	res, err := r.compute(ctx, u.ID, q)
 	if err != nil {
 		return nil, err
 	}
-	return userStatsModel(&model.Computation{UserID: u.ID, StatsQuery: q, Access: u.Access, Result: res}), nil
+	s := userStatsModel(&model.Computation{UserID: u.ID, StatsQuery: q, Access: u.Access, Result: res})
+	s.Peers = peers
+	return s, nil
 }
 
 // wholeUser returns the computation when its access reads the whole user

@@ -75,8 +75,8 @@ func (r *scoreResolver) Course(ctx context.Context, obj *model.Score) (*model.Co
 	return courseOf(ctx, obj.CourseID)
 }
 
-func (r *userResolver) Stats(ctx context.Context, obj *model.User, rangeArg *model.TimeRange, policy *model.PolicyInput, scope *model.StatsScope) (*model.UserStats, error) {
-	return r.userStats(ctx, obj, rangeArg, policy, scope)
+func (r *userResolver) Stats(ctx context.Context, obj *model.User, rangeArg *model.TimeRange, policy *model.PolicyInput, scope *model.StatsScope, hosts []string, allHosts *bool) (*model.UserStats, error) {
+	return r.userStats(ctx, obj, rangeArg, policy, scope, hosts, allHosts)
 }
 
 func (r *userStatsResolver) Site(ctx context.Context, obj *model.UserStats) (*model.Stat, error) {
@@ -109,6 +109,14 @@ func (r *userStatsResolver) SessionSummary(ctx context.Context, obj *model.UserS
 
 func (r *userStatsResolver) Explain(ctx context.Context, obj *model.UserStats, limit *int, offset *int) ([]model.Lap, error) {
 	return r.explainLaps(ctx, obj, limit, offset)
+}
+
+func (r *userStatsResolver) Hosts(ctx context.Context, obj *model.UserStats) ([]model.HostStats, error) {
+	return r.hostRows(ctx, obj)
+}
+
+func (r *userStatsResolver) AllHostsTotal(ctx context.Context, obj *model.UserStats) (int64, error) {
+	return r.allHostsTotal(ctx, obj)
 }
 
 func (r *Resolver) Course() graph.CourseResolver { return &courseResolver{r} }
