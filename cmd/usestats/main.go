@@ -36,6 +36,7 @@ commands:
   seed     create a Moodle-shaped database and fill it with realistic demo data
   report   compute one user's time spent from a Moodle database
   token    create, list and revoke API tokens
+  peer     register, list and remove MNET peers (key exchange)
 
 Run 'usestats <command> -h' for the command's flags.
 `
@@ -56,11 +57,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runToken(ctx, args[1:], stdout, stderr)
 	case "serve":
 		err = runServe(ctx, args[1:], stdout, stderr)
+	case "peer":
+		err = runPeer(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "usestats: unknown command %q (commands: serve, seed, report, token; see 'usestats help')\n", args[0])
+		fmt.Fprintf(stderr, "usestats: unknown command %q (commands: serve, seed, report, token, peer; see 'usestats help')\n", args[0])
 		return 2
 	}
 	return exitCode(err, stderr)

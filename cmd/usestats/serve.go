@@ -15,6 +15,7 @@ import (
 
 	"github.com/usestats/usestats/aggregation"
 	"github.com/usestats/usestats/dbconn"
+	"github.com/usestats/usestats/mnet"
 	"github.com/usestats/usestats/moodle"
 	"github.com/usestats/usestats/resolvers"
 	"github.com/usestats/usestats/seed"
@@ -32,6 +33,9 @@ type serveConfig struct {
 	timezone, logLevel                        string
 	timeout                                   time.Duration
 	demoUsers                                 int
+	wwwroot, mnetCaller                       string
+	mnetAutoRegister                          bool
+	mnetTimeout                               time.Duration
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -54,6 +58,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return aggregation.Errorf(aggregation.EInvalid, "serve: USESTATS_REQUEST_TIMEOUT is not a duration (e.g. 10s)")
 	}
+	autoReg, err := strconv.ParseBool(envOr("USESTATS_MNET_AUTO_REGISTER", "false"))
+	if err != nil {
+		return aggregation.Errorf(aggregation.EInvalid, "serve: USESTATS_MNET_AUTO_REGISTER is not a boolean")
+	}
+	mnetTimeout, err := time.ParseDuration(envOr("USESTATS_MNET_TIMEOUT", "10s"))
+	if err != nil {
+		return aggregation.Errorf(aggregation.EInvalid, "serve: USESTATS_MNET_TIMEOUT is not a duration (e.g. 10s)")
+	}
+	fs.StringVar(&c.wwwroot, "wwwroot", envOr("USESTATS_WWWROOT", ""), "our MNET wwwroot, as peers call us (env USESTATS_WWWROOT); empty: http://<listen address>")
+	fs.BoolVar(&c.mnetAutoRegister, "mnet-auto-register", autoReg, "register unknown MNET hosts that send system/keyswap (env USESTATS_MNET_AUTO_REGISTER)")
+	fs.StringVar(&c.mnetCaller, "mnet-caller", envOr("USESTATS_MNET_CALLER", "usestats"), "username peers know us by when we ask them for time (env USESTATS_MNET_CALLER)")
+	fs.DurationVar(&c.mnetTimeout, "mnet-timeout", mnetTimeout, "deadline for asking MNET peers in one GraphQL request (env USESTATS_MNET_TIMEOUT)")
 	fs.IntVar(&c.demoUsers, "demo-users", demoUsers, "learners in a newly created demo database (env USESTATS_DEMO_USERS)")
 	fs.BoolVar(&c.graphiql, "graphiql", graphiql, "serve the GraphiQL page at / (env USESTATS_GRAPHIQL)")
 	fs.StringVar(&c.timezone, "timezone", envOr("USESTATS_TIMEZONE", "UTC"), "time zone of calendar days (env USESTATS_TIMEZONE)")
@@ -94,6 +110,29 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer src.Close()
 
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return aggregation.Errorf(aggregation.EUnavailable, "serve: cannot listen on %s: %v", c.addr, err)
+	}
+	defer ln.Close()
+	base := "http://" + displayAddr(ln.Addr())
+	if c.wwwroot == "" {
+		c.wwwroot = base
+	}
+	if c.wwwroot, err = checkWWWRoot(c.wwwroot); err != nil {
+		return err
+	}
+	policy, err := aggregation.Preset(aggregation.PolicyUsestats)
+	if err != nil {
+		return err
+	}
+	node, err := newMnetNode(ctx, st, src, mnetOptions{wwwroot: c.wwwroot, autoRegister: c.mnetAutoRegister,
+		caller: c.mnetCaller, policy: policy, location: loc}, log)
+	if err != nil {
+		return err
+	}
+	go node.keys.rotateEvery(ctx, time.Minute)
+
 	gql, err := resolvers.NewHandler(resolvers.Config{
 		Logs:      src,
 		Directory: src.Directory(),
@@ -101,11 +140,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			tok, err := st.Authenticate(ctx, token, time.Now().Unix())
 			return tok.Scopes, err
 		},
-		Now:      func() int64 { return time.Now().Unix() },
-		Location: loc,
-		Logger:   log,
-		GraphiQL: c.graphiql,
-		Timeout:  c.timeout,
+		Now:           func() int64 { return time.Now().Unix() },
+		Location:      loc,
+		Logger:        log,
+		GraphiQL:      c.graphiql,
+		Timeout:       c.timeout,
+		Remote:        node.gather,
+		RemoteTimeout: c.mnetTimeout,
 	})
 	if err != nil {
 		return err
@@ -115,12 +156,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	mux.Handle("/healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") }))
 	mux.Handle("/readyz", readyHandler(src.DB(), st))
 	mux.Handle("/metrics", m.handler())
+	mux.Handle(mnet.XMLRPCPath, node.server)
+	mux.Handle(mnet.PublicKeyPath, node.server)
 	mux.Handle("/", gql)
 
-	ln, err := net.Listen("tcp", c.addr)
-	if err != nil {
-		return aggregation.Errorf(aggregation.EUnavailable, "serve: cannot listen on %s: %v", c.addr, err)
-	}
 	srv := &http.Server{
 		Handler:           m.instrument(logRequests(log, mux)),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -129,13 +168,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	base := "http://" + displayAddr(ln.Addr())
 	fmt.Fprintf(stdout, "usestats is serving %s\n", src.DB().Redacted)
 	fmt.Fprintf(stdout, "GraphQL: %s/graphql", base)
 	if c.graphiql {
 		fmt.Fprintf(stdout, "   GraphiQL: %s/", base)
 	}
 	fmt.Fprintln(stdout)
+	fmt.Fprintf(stdout, "MNET: %s%s as %s\n", base, mnet.XMLRPCPath, c.wwwroot)
 	if demo {
 		plain, err := demoToken(ctx, st)
 		if err != nil {
