@@ -3,6 +3,7 @@ package mnet
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"errors"
 	"io"
 	"net/http"
@@ -227,5 +228,38 @@ func TestClientDeadline(t *testing.T) {
 	_, err := c.Call(ctx, Peer{WWWRoot: url, Cert: peer.Cert}, srvStats)
 	if aggregation.ErrorCode(err) != aggregation.EUnavailable || time.Since(start) > 5*time.Second {
 		t.Fatalf("deadline not honoured: %v after %s", err, time.Since(start))
+	}
+}
+
+// A peer whose key changed is re-fetched (spec §2.5 step 2) before 710.
+func TestServerRefreshesChangedPeerKey(t *testing.T) {
+	f := newCliFixture(t)
+	peer := f.serverPeer(t)
+	newMe := newIdentity(t, cliRoot)
+	f.client.Keys = func() Keyring { return Keyring{Current: newMe, Archived: []Identity{f.me}} }
+	_, err := f.client.Call(context.Background(), peer, srvStats)
+	var rf *RemoteFault
+	if !errors.As(err, &rf) || rf.Code != FaultSignatureInvalid {
+		t.Fatalf("without refresh: want 710, got %v", err)
+	}
+	fetched := 0
+	f.srv.RefreshKey = func(_ context.Context, w string) (*x509.Certificate, error) {
+		fetched++
+		if w != cliRoot {
+			t.Errorf("refresh asked for %s", w)
+		}
+		return newMe.Cert, nil
+	}
+	if _, err := f.client.Call(context.Background(), peer, srvStats); err != nil {
+		t.Fatalf("with refresh: %v", err)
+	}
+	if p, _, _ := f.peers.Peer(context.Background(), cliRoot); !p.Cert.Equal(newMe.Cert) || p.Services[0] != "use_stats" {
+		t.Errorf("stored peer not updated: %+v", p)
+	}
+	// An impostor's signature still fails even after a refresh.
+	impostor := newIdentity(t, cliRoot)
+	f.client.Keys = func() Keyring { return Keyring{Current: impostor, Archived: []Identity{newMe}} }
+	if _, err := f.client.Call(context.Background(), peer, srvStats); !errors.As(err, &rf) || rf.Code != FaultSignatureInvalid || fetched != 2 {
+		t.Fatalf("impostor: %v (fetched %d)", err, fetched)
 	}
 }

@@ -144,6 +144,12 @@ type Server struct {
 	// Seen, when set, is told of every authenticated request of a
 	// registered peer (to record its last connection).
 	Seen func(ctx context.Context, wwwroot string)
+	// RefreshKey, when set, fetches a registered peer's current
+	// certificate from the peer itself (our outbound system/keyswap). A
+	// request whose signature fails with the stored certificate is checked
+	// again with the fetched one before fault 710, as Moodle does (spec
+	// §2.5 step 2); a certificate that verifies replaces the stored one.
+	RefreshKey func(ctx context.Context, wwwroot string) (*x509.Certificate, error)
 }
 
 func (s *Server) now() time.Time {
@@ -294,6 +300,7 @@ func (q *request) serve() []byte {
 		return plainFault(err)
 	}
 	q.opened = o
+	q.refreshSignature()
 
 	// Step 3: encrypted to an archived key → our new certificate, signed
 	// with that old key.
@@ -319,6 +326,37 @@ func (q *request) serve() []byte {
 
 	// Step 7: dispatch.
 	return q.seal(q.dispatch(method, params))
+}
+
+// refreshSignature re-checks a failed signature of a registered peer with
+// the certificate the peer serves now.
+func (q *request) refreshSignature() {
+	s, o := q.s, q.opened
+	if s.RefreshKey == nil || !o.Signed || o.SignatureOK {
+		return
+	}
+	p, known := q.peer(o.Wwwroot)
+	if !known {
+		return
+	}
+	cert, err := s.RefreshKey(q.ctx, o.Wwwroot)
+	if err != nil {
+		s.log().Info("mnet: refreshing a peer's certificate failed", "peer", o.Wwwroot, "err", err)
+		return
+	}
+	if !VerifySignature(o.XMLRPC, o.Signature, cert) {
+		return
+	}
+	p.Cert = cert
+	p.CertPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})
+	p.Expires = cert.NotAfter.Unix()
+	if err := s.Peers.SavePeer(q.ctx, p); err != nil {
+		s.log().Error("mnet: saving a peer's refreshed certificate", "peer", o.Wwwroot, "err", err)
+		return
+	}
+	q.peers[o.Wwwroot] = peerEntry{p, true}
+	o.SignatureOK = true
+	s.log().Info("mnet: a peer's new certificate was fetched and verified", "peer", o.Wwwroot)
 }
 
 // plainFault answers an envelope failure unwrapped.

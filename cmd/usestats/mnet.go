@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -201,6 +202,12 @@ func newMnetNode(ctx context.Context, st *store.Store, src *moodle.Source, opt m
 		Methods:      us.Methods(),
 		Services:     []mnet.Service{us.Service()},
 		Docs:         us.Docs(),
+		RefreshKey: func(ctx context.Context, wwwroot string) (*x509.Certificate, error) {
+			ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			cert, _, err := n.client.Keyswap(ctx, wwwroot)
+			return cert, err
+		},
 		Seen: func(ctx context.Context, wwwroot string) {
 			if err := st.TouchMnetPeer(ctx, wwwroot, time.Now().Unix()); err != nil {
 				log.Warn("mnet: recording last connection", "peer", wwwroot, "err", err)
