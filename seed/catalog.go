@@ -113,6 +113,11 @@ func tableSpecs() []struct {
 		{Scorm{}, []index{idx("course")}},
 		{Label{}, []index{idx("course")}},
 		{Feedback{}, []index{idx("course")}},
+		{ExternalService{}, []index{uidx("name")}},
+		{ExternalServiceFunction{}, []index{idx("externalserviceid")}},
+		{ExternalToken{}, []index{
+			idx("token"), idx("sid"), idx("userid"), idx("externalserviceid"), idx("contextid"), idx("creatorid"),
+		}},
 	}
 }
 

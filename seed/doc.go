@@ -9,7 +9,9 @@
 // course_categories, course_modules, course_sections, modules, context,
 // grade_items, grade_grades, enrol, user_enrolments, mnet_host, config,
 // role, role_assignments, role_capabilities and the instance tables page,
-// resource, quiz, forum, assign, url, scorm, label and feedback — with each engine's real column types, NOT NULL and defaults
+// resource, quiz, forum, assign, url, scorm, label and feedback, and the
+// web-service tables external_services, external_services_functions and
+// external_tokens — with each engine's real column types, NOT NULL and defaults
 // (spec/moodle-schema.md §2, §3) and Moodle's indexes, named by Moodle's rule
 // (mdl_logsstanlog_tim_ix …). It refuses to touch existing tables;
 // DropSchema removes them.
@@ -42,7 +44,11 @@
 // coursecreator, editingteacher, teacher, student, guest, user,
 // frontpage); one role_capabilities row letting the manager role see the
 // site details (block/use_stats:seesitedetails, CAP_ALLOW, system context
-// 1); categories, the front page (course 1) and courses with sections,
+// 1); one web service (external_services 1: name and shortname "usestats",
+// enabled, not restricted to listed users, no required capability) listing
+// block_use_stats_get_user_stats, block_use_stats_get_users_stats,
+// block_use_stats_get_users_course_stats and core_webservice_get_site_info,
+// with no token; categories, the front page (course 1) and courses with sections,
 // activities of the nine types, contexts with their paths, manual
 // enrolments with their course role assignments (editingteacher for the
 // teacher, student for the learners) and a gradebook. The log is simulated day by day: logins (and

@@ -522,6 +522,9 @@ func (s *site) writePopulation(ctx context.Context, w *Writer) error {
 	if err := s.writeAccess(ctx, w); err != nil {
 		return err
 	}
+	if err := writeWebService(ctx, w, t0); err != nil {
+		return err
+	}
 	for m, info := range moduleInfo {
 		mod := Defaults[Module]()
 		mod.ID, mod.Name = info.id, info.name
