@@ -1,0 +1,193 @@
+package webservice
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/usestats/usestats/aggregation"
+)
+
+// Path is where Moodle serves REST web services; mount the Handler there
+// so that clients only change the host name.
+const Path = "/webservice/rest/server.php"
+
+// Principal is who a token stands for.
+type Principal struct {
+	// UserID is the Moodle user the token belongs to (external_tokens.userid);
+	// core_webservice_get_site_info describes this user. 0 for a token that
+	// is not tied to a user.
+	UserID int64
+	// Scopes are what the token may read: site:read reads every user;
+	// user:<id>:self reads that user everywhere; course:<id>:read reads the
+	// participants of that course in that course only
+	// (block_use_stats_get_users_course_stats).
+	Scopes aggregation.Scopes
+	// Functions restricts the callable functions to this list (the
+	// functions of the token's external service); nil allows every
+	// function the Handler serves.
+	Functions []string
+	// Lang is the user's language for site info ("" = SiteInfo.Lang).
+	Lang string
+}
+
+// allows reports whether the principal may call the function.
+func (p *Principal) allows(name string) bool {
+	if p.Functions == nil {
+		return true
+	}
+	for _, f := range p.Functions {
+		if f == name {
+			return true
+		}
+	}
+	return false
+}
+
+// SiteInfo is the site description of core_webservice_get_site_info.
+type SiteInfo struct {
+	SiteName string // site full name
+	SiteURL  string // wwwroot, without a trailing slash
+	Release  string // e.g. "4.5 (Build: 20241007)"
+	Version  string // core version, e.g. "2024100700"; also the version of core functions
+	// PluginVersion is the block_use_stats version reported for its
+	// functions (default "2017090600", the first version with web services).
+	PluginVersion string
+	Lang          string // default "en"
+	Theme         string // default "boost"
+	// UserPictureURL is the user's picture; default the theme's default
+	// user picture under SiteURL.
+	UserPictureURL string
+	// SiteID is the front-page course id (default 1).
+	SiteID int64
+}
+
+// Config configures a Handler.
+type Config struct {
+	// Authenticate resolves a wstoken seen from remoteIP. Its errors are
+	// answered as Moodle does: an aggregation error with code
+	// EUnauthenticated, ENotFound or EInvalid (unknown token) →
+	// moodle_exception invalidtoken; EForbidden (expired token, IP
+	// restriction, suspended user, missing capability) →
+	// webservice_access_exception accessexception with the error's message
+	// as debuginfo; EUnavailable → dml_connection_exception; any other
+	// error → a generic exception (details only logged). An *Exception is
+	// written as it is. It is called for every request, with "" when the
+	// request has no token. Required.
+	Authenticate func(ctx context.Context, token, remoteIP string) (Principal, error)
+	// Directory knows the site's users, courses and grades. Required.
+	Directory aggregation.Directory
+	// Logs streams a user's log. Required.
+	Logs aggregation.LogReader
+	// Policy turns events into time (default: the usestats preset).
+	Policy aggregation.Policy
+	// Location is the time zone of calendar days (default UTC).
+	Location *time.Location
+	// Now returns the current Unix time (default time.Now).
+	Now func() int64
+	// SiteInfo describes the site for core_webservice_get_site_info.
+	SiteInfo SiteInfo
+	// MaxUsers is the largest number of users one bulk call may ask for
+	// (default 1000); beyond it the call fails with an
+	// invalid_parameter_exception before any work.
+	MaxUsers int
+	// BatchSize is how many users a bulk call resolves and grades at once
+	// (default 100).
+	BatchSize int
+	// Limits bound the size of requests.
+	Limits Limits
+	// HideDebugInfo leaves debuginfo out of errors, like a Moodle site
+	// whose debugging level is below NORMAL.
+	HideDebugInfo bool
+	// RemoteIP returns the client address given to Authenticate (default:
+	// the host part of Request.RemoteAddr). Set it behind a reverse proxy.
+	RemoteIP func(*http.Request) string
+	// Logger receives internal errors (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// Handler serves Moodle's REST web-service protocol for the
+// block_use_stats functions and core_webservice_get_site_info. It is safe
+// for concurrent use.
+type Handler struct {
+	cfg   Config
+	funcs map[string]*function
+	names []string // served function names, in documentation order
+}
+
+// New returns a Handler for cfg. It fails when a required field is
+// missing or the policy is invalid.
+func New(cfg Config) (*Handler, error) {
+	switch {
+	case cfg.Authenticate == nil:
+		return nil, errors.New("webservice: Config.Authenticate is required")
+	case cfg.Directory == nil:
+		return nil, errors.New("webservice: Config.Directory is required")
+	case cfg.Logs == nil:
+		return nil, errors.New("webservice: Config.Logs is required")
+	}
+	if cfg.Policy.Name == "" && cfg.Policy.Threshold == 0 {
+		p, err := aggregation.Preset(aggregation.DefaultPolicy)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Policy = p
+	}
+	p, err := cfg.Policy.Normalize()
+	if err != nil {
+		return nil, errors.Join(errors.New("webservice: invalid policy"), err)
+	}
+	cfg.Policy = p
+	if cfg.Location == nil {
+		cfg.Location = time.UTC
+	}
+	if cfg.Now == nil {
+		cfg.Now = func() int64 { return time.Now().Unix() }
+	}
+	if cfg.MaxUsers <= 0 {
+		cfg.MaxUsers = 1000
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 100
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.RemoteIP == nil {
+		cfg.RemoteIP = remoteAddrIP
+	}
+	cfg.Limits = cfg.Limits.withDefaults()
+	s := &cfg.SiteInfo
+	if s.PluginVersion == "" {
+		s.PluginVersion = "2017090600"
+	}
+	if s.Lang == "" {
+		s.Lang = "en"
+	}
+	if s.Theme == "" {
+		s.Theme = "boost"
+	}
+	if s.SiteID == 0 {
+		s.SiteID = 1
+	}
+	if s.UserPictureURL == "" {
+		s.UserPictureURL = s.SiteURL + "/theme/image.php/" + s.Theme + "/core/1/u/f1"
+	}
+	h := &Handler{cfg: cfg}
+	h.register()
+	return h, nil
+}
+
+// Functions returns the names of the functions the Handler serves.
+func (h *Handler) Functions() []string { return append([]string(nil), h.names...) }
+
+func remoteAddrIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

@@ -1,0 +1,158 @@
+package webservice
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/usestats/usestats/aggregation"
+)
+
+// Exception is a Moodle web-service exception as the REST server writes
+// it: the PHP class, the error code, the localised message and the
+// optional debug information.
+type Exception struct {
+	Class     string // PHP exception class, e.g. "invalid_parameter_exception"
+	ErrorCode string // string key, e.g. "invalidparameter"; "" writes no errorcode
+	Message   string
+	DebugInfo string // "" writes no debuginfo
+	cause     error
+}
+
+// Error implements error.
+func (e *Exception) Error() string {
+	s := e.Class + " (" + e.ErrorCode + "): " + e.Message
+	if e.DebugInfo != "" {
+		s += ": " + e.DebugInfo
+	}
+	return s
+}
+
+// Unwrap returns the error that caused the exception, if any.
+func (e *Exception) Unwrap() error { return e.cause }
+
+// Moodle's exception classes, error codes and messages used here.
+const (
+	msgInvalidParameter = "Invalid parameter value detected"
+	msgInvalidToken     = "Invalid token - token not found"
+	msgAccess           = "Access control exception"
+	msgMissingRecord    = "Can't find data record in database table external_functions."
+	msgNoPermissions    = "Sorry, but you do not currently have permissions to do that (%s)."
+	msgDBConnection     = "Error: Database connection failed"
+	msgGeneral          = "Exception - %s"
+	capExport           = "block/use_stats:export"
+)
+
+// invalidParameter is invalid_parameter_exception with its debuginfo.
+func invalidParameter(debug string) *Exception {
+	return &Exception{Class: "invalid_parameter_exception", ErrorCode: "invalidparameter", Message: msgInvalidParameter, DebugInfo: debug}
+}
+
+// invalidParameterf formats the debuginfo of an invalid_parameter_exception.
+func invalidParameterf(format string, args ...any) *Exception {
+	return invalidParameter(fmt.Sprintf(format, args...))
+}
+
+// invalidToken is the moodle_exception for an unknown token.
+func invalidToken() *Exception {
+	return &Exception{Class: "moodle_exception", ErrorCode: "invalidtoken", Message: msgInvalidToken}
+}
+
+// accessException is webservice_access_exception.
+func accessException(debug string) *Exception {
+	return &Exception{Class: "webservice_access_exception", ErrorCode: "accessexception", Message: msgAccess, DebugInfo: debug}
+}
+
+// functionNotAllowed is the access exception for a function the token's
+// service does not offer.
+func functionNotAllowed(name string) *Exception {
+	return accessException("Access to the function " + name + "() is not allowed. " +
+		"The service linked to the token does not contain this function, " +
+		"or the token or service is restricted (users, IP address, validity) " +
+		"or requires a capability the user does not have.")
+}
+
+// unknownFunction is the dml_missing_record_exception Moodle raises for a
+// function name that is not in external_functions.
+func unknownFunction(name string) *Exception {
+	return &Exception{
+		Class: "dml_missing_record_exception", ErrorCode: "invalidrecord", Message: msgMissingRecord,
+		DebugInfo: "SELECT * FROM {external_functions} WHERE name = ?\n[array (\n  0 => '" + name + "',\n)]",
+	}
+}
+
+// noPermission is required_capability_exception for a user or course the
+// principal may not read.
+func noPermission(debug string) *Exception {
+	return &Exception{
+		Class: "required_capability_exception", ErrorCode: "nopermissions",
+		Message: fmt.Sprintf(msgNoPermissions, capExport), DebugInfo: debug,
+	}
+}
+
+// internalError hides an unexpected failure behind a generic exception.
+func internalError(err error) *Exception {
+	return &Exception{Class: "moodle_exception", ErrorCode: "generalexceptionmessage",
+		Message: fmt.Sprintf(msgGeneral, "internal error"), cause: err}
+}
+
+// unavailable is the exception for a dependency that cannot be reached.
+func unavailable(err error) *Exception {
+	return &Exception{Class: "dml_connection_exception", ErrorCode: "dbconnectionfailed",
+		Message: msgDBConnection, cause: err}
+}
+
+// authException maps an error of Config.Authenticate to Moodle's token
+// exceptions: EUnauthenticated and ENotFound → invalidtoken; EForbidden →
+// webservice_access_exception whose debuginfo is the error's message
+// (expired token, IP restriction, …); EInvalid → invalidtoken;
+// EUnavailable → dbconnectionfailed; anything else → internal error.
+func authException(err error) *Exception {
+	var ex *Exception
+	if errors.As(err, &ex) {
+		return ex
+	}
+	switch aggregation.ErrorCode(err) {
+	case aggregation.EUnauthenticated, aggregation.ENotFound, aggregation.EInvalid:
+		e := invalidToken()
+		e.cause = err
+		return e
+	case aggregation.EForbidden:
+		e := accessException(aggregation.ErrorMessage(err))
+		e.cause = err
+		return e
+	case aggregation.EUnavailable:
+		return unavailable(err)
+	}
+	return internalError(err)
+}
+
+// callException maps an error returned while a function runs.
+func callException(err error) *Exception {
+	var ex *Exception
+	if errors.As(err, &ex) {
+		return ex
+	}
+	switch aggregation.ErrorCode(err) {
+	case aggregation.EInvalid, aggregation.ENotFound:
+		return &Exception{Class: "invalid_parameter_exception", ErrorCode: "invalidparameter",
+			Message: msgInvalidParameter, DebugInfo: aggregation.ErrorMessage(err), cause: err}
+	case aggregation.EForbidden, aggregation.EUnauthenticated:
+		e := noPermission(aggregation.ErrorMessage(err))
+		e.cause = err
+		return e
+	case aggregation.EUnavailable:
+		return unavailable(err)
+	}
+	return internalError(err)
+}
+
+// wrapKey prefixes a nested validation error with the key it occurred
+// under, as external_api::validate_parameters does:
+// "key => <message>: <debuginfo>".
+func wrapKey(key string, e *Exception) *Exception {
+	return invalidParameter(key + " => " + e.Message + ": " + e.DebugInfo)
+}
+
+// joinKeys lists keys as Moodle's "Unexpected keys (a, b)" does.
+func joinKeys(keys []string) string { return strings.Join(keys, ", ") }

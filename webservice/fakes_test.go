@@ -1,0 +1,217 @@
+package webservice
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/usestats/usestats/aggregation"
+)
+
+// fakeDirectory is an in-memory aggregation.Directory.
+type fakeDirectory struct {
+	users        []aggregation.UserInfo
+	courses      []aggregation.CourseInfo
+	participants map[int64][]int64 // course → user ids
+	grades       map[[2]int64]float64
+	fail         error // returned by every call when set
+}
+
+func (d *fakeDirectory) FindUser(_ context.Context, by aggregation.UserKey) (aggregation.UserInfo, error) {
+	if d.fail != nil {
+		return aggregation.UserInfo{}, d.fail
+	}
+	var found []aggregation.UserInfo
+	for _, u := range d.users {
+		switch {
+		case by.ID != 0 && u.ID == by.ID,
+			by.Username != "" && u.Username == by.Username && (by.Host == 0 || by.Host == u.HostID),
+			by.IDNumber != "" && u.IDNumber == by.IDNumber,
+			by.Email != "" && strings.EqualFold(u.Email, by.Email):
+			found = append(found, u)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return aggregation.UserInfo{}, aggregation.Errorf(aggregation.ENotFound, "no such user")
+	case 1:
+		return found[0], nil
+	}
+	return aggregation.UserInfo{}, aggregation.Errorf(aggregation.EInvalid, "%d users match", len(found))
+}
+
+func (d *fakeDirectory) Users(_ context.Context, ids []int64) (map[int64]aggregation.UserInfo, error) {
+	if d.fail != nil {
+		return nil, d.fail
+	}
+	out := map[int64]aggregation.UserInfo{}
+	for _, u := range d.users {
+		if slices.Contains(ids, u.ID) {
+			out[u.ID] = u
+		}
+	}
+	return out, nil
+}
+
+func (d *fakeDirectory) ListUsers(context.Context, aggregation.UserFilter, int64, int) ([]aggregation.UserInfo, error) {
+	return nil, errors.New("not used")
+}
+
+func (d *fakeDirectory) FindCourse(_ context.Context, by aggregation.CourseKey) (aggregation.CourseInfo, error) {
+	if d.fail != nil {
+		return aggregation.CourseInfo{}, d.fail
+	}
+	for _, c := range d.courses {
+		if by.ID != 0 && c.ID == by.ID || by.ShortName != "" && c.ShortName == by.ShortName || by.IDNumber != "" && c.IDNumber == by.IDNumber {
+			return c, nil
+		}
+	}
+	return aggregation.CourseInfo{}, aggregation.Errorf(aggregation.ENotFound, "no such course")
+}
+
+func (d *fakeDirectory) Courses(_ context.Context, ids []int64) (map[int64]aggregation.CourseInfo, error) {
+	out := map[int64]aggregation.CourseInfo{}
+	for _, c := range d.courses {
+		if slices.Contains(ids, c.ID) {
+			out[c.ID] = c
+		}
+	}
+	return out, nil
+}
+
+func (d *fakeDirectory) Modules(context.Context, []int64) (map[int64]aggregation.ModuleInfo, error) {
+	return map[int64]aggregation.ModuleInfo{}, nil
+}
+
+func (d *fakeDirectory) Participants(_ context.Context, courseID, after int64, first int) ([]aggregation.UserInfo, error) {
+	var out []aggregation.UserInfo
+	for _, u := range d.users {
+		if u.ID > after && slices.Contains(d.participants[courseID], u.ID) && len(out) < first {
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
+func (d *fakeDirectory) Grades(_ context.Context, courseID int64, userIDs []int64) (map[int64]aggregation.CourseGrade, error) {
+	out := map[int64]aggregation.CourseGrade{}
+	for _, u := range userIDs {
+		if g, ok := d.grades[[2]int64{courseID, u}]; ok {
+			out[u] = aggregation.CourseGrade{Course: &aggregation.Grade{Value: &g, Max: 100}}
+		}
+	}
+	return out, nil
+}
+
+// Fixture times.
+const (
+	t0  = int64(1767225600) // 2026-01-01 00:00 UTC
+	now = t0 + 86400
+)
+
+func newDirectory() *fakeDirectory {
+	return &fakeDirectory{
+		users: []aggregation.UserInfo{
+			{ID: 2, Username: "admin", FirstName: "Admin", LastName: "User", Email: "admin@example.org", HostID: 1},
+			{ID: 3, Username: "alice", IDNumber: "A-001", FirstName: "Alice", LastName: "Élan", Email: "alice@example.org", HostID: 1},
+			{ID: 4, Username: "bob", IDNumber: "B/002", FirstName: "Bob", LastName: "<Brown> & \"Co\"", Email: "bob@example.org", HostID: 1},
+			{ID: 5, Username: "carol", IDNumber: "", FirstName: "Carol", LastName: "Idle", Email: "shared@example.org", HostID: 1},
+			{ID: 6, Username: "dave", IDNumber: "D-004", FirstName: "Dave", LastName: "Outsider", Email: "shared@example.org", HostID: 1},
+		},
+		courses: []aggregation.CourseInfo{
+			{ID: 1, ShortName: "site", FullName: "Front page"},
+			{ID: 2, ShortName: "MATH101", FullName: "Mathematics & Logic", IDNumber: "M101"},
+			{ID: 3, ShortName: "HIST", FullName: "Histoire de l'art", IDNumber: "H1"},
+		},
+		participants: map[int64][]int64{2: {3, 4, 5}, 3: {3}},
+		grades:       map[[2]int64]float64{{2, 3}: 85, {2, 4}: 42.5},
+	}
+}
+
+// ev builds a log row.
+func ev(id, t, user, course int64, level int32, cmid int64, action string) aggregation.Event {
+	e := aggregation.Event{ID: id, Time: t, UserID: user, CourseID: course, ContextLevel: level,
+		Action: action, Target: "course", Origin: "web", CRUD: 'r'}
+	if cmid != 0 {
+		e.CMID, e.ContextInstanceID, e.ModuleType, e.SectionID, e.Target = cmid, cmid, "page", 20, "course_module"
+	}
+	return e
+}
+
+func newLogs() aggregation.SliceReader {
+	h := int64(3600)
+	return aggregation.SliceReader{
+		// alice: login, course 2 page, an activity, her profile inside
+		// course 2, course 3, the front page, a long gap, a second session.
+		ev(1, t0+8*h, 3, 0, aggregation.ContextSystem, 0, "loggedin"),
+		ev(2, t0+8*h+60, 3, 2, aggregation.ContextCourse, 0, "viewed"),
+		ev(3, t0+8*h+300, 3, 2, aggregation.ContextModule, 10, "viewed"),
+		ev(4, t0+8*h+900, 3, 2, aggregation.ContextUser, 0, "viewed"),
+		ev(5, t0+8*h+1000, 3, 3, aggregation.ContextCourse, 0, "viewed"),
+		ev(6, t0+8*h+1600, 3, 1, aggregation.ContextCourse, 0, "viewed"),
+		ev(7, t0+14*h, 3, 0, aggregation.ContextSystem, 0, "loggedin"),
+		ev(8, t0+14*h+120, 3, 2, aggregation.ContextModule, 11, "viewed"),
+		// bob: one short session in course 2.
+		ev(9, t0+10*h, 4, 0, aggregation.ContextSystem, 0, "loggedin"),
+		ev(10, t0+10*h+30, 4, 2, aggregation.ContextCourse, 0, "viewed"),
+		ev(11, t0+10*h+90, 4, 2, aggregation.ContextModule, 10, "viewed"),
+	}
+}
+
+// tokens of the fake Authenticate.
+func authenticate(_ context.Context, token, ip string) (Principal, error) {
+	must := func(s string) aggregation.Scopes {
+		ss, err := aggregation.ParseScopes(s)
+		if err != nil {
+			panic(err)
+		}
+		return ss
+	}
+	switch token {
+	case "sitetoken":
+		return Principal{UserID: 2, Scopes: must("site:read")}, nil
+	case "alicetoken":
+		return Principal{UserID: 3, Scopes: must("user:3:self")}, nil
+	case "coursetoken":
+		return Principal{UserID: 2, Scopes: must("course:2:read")}, nil
+	case "infotoken":
+		return Principal{UserID: 2, Scopes: must("site:read"), Functions: []string{FuncSiteInfo}}, nil
+	case "expiredtoken":
+		return Principal{}, aggregation.Errorf(aggregation.EForbidden, "Invalid token - token expired - check validuntil time for the token")
+	case "iptoken":
+		if ip != "10.0.0.1" {
+			return Principal{}, aggregation.Errorf(aggregation.EForbidden, "Invalid service - IP:%s is not supported", ip)
+		}
+		return Principal{UserID: 2, Scopes: must("site:read")}, nil
+	case "brokentoken":
+		return Principal{}, errors.New("token store: password=hunter2 rejected")
+	case "downtoken":
+		return Principal{}, aggregation.Errorf(aggregation.EUnavailable, "token store unreachable")
+	}
+	return Principal{}, aggregation.Errorf(aggregation.EUnauthenticated, "unknown token")
+}
+
+func newTestHandler(t testing.TB, mod ...func(*Config)) *Handler {
+	t.Helper()
+	cfg := Config{
+		Authenticate: authenticate,
+		Directory:    newDirectory(),
+		Logs:         newLogs(),
+		Now:          func() int64 { return now },
+		SiteInfo: SiteInfo{SiteName: "Usestats test site", SiteURL: "https://moodle.example.org",
+			Release: "4.5 (Build: 20241007)", Version: "2024100700"},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	h, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}

@@ -1,0 +1,103 @@
+package webservice
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"runtime/debug"
+)
+
+// ServeHTTP answers one REST call. Every answer, success or error, is HTTP
+// 200 with the headers Moodle sends; errors are Moodle exception documents
+// in the requested format (XML by default, as Moodle).
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	format := formatXML
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			h.cfg.Logger.Error("webservice: panic", "panic", v, "stack", string(debug.Stack()))
+			h.writeError(w, format, internalError(fmt.Errorf("panic: %v", v)))
+		}
+	}()
+	req, ex := h.readRequest(r)
+	format = req.format
+	if ex != nil {
+		h.writeError(w, format, ex)
+		return
+	}
+	body, ex := h.call(r.Context(), r, req)
+	if ex != nil {
+		h.writeError(w, format, ex)
+		return
+	}
+	writeHeaders(w, format)
+	_, _ = w.Write(body)
+}
+
+// call authenticates, finds the function, checks access, validates the
+// parameters and runs the function, in Moodle's order. It returns the
+// complete response document.
+func (h *Handler) call(ctx context.Context, r *http.Request, req *restRequest) ([]byte, *Exception) {
+	p, err := h.cfg.Authenticate(ctx, req.token, h.cfg.RemoteIP(r))
+	if err != nil {
+		return nil, authException(fmt.Errorf("webservice: authenticate: %w", err))
+	}
+	if req.function == "" {
+		return nil, invalidParameter("Missing function name")
+	}
+	fn := h.funcs[req.function]
+	if fn == nil {
+		return nil, unknownFunction(req.function)
+	}
+	if !p.allows(fn.name) {
+		return nil, functionNotAllowed(fn.name)
+	}
+	args, ex := validate(fn.params, &pnode{arr: req.params})
+	if ex != nil {
+		return nil, ex
+	}
+	var buf bytes.Buffer
+	if req.format == formatXML {
+		buf.WriteString(xmlHeader + "<RESPONSE>\n")
+	}
+	c := &callCtx{h: h, p: p, args: args.(map[string]any), fn: fn, enc: &encoder{format: req.format, buf: &buf}}
+	if err := fn.run(ctx, c); err != nil {
+		return nil, callException(fmt.Errorf("webservice: %s: %w", fn.name, err))
+	}
+	if req.format == formatXML {
+		buf.WriteString("</RESPONSE>\n")
+	}
+	return buf.Bytes(), nil
+}
+
+// writeError logs unexpected failures and writes the exception document.
+func (h *Handler) writeError(w http.ResponseWriter, format string, ex *Exception) {
+	switch ex.ErrorCode {
+	case "generalexceptionmessage", "dbconnectionfailed":
+		h.cfg.Logger.Error("webservice: call failed", "class", ex.Class, "err", ex.Unwrap())
+	}
+	var buf bytes.Buffer
+	writeException(&buf, format, ex, !h.cfg.HideDebugInfo)
+	writeHeaders(w, format)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// writeHeaders sets Moodle's REST headers and status 200.
+func writeHeaders(w http.ResponseWriter, format string) {
+	hd := w.Header()
+	if format == formatJSON {
+		hd.Set("Content-Type", "application/json")
+	} else {
+		hd.Set("Content-Type", "application/xml; charset=utf-8")
+		hd.Set("Content-Disposition", `inline; filename="response.xml"`)
+	}
+	hd.Set("Cache-Control", "private, must-revalidate, pre-check=0, post-check=0, max-age=0")
+	hd.Set("Expires", "Thu, 01 Jan 1970 00:00:00 GMT")
+	hd.Set("Pragma", "no-cache")
+	hd.Set("Accept-Ranges", "none")
+	hd.Set("Access-Control-Allow-Origin", "*")
+	w.WriteHeader(http.StatusOK)
+}

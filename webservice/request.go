@@ -1,0 +1,171 @@
+package webservice
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strings"
+)
+
+// Reserved request variables (removed before function parameters are
+// validated).
+const (
+	paramToken    = "wstoken"
+	paramFunction = "wsfunction"
+	paramFormat   = "moodlewsrestformat"
+)
+
+// settingParams are the moodlewssetting* variables Moodle consumes.
+var settingParams = [...]string{
+	"moodlewssettingraw", "moodlewssettingfileurl", "moodlewssettingfilter",
+	"moodlewssettinglang", "moodlewssettingtimezone",
+}
+
+// restRequest is a parsed REST call.
+type restRequest struct {
+	format   string
+	token    string
+	function string
+	params   *parray // function parameters only
+}
+
+// readRequest builds $_GET and $_POST (urlencoded or multipart bodies of
+// a POST), merges them at the top level with POST winning, and takes the
+// reserved variables out. The format is known even when parsing fails, so
+// the error can be written in it.
+func (h *Handler) readRequest(r *http.Request) (*restRequest, *Exception) {
+	lim := h.cfg.Limits
+	count := 0
+	get := newVarParser(lim, &count)
+	req := &restRequest{format: formatXML}
+	getFormat, err := get.parseURLEncoded(r.URL.RawQuery)
+	req.format = restFormat(getFormat, req.format)
+	if err != nil {
+		return req, requestError(err)
+	}
+	post := newVarParser(lim, &count)
+	if r.Method == http.MethodPost && r.Body != nil {
+		postFormat, err := h.readBody(r, post)
+		req.format = restFormat(postFormat, req.format)
+		if err != nil {
+			return req, requestError(err)
+		}
+	}
+	merged := get.root
+	for _, k := range post.root.keys {
+		merged.set(k, post.root.get(k))
+	}
+	// The format as Moodle reads it: optional_param, POST first.
+	req.format = formatXML
+	if n := merged.get(paramFormat); n != nil && n.arr == nil {
+		req.format = restFormat(n.str, formatXML)
+	}
+	if n := merged.get(paramToken); n != nil && n.arr == nil {
+		req.token = n.str
+	}
+	if n := merged.get(paramFunction); n != nil && n.arr == nil {
+		req.function = n.str
+	}
+	for _, k := range append([]string{paramFormat, paramToken, paramFunction}, settingParams[:]...) {
+		merged.remove(k)
+	}
+	req.params = merged
+	return req, nil
+}
+
+// restFormat applies PARAM_ALPHA to a moodlewsrestformat value: "json"
+// selects JSON, anything else XML. An empty value keeps def.
+func restFormat(v, def string) string {
+	if v == "" {
+		return def
+	}
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' {
+			b.WriteByte(c)
+		}
+	}
+	if b.String() == formatJSON {
+		return formatJSON
+	}
+	return formatXML
+}
+
+// requestError turns a parse failure into invalid_parameter_exception.
+func requestError(err error) *Exception {
+	var le *limitError
+	if errors.As(err, &le) {
+		return &Exception{Class: "invalid_parameter_exception", ErrorCode: "invalidparameter",
+			Message: msgInvalidParameter, DebugInfo: "Request rejected: " + le.msg, cause: err}
+	}
+	return &Exception{Class: "invalid_parameter_exception", ErrorCode: "invalidparameter",
+		Message: msgInvalidParameter, DebugInfo: "Malformed request body: " + err.Error(), cause: err}
+}
+
+// readBody parses a POST body of the two types PHP turns into $_POST;
+// other bodies are ignored, as PHP does.
+func (h *Handler) readBody(r *http.Request, p *varParser) (string, error) {
+	mt, mp, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil {
+		return "", nil
+	}
+	max := h.cfg.Limits.MaxBodyBytes
+	switch mt {
+	case "application/x-www-form-urlencoded":
+		body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
+		if err != nil {
+			return "", fmt.Errorf("reading the body: %w", err)
+		}
+		if int64(len(body)) > max {
+			format, _ := p.parseURLEncoded(string(body[:max]))
+			return format, &limitError{fmt.Sprintf("The request body is larger than %d bytes.", max)}
+		}
+		return p.parseURLEncoded(string(body))
+	case "multipart/form-data":
+		boundary := mp["boundary"]
+		if boundary == "" {
+			return "", errors.New("multipart body without boundary")
+		}
+		return readMultipart(multipart.NewReader(io.LimitReader(r.Body, max+1), boundary), p, max)
+	}
+	return "", nil
+}
+
+// readMultipart registers the fields of a multipart body; file parts (those
+// with a file name) go to $_FILES in PHP and are skipped.
+func readMultipart(mr *multipart.Reader, p *varParser, max int64) (format string, err error) {
+	var read int64
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			return format, nil
+		}
+		if err != nil {
+			if read >= max {
+				return format, &limitError{fmt.Sprintf("The request body is larger than %d bytes.", max)}
+			}
+			return format, fmt.Errorf("multipart: %w", err)
+		}
+		name := part.FormName()
+		data, err := io.ReadAll(io.LimitReader(part, max-read+1))
+		read += int64(len(data))
+		if read > max {
+			return format, &limitError{fmt.Sprintf("The request body is larger than %d bytes.", max)}
+		}
+		if err != nil {
+			return format, fmt.Errorf("multipart: %w", err)
+		}
+		if name == "" || part.FileName() != "" {
+			continue
+		}
+		if name == paramFormat {
+			format = string(data)
+		}
+		if err := p.register(name, string(data)); err != nil {
+			return format, err
+		}
+	}
+}
