@@ -20,6 +20,7 @@ import (
 	"github.com/usestats/usestats/resolvers"
 	"github.com/usestats/usestats/seed"
 	"github.com/usestats/usestats/store"
+	"github.com/usestats/usestats/webservice"
 )
 
 // defaultDemoDB is the demo Moodle database `serve` creates when no
@@ -36,6 +37,8 @@ type serveConfig struct {
 	wwwroot, mnetCaller                       string
 	mnetAutoRegister                          bool
 	mnetTimeout                               time.Duration
+	wsMoodleTokens                            bool
+	wsMaxUsers                                int
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -70,6 +73,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.BoolVar(&c.mnetAutoRegister, "mnet-auto-register", autoReg, "register unknown MNET hosts that send system/keyswap (env USESTATS_MNET_AUTO_REGISTER)")
 	fs.StringVar(&c.mnetCaller, "mnet-caller", envOr("USESTATS_MNET_CALLER", "usestats"), "username peers know us by when we ask them for time (env USESTATS_MNET_CALLER)")
 	fs.DurationVar(&c.mnetTimeout, "mnet-timeout", mnetTimeout, "deadline for asking MNET peers in one GraphQL request (env USESTATS_MNET_TIMEOUT)")
+	wsMoodle, err := strconv.ParseBool(envOr("USESTATS_WS_MOODLE_TOKENS", "false"))
+	if err != nil {
+		return aggregation.Errorf(aggregation.EInvalid, "serve: USESTATS_WS_MOODLE_TOKENS is not a boolean")
+	}
+	wsMax, err := strconv.Atoi(envOr("USESTATS_WS_MAX_USERS", "1000"))
+	if err != nil {
+		return aggregation.Errorf(aggregation.EInvalid, "serve: USESTATS_WS_MAX_USERS is not a number")
+	}
+	fs.BoolVar(&c.wsMoodleTokens, "ws-moodle-tokens", wsMoodle, "also accept the Moodle site's own web-service tokens (external_tokens) (env USESTATS_WS_MOODLE_TOKENS)")
+	fs.IntVar(&c.wsMaxUsers, "ws-max-users", wsMax, "most users one bulk web-service call may ask for (env USESTATS_WS_MAX_USERS)")
 	fs.IntVar(&c.demoUsers, "demo-users", demoUsers, "learners in a newly created demo database (env USESTATS_DEMO_USERS)")
 	fs.BoolVar(&c.graphiql, "graphiql", graphiql, "serve the GraphiQL page at / (env USESTATS_GRAPHIQL)")
 	fs.StringVar(&c.timezone, "timezone", envOr("USESTATS_TIMEZONE", "UTC"), "time zone of calendar days (env USESTATS_TIMEZONE)")
@@ -151,11 +164,29 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	if c.wsMaxUsers < 1 {
+		return aggregation.Errorf(aggregation.EInvalid, "serve: --ws-max-users must be positive")
+	}
+	ws, err := webservice.New(webservice.Config{
+		Authenticate: wsAuth{st: st, src: src, moodleTokens: c.wsMoodleTokens, now: time.Now}.authenticate,
+		Directory:    src.Directory(),
+		Logs:         src,
+		Policy:       policy,
+		Location:     loc,
+		Now:          func() int64 { return time.Now().Unix() },
+		SiteInfo:     webservice.SiteInfo{SiteName: "usestats", SiteURL: c.wwwroot},
+		MaxUsers:     c.wsMaxUsers,
+		Logger:       log,
+	})
+	if err != nil {
+		return err
+	}
 	m := newMetrics(src.DB(), st)
 	mux := http.NewServeMux()
 	mux.Handle("/healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") }))
 	mux.Handle("/readyz", readyHandler(src.DB(), st))
 	mux.Handle("/metrics", m.handler())
+	mux.Handle(webservice.Path, ws)
 	mux.Handle(mnet.XMLRPCPath, node.server)
 	mux.Handle(mnet.PublicKeyPath, node.server)
 	mux.Handle("/", gql)
