@@ -20,9 +20,13 @@ const (
 	// ScopeUserSelf ("user:<id>:self") reads one user's own statistics,
 	// in every course and at site level.
 	ScopeUserSelf
+	// ScopeWS ("ws") is an ERP's grant: every user's statistics through
+	// the Moodle web-service functions only (what block/use_stats:export
+	// gives a Moodle token), nothing through GraphQL.
+	ScopeWS
 )
 
-// String returns the kind's name: "site", "course" or "user".
+// String returns the kind's name: "site", "course", "user" or "ws".
 func (k ScopeKind) String() string {
 	switch k {
 	case ScopeSiteRead:
@@ -31,15 +35,18 @@ func (k ScopeKind) String() string {
 		return "course"
 	case ScopeUserSelf:
 		return "user"
+	case ScopeWS:
+		return "ws"
 	}
 	return "ScopeKind(" + strconv.Itoa(int(k)) + ")"
 }
 
 // scopeSyntax is the list of accepted forms, quoted in every parse error.
-const scopeSyntax = "want site:read, course:<id>:read or user:<id>:self"
+const scopeSyntax = "want site:read, course:<id>:read, user:<id>:self or ws"
 
 // Scope is one grant of an API token: a kind and, for course and user
-// scopes, the id of the course or user it names (0 for the site scope).
+// scopes, the id of the course or user it names (0 for the site and ws
+// scopes).
 type Scope struct {
 	Kind ScopeKind
 	ID   int64
@@ -54,13 +61,16 @@ func CourseScope(courseID int64) Scope { return Scope{Kind: ScopeCourseRead, ID:
 // SelfScope returns the user:<id>:self scope.
 func SelfScope(userID int64) Scope { return Scope{Kind: ScopeUserSelf, ID: userID} }
 
+// WSScope returns the ws scope.
+func WSScope() Scope { return Scope{Kind: ScopeWS} }
+
 // Validate returns an EInvalid error when the kind is unknown, a course or
-// user scope has a non-positive id, or the site scope carries an id.
+// user scope has a non-positive id, or the site or ws scope carries an id.
 func (s Scope) Validate() error {
 	switch s.Kind {
-	case ScopeSiteRead:
+	case ScopeSiteRead, ScopeWS:
 		if s.ID != 0 {
-			return Errorf(EInvalid, "scope: site:read takes no id (got %d)", s.ID)
+			return Errorf(EInvalid, "scope: %s takes no id (got %d)", s.String(), s.ID)
 		}
 		return nil
 	case ScopeCourseRead, ScopeUserSelf:
@@ -73,11 +83,13 @@ func (s Scope) Validate() error {
 }
 
 // String returns the scope in the form ParseScope reads: "site:read",
-// "course:<id>:read" or "user:<id>:self".
+// "course:<id>:read", "user:<id>:self" or "ws".
 func (s Scope) String() string {
 	switch s.Kind {
 	case ScopeSiteRead:
 		return "site:read"
+	case ScopeWS:
+		return "ws"
 	case ScopeCourseRead:
 		return "course:" + strconv.FormatInt(s.ID, 10) + ":read"
 	case ScopeUserSelf:
@@ -100,9 +112,10 @@ func (s Scope) compare(o Scope) int {
 	return 0
 }
 
-// ParseScope reads one scope: "site:read", "course:<id>:read" or
-// "user:<id>:self", where <id> is a positive decimal integer without sign
-// or leading zero. Anything else is an EInvalid error naming the input.
+// ParseScope reads one scope: "site:read", "course:<id>:read",
+// "user:<id>:self" or "ws", where <id> is a positive decimal integer
+// without sign or leading zero. Anything else is an EInvalid error naming
+// the input.
 func ParseScope(text string) (Scope, error) {
 	parts := strings.Split(text, ":")
 	bad := func(why string) (Scope, error) {
@@ -111,6 +124,8 @@ func ParseScope(text string) (Scope, error) {
 	switch {
 	case text == "":
 		return bad("empty; " + scopeSyntax)
+	case text == "ws":
+		return WSScope(), nil
 	case len(parts) == 2 && parts[0] == "site":
 		if parts[1] != "read" {
 			return bad("the site scope grants only read (site:read)")
@@ -172,7 +187,7 @@ func NewScopes(scopes ...Scope) (Scopes, error) {
 
 // ParseScopes reads a list of scopes separated by spaces and/or commas, as
 // written by Scopes.String or typed by an administrator
-// ("site:read", "course:12:read,course:13:read", "user:7:self").
+// ("site:read", "course:12:read,course:13:read", "user:7:self", "ws").
 // Duplicates are removed. An empty list, an unknown scope or a bad id is an
 // EInvalid error.
 func ParseScopes(text string) (Scopes, error) {
@@ -192,7 +207,7 @@ func ParseScopes(text string) (Scopes, error) {
 }
 
 // String returns the scopes separated by single spaces in canonical order
-// (site, then courses, then users, each by id). ParseScopes reads it back
+// (site, then courses, then users, each by id, then ws). ParseScopes reads it back
 // to an equal set.
 func (ss Scopes) String() string {
 	var b strings.Builder
@@ -238,6 +253,12 @@ func (ss Scopes) CanReadCourse(courseID int64) bool {
 func (ss Scopes) CanReadUser(userID int64) bool {
 	return ss.CanReadSite() || ss.Has(SelfScope(userID))
 }
+
+// CanExport reports whether the scopes read every user's statistics
+// through the Moodle web-service functions, as block/use_stats:export
+// lets a Moodle token: ws or site:read. GraphQL never asks it; a ws token
+// reads nothing there.
+func (ss Scopes) CanExport() bool { return ss.CanReadSite() || ss.Has(WSScope()) }
 
 // CanReadUserInCourse reports whether the scopes read userID's statistics
 // in courseID: site:read, course:<courseID>:read or user:<userID>:self.

@@ -27,6 +27,7 @@ func TestParseScope(t *testing.T) {
 		{"course:42:read", aggregation.Scope{Kind: aggregation.ScopeCourseRead, ID: 42}},
 		{"user:7:self", aggregation.SelfScope(7)},
 		{"user:9223372036854775807:self", aggregation.SelfScope(9223372036854775807)},
+		{"ws", aggregation.WSScope()},
 	}
 	for _, tc := range good {
 		got, err := aggregation.ParseScope(tc.in)
@@ -66,6 +67,9 @@ func TestParseScope(t *testing.T) {
 		{"group:3:read", "unknown scope"},
 		{"admin", "unknown scope"},
 		{" site:read", "unknown scope"},
+		{"WS", "unknown scope"},
+		{"ws:read", "unknown scope"},
+		{"ws:1", "unknown scope"},
 	}
 	for _, tc := range bad {
 		_, err := aggregation.ParseScope(tc.in)
@@ -88,6 +92,7 @@ func TestScopeValidate(t *testing.T) {
 		aggregation.CourseScope(0),
 		aggregation.CourseScope(-1),
 		aggregation.SelfScope(0),
+		{Kind: aggregation.ScopeWS, ID: 2},
 	} {
 		if err := s.Validate(); aggregation.ErrorCode(err) != aggregation.EInvalid {
 			t.Errorf("%#v.Validate() = %v, want invalid", s, err)
@@ -109,6 +114,7 @@ func TestParseScopes(t *testing.T) {
 		{" user:7:self ,\tcourse:5:read,,site:read\n", "site:read course:5:read user:7:self"},
 		{"course:5:read course:5:read, course:5:read", "course:5:read"},
 		{"user:2:self user:1:self", "user:1:self user:2:self"},
+		{"ws,user:3:self ws site:read", "site:read user:3:self ws"},
 	}
 	for _, tc := range good {
 		ss, err := aggregation.ParseScopes(tc.in)
@@ -277,10 +283,34 @@ func TestScopesDecisions(t *testing.T) {
 func TestScopeKindString(t *testing.T) {
 	for k, want := range map[aggregation.ScopeKind]string{
 		aggregation.ScopeSiteRead: "site", aggregation.ScopeCourseRead: "course",
-		aggregation.ScopeUserSelf: "user", 0: "ScopeKind(0)",
+		aggregation.ScopeUserSelf: "user", aggregation.ScopeWS: "ws", 0: "ScopeKind(0)",
 	} {
 		if got := k.String(); got != want {
 			t.Errorf("%d.String() = %q, want %q", k, got, want)
 		}
+	}
+}
+
+// A ws token reads every user through the web services (CanExport) and
+// nothing else; site:read exports too; no other scope does.
+func TestScopesExport(t *testing.T) {
+	for text, want := range map[string]bool{
+		"ws": true, "site:read": true, "ws course:5:read": true,
+		"course:5:read": false, "user:7:self": false, "course:5:read user:7:self": false,
+	} {
+		if got := mustScopes(t, text).CanExport(); got != want {
+			t.Errorf("%q.CanExport() = %v, want %v", text, got, want)
+		}
+	}
+	var zero aggregation.Scopes
+	if zero.CanExport() {
+		t.Error("the zero Scopes exports")
+	}
+	ws := mustScopes(t, "ws")
+	if ws.CanReadSite() || ws.CanReadCourse(5) || ws.CanReadUser(7) || ws.CanReadUserInCourse(7, 5) || ws.CanReadCourse(0) {
+		t.Error("a ws token reads through the GraphQL decisions")
+	}
+	if ids, all := ws.CourseFilter(); all || len(ids) != 0 || len(ws.SelfUserIDs()) != 0 {
+		t.Errorf("ws CourseFilter() = %v, %v; SelfUserIDs() = %v", ids, all, ws.SelfUserIDs())
 	}
 }

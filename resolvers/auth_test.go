@@ -147,6 +147,20 @@ func TestScopeSelf(t *testing.T) {
 	}
 }
 
+// ws is the web services' scope: it reads no statistics through GraphQL.
+func TestScopeWS(t *testing.T) {
+	e := newEnv(t)
+	for _, q := range []string{
+		`{ user(by: {id: 7}) { id } }`,
+		`{ user(by: {username: "learner7"}) { stats { total } } }`,
+		`{ users { edges { node { id } } } }`,
+		`{ course(by: {id: 5}) { id } }`,
+		`{ course(by: {id: 5}) { participants { edges { node { user { id } } } } } }`,
+	} {
+		e.fails("ws-token", q, nil, "FORBIDDEN")
+	}
+}
+
 // course:<id>:read reads the course, its participants and their time in
 // that course only.
 func TestScopeCourse(t *testing.T) {

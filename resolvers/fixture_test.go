@@ -379,6 +379,8 @@ var tokens = map[string]string{
 	"course8-token": "course:8:read",
 	"self7-token":   "user:7:self",
 	"self9-token":   "user:9:self",
+	// A web-service (ERP) token: nothing through GraphQL.
+	"ws-token": "ws",
 	// Both scopes of learner9: the self scope reads everything of them.
 	"self9-and-course5": "user:9:self course:5:read",
 }
