@@ -284,6 +284,17 @@ func TestAccessSeededSite(t *testing.T) {
 			if got, err := src.HasSystemCapability(ctx, 3, capSee); err != nil || !got {
 				t.Errorf("user 3 made manager: %v, %v", got, err)
 			}
+			// How the site describes itself (core_webservice_get_site_info).
+			want := moodle.SiteSettings{ID: 1, FullName: "Demo University", ShortName: "demo",
+				Release: seed.SiteRelease, Version: seed.SiteVersion, Lang: "en"}
+			if got, err := src.SiteSettings(ctx); err != nil || got != want {
+				t.Errorf("SiteSettings() = %+v, %v; want %+v", got, err, want)
+			}
+			for id, want := range map[int64]bool{2: true, 3: false, 1: false} {
+				if got, err := src.IsSiteAdmin(ctx, id); err != nil || got != want {
+					t.Errorf("IsSiteAdmin(%d) = %v, %v", id, got, err)
+				}
+			}
 		})
 	}
 }

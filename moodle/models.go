@@ -44,6 +44,7 @@ type User struct {
 
 	ID          int64  `bun:"id,pk"`
 	Auth        string `bun:"auth"`
+	Confirmed   int64  `bun:"confirmed"`
 	Deleted     int64  `bun:"deleted"`
 	Suspended   int64  `bun:"suspended"`
 	MnetHostID  int64  `bun:"mnethostid"`

@@ -115,6 +115,7 @@ func tableSpecs() []struct {
 		{Feedback{}, []index{idx("course")}},
 		{ExternalService{}, []index{uidx("name")}},
 		{ExternalServiceFunction{}, []index{idx("externalserviceid")}},
+		{ExternalServiceUser{}, []index{idx("externalserviceid"), idx("userid")}},
 		{ExternalToken{}, []index{
 			idx("token"), idx("sid"), idx("userid"), idx("externalserviceid"), idx("contextid"), idx("creatorid"),
 		}},

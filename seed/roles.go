@@ -80,8 +80,16 @@ const (
 	capSeeSiteDetails = "block/use_stats:seesitedetails"
 )
 
+// The Moodle release and version the generated site says it runs (config
+// release and version).
+const (
+	SiteRelease = "4.5 (Build: 20241007)"
+	SiteVersion = "2024100700.00"
+)
+
 // writeAccess writes what a fresh install stores about access: the
-// settings usestats reads (config), the standard roles, and the manager's
+// settings usestats reads (config, with the release, version and
+// language), the standard roles, and the manager's
 // permission to see the site details at the system context.
 func (s *site) writeAccess(ctx context.Context, w *Writer) error {
 	t0 := s.users[adminID-1].created
@@ -92,6 +100,9 @@ func (s *site) writeAccess(ctx context.Context, w *Writer) error {
 		{"siteadmins", itoa(adminID)},
 		{"guestroleid", itoa(roleGuest)},
 		{"defaultuserroleid", itoa(roleUser)},
+		{"release", SiteRelease},
+		{"version", SiteVersion},
+		{"lang", "en"},
 	}
 	for i, c := range settings {
 		if err := w.add(ctx, Config{ID: int64(i + 1), Name: c.name, Value: c.value}); err != nil {

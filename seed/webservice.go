@@ -59,6 +59,21 @@ type ExternalToken struct {
 // TableName implements Row.
 func (ExternalToken) TableName() string { return "external_tokens" }
 
+// ExternalServiceUser is a row of external_services_users: a user allowed
+// to call a service restricted to listed users (restrictedusers = 1), with
+// the allowance's own IP restriction and expiry (NULL or 0: none).
+type ExternalServiceUser struct {
+	ID                int64            `moodle:"id,seq"`
+	ExternalServiceID int64            `moodle:"externalserviceid,int(10),nn"`
+	UserID            int64            `moodle:"userid,int(10),nn"`
+	IPRestriction     sql.Null[string] `moodle:"iprestriction,char(255)"`
+	ValidUntil        sql.Null[int64]  `moodle:"validuntil,int(10)"`
+	TimeCreated       int64            `moodle:"timecreated,int(10),nn"`
+}
+
+// TableName implements Row.
+func (ExternalServiceUser) TableName() string { return "external_services_users" }
+
 // The web service of the generated site and the functions it lists.
 const wsServiceName = "usestats"
 
