@@ -21,10 +21,14 @@ type Principal struct {
 	// core_webservice_get_site_info describes this user. 0 for a token that
 	// is not tied to a user.
 	UserID int64
-	// Scopes are what the token may read: site:read reads every user;
-	// user:<id>:self reads that user everywhere; course:<id>:read reads the
-	// participants of that course in that course only
-	// (block_use_stats_get_users_course_stats).
+	// Scopes are what the token may read: ws and site:read read every
+	// user (a Moodle token whose user holds block/use_stats:export is
+	// given ws); user:<id>:self reads that user everywhere;
+	// course:<id>:read reads the participants of that course in that
+	// course only (block_use_stats_get_users_course_stats). With no scope
+	// at all the block_use_stats functions answer
+	// required_capability_exception before looking anything up;
+	// core_webservice_get_site_info still works.
 	Scopes aggregation.Scopes
 	// Functions restricts the callable functions to this list (the
 	// functions of the token's external service); nil allows every
@@ -32,6 +36,8 @@ type Principal struct {
 	Functions []string
 	// Lang is the user's language for site info ("" = SiteInfo.Lang).
 	Lang string
+	// SiteAdmin tells site info that the user is a site administrator.
+	SiteAdmin bool
 }
 
 // allows reports whether the principal may call the function.
@@ -97,6 +103,14 @@ type Config struct {
 	// BatchSize is how many users a bulk call resolves and grades at once
 	// (default 100).
 	BatchSize int
+	// Workers is how many users of a batch are computed at once (default
+	// 2); each holds one database query at a time. Answers keep the
+	// request's order.
+	Workers int
+	// Timeout is the deadline of one call, database included (default 2
+	// minutes). A call that runs out of time answers a
+	// moodle_exception (generalexceptionmessage) saying so.
+	Timeout time.Duration
 	// Limits bound the size of requests.
 	Limits Limits
 	// HideDebugInfo leaves debuginfo out of errors, like a Moodle site
@@ -152,6 +166,12 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 100
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 2
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 2 * time.Minute
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/usestats/usestats/aggregation"
 )
@@ -94,6 +95,13 @@ func noPermission(debug string) *Exception {
 func internalError(err error) *Exception {
 	return &Exception{Class: "moodle_exception", ErrorCode: "generalexceptionmessage",
 		Message: fmt.Sprintf(msgGeneral, "internal error"), cause: err}
+}
+
+// timedOut is the exception of a call that ran past its deadline.
+func timedOut(d time.Duration) *Exception {
+	return &Exception{Class: "moodle_exception", ErrorCode: "generalexceptionmessage",
+		Message:   fmt.Sprintf(msgGeneral, "the call took longer than "+d.String()),
+		DebugInfo: "Ask for fewer users per call, or a shorter period."}
 }
 
 // unavailable is the exception for a dependency that cannot be reached.

@@ -174,6 +174,13 @@ func authenticate(_ context.Context, token, ip string) (Principal, error) {
 	switch token {
 	case "sitetoken":
 		return Principal{UserID: 2, Scopes: must("site:read")}, nil
+	case "wstoken":
+		return Principal{Scopes: must("ws")}, nil
+	case "noexporttoken": // a Moodle token whose user lacks block/use_stats:export
+		return Principal{UserID: 3}, nil
+	case "suspendedtoken":
+		return Principal{}, &Exception{Class: "moodle_exception", ErrorCode: "wsaccessusersuspended",
+			Message: "Refused web service access for suspended username: dave"}
 	case "alicetoken":
 		return Principal{UserID: 3, Scopes: must("user:3:self")}, nil
 	case "coursetoken":

@@ -108,6 +108,7 @@ var goldenCases = []struct {
 	// Successes.
 	{"site_info", request{body: tokSite + fnInfo}},
 	{"site_info_restricted", request{body: "wstoken=infotoken&" + fnInfo}},
+	{"site_info_no_export", request{body: "wstoken=noexporttoken&" + fnInfo}},
 	{"user_stats", request{body: tokSite + fnUser + "&uidsource=username&uid=alice"}},
 	{"user_stats_noscore", request{body: tokSite + fnUser + "&uidsource=idnumber&uid=A-001&score=0&from=" + itoa(t0) + "&to=" + itoa(now)}},
 	{"user_stats_course_filter", request{body: tokSite + fnUser + "&uidsource=id&uid=3&cidsource=shortname&cid=HIST"}},
@@ -122,6 +123,8 @@ var goldenCases = []struct {
 	{"err_iprestriction", request{body: "wstoken=iptoken&" + fnInfo, ip: "192.0.2.7"}},
 	{"err_function_not_allowed", request{body: "wstoken=infotoken&" + fnUser + "&uidsource=id&uid=3"}},
 	{"err_nopermissions", request{body: "wstoken=alicetoken&" + fnUser + "&uidsource=id&uid=4"}},
+	{"err_no_export", request{body: "wstoken=noexporttoken&" + fnUser + "&uidsource=username&uid=zed"}},
+	{"err_user_suspended", request{body: "wstoken=suspendedtoken&" + fnInfo}},
 	{"err_not_participant", request{body: "wstoken=coursetoken&" + fnCourse + "&uidsource=id&uids[0]=6&cidsource=id&cid=2"}},
 	{"err_internal", request{body: "wstoken=brokentoken&" + fnInfo}},
 	{"err_unavailable", request{body: "wstoken=downtoken&" + fnInfo}},

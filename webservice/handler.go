@@ -3,6 +3,7 @@ package webservice
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"runtime/debug"
@@ -28,7 +29,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, format, ex)
 		return
 	}
-	body, ex := h.call(r.Context(), r, req)
+	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.Timeout)
+	defer cancel()
+	body, ex := h.call(ctx, r, req)
+	if ex != nil && ctx.Err() != nil {
+		ex = h.cancelled(ctx, ex)
+	}
 	if ex != nil {
 		h.writeError(w, format, ex)
 		return
@@ -59,6 +65,10 @@ func (h *Handler) call(ctx context.Context, r *http.Request, req *restRequest) (
 	if ex != nil {
 		return nil, ex
 	}
+	if fn.component == "block_use_stats" && p.Scopes.Len() == 0 {
+		// The functions' own require_capability, before any lookup.
+		return nil, noPermission("The token grants no statistics (its user lacks " + capExport + ").")
+	}
 	var buf bytes.Buffer
 	if req.format == formatXML {
 		buf.WriteString(xmlHeader + "<RESPONSE>\n")
@@ -73,11 +83,26 @@ func (h *Handler) call(ctx context.Context, r *http.Request, req *restRequest) (
 	return buf.Bytes(), nil
 }
 
+// cancelled replaces the exception of a call whose context ended: past
+// the deadline, the caller learns the call took too long; a client that
+// went away is only logged.
+func (h *Handler) cancelled(ctx context.Context, ex *Exception) *Exception {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		h.cfg.Logger.Warn("webservice: call timed out", "timeout", h.cfg.Timeout.String(), "err", ex.Unwrap())
+		return timedOut(h.cfg.Timeout)
+	}
+	h.cfg.Logger.Info("webservice: client went away", "err", ex.Unwrap())
+	return &Exception{Class: "moodle_exception", ErrorCode: "generalexceptionmessage",
+		Message: fmt.Sprintf(msgGeneral, "the request was cancelled")}
+}
+
 // writeError logs unexpected failures and writes the exception document.
 func (h *Handler) writeError(w http.ResponseWriter, format string, ex *Exception) {
 	switch ex.ErrorCode {
 	case "generalexceptionmessage", "dbconnectionfailed":
-		h.cfg.Logger.Error("webservice: call failed", "class", ex.Class, "err", ex.Unwrap())
+		if ex.Unwrap() != nil {
+			h.cfg.Logger.Error("webservice: call failed", "class", ex.Class, "err", ex.Unwrap())
+		}
 	}
 	var buf bytes.Buffer
 	writeException(&buf, format, ex, !h.cfg.HideDebugInfo)

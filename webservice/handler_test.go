@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/usestats/usestats/aggregation"
 )
@@ -134,6 +137,10 @@ func TestScopes(t *testing.T) {
 		{"wstoken=coursetoken&" + fnUser + "&uidsource=id&uid=3", "nopermissions"},
 		{"wstoken=coursetoken&" + fnUser + "&uidsource=id&uid=3&cidsource=id&cid=2", ""},
 		{"wstoken=infotoken&" + fnUsers + "&uidsource=id&uids[0]=3", "accessexception"},
+		{"wstoken=wstoken&" + fnUser + "&uidsource=id&uid=3", ""},
+		{"wstoken=wstoken&" + fnUsers + "&uidsource=username&uids[0]=alice&uids[1]=bob", ""},
+		{"wstoken=wstoken&" + fnCourse + "&uidsource=id&uids[0]=3&uids[1]=4&cidsource=id&cid=3", ""},
+		{"wstoken=wstoken&" + fnInfo, ""},
 	}
 	for _, tc := range cases {
 		v := jsonCall(t, h, request{body: tc.body + "&moodlewsrestformat=json"})
@@ -222,5 +229,53 @@ func TestPanicIsMoodleError(t *testing.T) {
 	h.ServeHTTP(w, r)
 	if w.Code != 200 || !strings.Contains(w.Body.String(), `"errorcode":"generalexceptionmessage"`) {
 		t.Errorf("panic: %d %s", w.Code, w.Body)
+	}
+}
+
+// stallingLogs is a log that answers only when the call's context ends.
+type stallingLogs struct{}
+
+func (stallingLogs) UserEvents(ctx context.Context, _, _, _ int64, _ func(*aggregation.Event) bool) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// A call past Config.Timeout answers a Moodle exception saying so, in
+// both formats; a client that went away is not blamed on the server.
+func TestTimeout(t *testing.T) {
+	var logs strings.Builder
+	h := newTestHandler(t, func(c *Config) {
+		c.Logs, c.Timeout = stallingLogs{}, 20*time.Millisecond
+		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	for _, fn := range []string{fnUser + "&uidsource=id&uid=3", fnUsers + "&uidsource=id&uids[0]=3&uids[1]=4", fnCourse + "&uidsource=id&uids[0]=3&cidsource=id&cid=2"} {
+		v := jsonCall(t, h, request{body: tokSite + fn + "&moodlewsrestformat=json"})
+		m, _ := v.(map[string]any)
+		if errorCode(v) != "generalexceptionmessage" || !strings.Contains(fmt.Sprint(m["message"]), "took longer than 20ms") {
+			t.Errorf("%s: %v", fn, v)
+		}
+	}
+	w := serve(h, request{body: tokSite + fnUser + "&uidsource=id&uid=3"})
+	if !strings.Contains(w.Body.String(), "<MESSAGE>Exception - the call took longer than 20ms</MESSAGE>") {
+		t.Errorf("xml: %s", w.Body)
+	}
+	if !strings.Contains(logs.String(), "timed out") || strings.Contains(logs.String(), "level=ERROR") {
+		t.Errorf("logs: %s", logs.String())
+	}
+
+	// The client cancels: the answer (which nobody reads) says so, and
+	// nothing is logged as an error.
+	logs.Reset()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r := httptest.NewRequest(http.MethodPost, Path, strings.NewReader(tokSite+fnUser+"&uidsource=id&uid=3&moodlewsrestformat=json")).WithContext(ctx)
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := httptest.NewRecorder()
+	newTestHandler(t, func(c *Config) {
+		c.Logs = stallingLogs{}
+		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	}).ServeHTTP(rec, r)
+	if !strings.Contains(rec.Body.String(), "cancelled") || strings.Contains(logs.String(), "level=ERROR") {
+		t.Errorf("cancelled: %s / %s", rec.Body, logs.String())
 	}
 }

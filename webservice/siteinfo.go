@@ -97,7 +97,7 @@ func (h *Handler) siteInfo(ctx context.Context, c *callCtx) error {
 		"siteid":                s.SiteID,
 		"sitecalendartype":      "gregorian",
 		"usercalendartype":      "gregorian",
-		"userissiteadmin":       false,
+		"userissiteadmin":       c.p.SiteAdmin,
 		"theme":                 s.Theme,
 		"policyagreed":          int64(1),
 	})
