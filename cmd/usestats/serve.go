@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -37,8 +36,7 @@ type serveConfig struct {
 	wwwroot, mnetCaller                       string
 	mnetAutoRegister                          bool
 	mnetTimeout                               time.Duration
-	wsMoodleTokens                            bool
-	wsMaxUsers                                int
+	ws                                        wsConfig
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -49,50 +47,28 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&c.prefix, "prefix", envOr("USESTATS_PREFIX", moodle.DefaultPrefix), "Moodle table prefix (env USESTATS_PREFIX)")
 	fs.StringVar(&c.storeURL, "store", envOr("USESTATS_STORE", defaultStore), "usestats' own database for tokens (env USESTATS_STORE)")
 	fs.StringVar(&c.demoDB, "demo-db", envOr("USESTATS_DEMO_DB", defaultDemoDB), "file of the demo Moodle database, created once (env USESTATS_DEMO_DB)")
-	demoUsers, err := strconv.Atoi(envOr("USESTATS_DEMO_USERS", "300"))
-	if err != nil {
-		return aggregation.Errorf(aggregation.EInvalid, "serve: USESTATS_DEMO_USERS is not a number")
-	}
-	graphiql, err := strconv.ParseBool(envOr("USESTATS_GRAPHIQL", "true"))
-	if err != nil {
-		return aggregation.Errorf(aggregation.EInvalid, "serve: USESTATS_GRAPHIQL is not a boolean")
-	}
-	timeout, err := time.ParseDuration(envOr("USESTATS_REQUEST_TIMEOUT", "10s"))
-	if err != nil {
-		return aggregation.Errorf(aggregation.EInvalid, "serve: USESTATS_REQUEST_TIMEOUT is not a duration (e.g. 10s)")
-	}
-	autoReg, err := strconv.ParseBool(envOr("USESTATS_MNET_AUTO_REGISTER", "false"))
-	if err != nil {
-		return aggregation.Errorf(aggregation.EInvalid, "serve: USESTATS_MNET_AUTO_REGISTER is not a boolean")
-	}
-	mnetTimeout, err := time.ParseDuration(envOr("USESTATS_MNET_TIMEOUT", "10s"))
-	if err != nil {
-		return aggregation.Errorf(aggregation.EInvalid, "serve: USESTATS_MNET_TIMEOUT is not a duration (e.g. 10s)")
-	}
+	env := envDefaults{cmd: "serve"}
 	fs.StringVar(&c.wwwroot, "wwwroot", envOr("USESTATS_WWWROOT", ""), "our MNET wwwroot, as peers call us (env USESTATS_WWWROOT); empty: http://<listen address>")
-	fs.BoolVar(&c.mnetAutoRegister, "mnet-auto-register", autoReg, "register unknown MNET hosts that send system/keyswap (env USESTATS_MNET_AUTO_REGISTER)")
+	fs.BoolVar(&c.mnetAutoRegister, "mnet-auto-register", env.bool("USESTATS_MNET_AUTO_REGISTER", false), "register unknown MNET hosts that send system/keyswap (env USESTATS_MNET_AUTO_REGISTER)")
 	fs.StringVar(&c.mnetCaller, "mnet-caller", envOr("USESTATS_MNET_CALLER", "usestats"), "username peers know us by when we ask them for time (env USESTATS_MNET_CALLER)")
-	fs.DurationVar(&c.mnetTimeout, "mnet-timeout", mnetTimeout, "deadline for asking MNET peers in one GraphQL request (env USESTATS_MNET_TIMEOUT)")
-	wsMoodle, err := strconv.ParseBool(envOr("USESTATS_WS_MOODLE_TOKENS", "false"))
-	if err != nil {
-		return aggregation.Errorf(aggregation.EInvalid, "serve: USESTATS_WS_MOODLE_TOKENS is not a boolean")
-	}
-	wsMax, err := strconv.Atoi(envOr("USESTATS_WS_MAX_USERS", "1000"))
-	if err != nil {
-		return aggregation.Errorf(aggregation.EInvalid, "serve: USESTATS_WS_MAX_USERS is not a number")
-	}
-	fs.BoolVar(&c.wsMoodleTokens, "ws-moodle-tokens", wsMoodle, "also accept the Moodle site's own web-service tokens (external_tokens) (env USESTATS_WS_MOODLE_TOKENS)")
-	fs.IntVar(&c.wsMaxUsers, "ws-max-users", wsMax, "most users one bulk web-service call may ask for (env USESTATS_WS_MAX_USERS)")
-	fs.IntVar(&c.demoUsers, "demo-users", demoUsers, "learners in a newly created demo database (env USESTATS_DEMO_USERS)")
-	fs.BoolVar(&c.graphiql, "graphiql", graphiql, "serve the GraphiQL page at / (env USESTATS_GRAPHIQL)")
+	fs.DurationVar(&c.mnetTimeout, "mnet-timeout", env.duration("USESTATS_MNET_TIMEOUT", 10*time.Second), "deadline for asking MNET peers in one GraphQL request (env USESTATS_MNET_TIMEOUT)")
+	c.ws.addFlags(fs, &env)
+	fs.IntVar(&c.demoUsers, "demo-users", env.int("USESTATS_DEMO_USERS", 300), "learners in a newly created demo database (env USESTATS_DEMO_USERS)")
+	fs.BoolVar(&c.graphiql, "graphiql", env.bool("USESTATS_GRAPHIQL", true), "serve the GraphiQL page at / (env USESTATS_GRAPHIQL)")
 	fs.StringVar(&c.timezone, "timezone", envOr("USESTATS_TIMEZONE", "UTC"), "time zone of calendar days (env USESTATS_TIMEZONE)")
 	fs.StringVar(&c.logLevel, "log-level", envOr("USESTATS_LOG_LEVEL", "info"), "debug, info, warn or error (env USESTATS_LOG_LEVEL)")
-	fs.DurationVar(&c.timeout, "request-timeout", timeout, "deadline of one GraphQL request, database included (env USESTATS_REQUEST_TIMEOUT)")
+	fs.DurationVar(&c.timeout, "request-timeout", env.duration("USESTATS_REQUEST_TIMEOUT", 10*time.Second), "deadline of one GraphQL request, database included (env USESTATS_REQUEST_TIMEOUT)")
+	if env.err != nil {
+		return env.err
+	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if c.demoUsers < 1 || c.timeout <= 0 {
 		return aggregation.Errorf(aggregation.EInvalid, "serve: --demo-users and --request-timeout must be positive")
+	}
+	if err := c.ws.check(); err != nil {
+		return err
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
@@ -164,20 +140,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if c.wsMaxUsers < 1 {
-		return aggregation.Errorf(aggregation.EInvalid, "serve: --ws-max-users must be positive")
-	}
-	ws, err := webservice.New(webservice.Config{
-		Authenticate: wsAuth{st: st, src: src, moodleTokens: c.wsMoodleTokens, now: time.Now}.authenticate,
-		Directory:    src.Directory(),
-		Logs:         src,
-		Policy:       policy,
-		Location:     loc,
-		Now:          func() int64 { return time.Now().Unix() },
-		SiteInfo:     webservice.SiteInfo{SiteName: "usestats", SiteURL: c.wwwroot},
-		MaxUsers:     c.wsMaxUsers,
-		Logger:       log,
-	})
+	ws, err := newWSHandler(ctx, c.ws, wsDeps{st: st, src: src, policy: policy, loc: loc, log: log, wwwroot: c.wwwroot})
 	if err != nil {
 		return err
 	}
@@ -195,7 +158,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Handler:           m.instrument(logRequests(log, mux)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      c.timeout + 30*time.Second,
+		WriteTimeout:      max(c.timeout, c.ws.timeout) + 30*time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}

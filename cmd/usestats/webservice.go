@@ -4,6 +4,10 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -12,6 +16,76 @@ import (
 	"github.com/usestats/usestats/store"
 	"github.com/usestats/usestats/webservice"
 )
+
+// wsConfig is the web-service part of serve's configuration.
+type wsConfig struct {
+	moodleTokens bool          // also accept the site's external_tokens
+	maxUsers     int           // most users in one bulk call
+	workers      int           // users computed at once in a bulk call
+	timeout      time.Duration // deadline of one call
+	debugInfo    bool          // send debuginfo with errors
+}
+
+// addFlags declares the --ws-* flags, defaulted from USESTATS_WS_*.
+func (c *wsConfig) addFlags(fs *flag.FlagSet, env *envDefaults) {
+	fs.BoolVar(&c.moodleTokens, "ws-moodle-tokens", env.bool("USESTATS_WS_MOODLE_TOKENS", false),
+		"also accept the Moodle site's own web-service tokens (external_tokens) (env USESTATS_WS_MOODLE_TOKENS)")
+	fs.IntVar(&c.maxUsers, "ws-max-users", env.int("USESTATS_WS_MAX_USERS", 1000),
+		"most users one bulk web-service call may ask for (env USESTATS_WS_MAX_USERS)")
+	fs.IntVar(&c.workers, "ws-workers", env.int("USESTATS_WS_WORKERS", 2),
+		"users of one bulk web-service call computed at once, each with one database query (env USESTATS_WS_WORKERS)")
+	fs.DurationVar(&c.timeout, "ws-timeout", env.duration("USESTATS_WS_TIMEOUT", 2*time.Minute),
+		"deadline of one web-service call, database included (env USESTATS_WS_TIMEOUT)")
+	fs.BoolVar(&c.debugInfo, "ws-debuginfo", env.bool("USESTATS_WS_DEBUGINFO", true),
+		"send debuginfo (what was wrong) with web-service errors, as a Moodle site with debugging on (env USESTATS_WS_DEBUGINFO)")
+}
+
+// check refuses values that cannot work.
+func (c *wsConfig) check() error {
+	if c.maxUsers < 1 || c.workers < 1 || c.timeout <= 0 {
+		return aggregation.Errorf(aggregation.EInvalid, "serve: --ws-max-users, --ws-workers and --ws-timeout must be positive")
+	}
+	return nil
+}
+
+// wsDeps is what the web-service endpoint is built from.
+type wsDeps struct {
+	st      *store.Store
+	src     *moodle.Source
+	policy  aggregation.Policy
+	loc     *time.Location
+	log     *slog.Logger
+	wwwroot string
+}
+
+// newWSHandler builds the REST endpoint; the site's name, release,
+// version and language come from the Moodle database, as Moodle's
+// core_webservice_get_site_info gives them.
+func newWSHandler(ctx context.Context, c wsConfig, d wsDeps) (*webservice.Handler, error) {
+	site, err := d.src.SiteSettings(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("serve: reading the site's settings: %w", err)
+	}
+	info := webservice.SiteInfo{SiteName: site.FullName, SiteURL: d.wwwroot, Release: site.Release,
+		Version: site.Version, Lang: site.Lang, SiteID: site.ID}
+	if info.SiteName == "" {
+		info.SiteName = "usestats"
+	}
+	return webservice.New(webservice.Config{
+		Authenticate:  wsAuth{st: d.st, src: d.src, moodleTokens: c.moodleTokens, now: time.Now}.authenticate,
+		Directory:     d.src.Directory(),
+		Logs:          d.src,
+		Policy:        d.policy,
+		Location:      d.loc,
+		Now:           func() int64 { return time.Now().Unix() },
+		SiteInfo:      info,
+		MaxUsers:      c.maxUsers,
+		Workers:       c.workers,
+		Timeout:       c.timeout,
+		HideDebugInfo: !c.debugInfo,
+		Logger:        d.log,
+	})
+}
 
 // capExport is the capability a Moodle token's user needs (block_use_stats).
 const capExport = "block/use_stats:export"
@@ -42,38 +116,27 @@ func (a wsAuth) authenticate(ctx context.Context, token, ip string) (webservice.
 		}
 		return webservice.Principal{Scopes: tok.Scopes}, nil
 	}
-	t, ok, err := a.src.ExternalToken(ctx, token)
+	acc, err := a.src.AuthenticateWSToken(ctx, token, ip, now, wsFunctions)
+	if r, ok := errors.AsType[*moodle.WSRefusal](err); ok {
+		return webservice.Principal{}, &webservice.Exception{Class: r.Class, ErrorCode: r.ErrorCode, Message: r.Message, DebugInfo: r.DebugInfo}
+	}
 	if err != nil {
 		return webservice.Principal{}, err
 	}
-	switch {
-	case !ok || t.TokenType != moodle.TokenPermanent:
-		return webservice.Principal{}, aggregation.Errorf(aggregation.EUnauthenticated, "Invalid token - token not found")
-	case t.Expired(now):
-		return webservice.Principal{}, aggregation.Errorf(aggregation.EForbidden, "Invalid token - token expired - check validuntil time for the token")
-	case !moodle.CheckIPRestriction(t.IPRestriction, ip):
-		return webservice.Principal{}, aggregation.Errorf(aggregation.EForbidden, "Invalid service - IP:%s is not supported", ip)
-	case !t.ServiceEnabled:
-		return webservice.Principal{}, aggregation.Errorf(aggregation.EForbidden, "Web service is not available (it doesn't exist or might be disabled)")
+	p := webservice.Principal{UserID: acc.User.ID, Functions: acc.Functions}
+	if p.SiteAdmin, err = a.src.IsSiteAdmin(ctx, acc.User.ID); err != nil {
+		return webservice.Principal{}, err
 	}
-	can, err := a.src.HasSystemCapability(ctx, t.UserID, capExport)
+	// block_use_stats' functions require block/use_stats:export; without
+	// it the token still calls core_webservice_get_site_info, and the
+	// statistics functions answer required_capability_exception.
+	can, err := a.src.HasSystemCapability(ctx, acc.User.ID, capExport)
 	if err != nil {
 		return webservice.Principal{}, err
 	}
-	if !can {
-		return webservice.Principal{}, aggregation.Errorf(aggregation.EForbidden, "Access control exception: the token's user lacks %s", capExport)
-	}
-	p := webservice.Principal{UserID: t.UserID, Functions: []string{}}
-	if p.Scopes, err = aggregation.ParseScopes("site:read"); err != nil {
-		return webservice.Principal{}, err
-	}
-	for _, f := range wsFunctions {
-		has, err := a.src.ServiceHasFunction(ctx, t.ServiceID, f)
-		if err != nil {
+	if can {
+		if p.Scopes, err = aggregation.NewScopes(aggregation.WSScope()); err != nil {
 			return webservice.Principal{}, err
-		}
-		if has {
-			p.Functions = append(p.Functions, f)
 		}
 	}
 	return p, nil

@@ -2,18 +2,25 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/usestats/usestats/aggregation"
 	"github.com/usestats/usestats/moodle"
+	"github.com/usestats/usestats/webservice"
 )
 
-// Moodle's own tokens are accepted only when enabled, permanent, valid,
-// from an allowed address, for an enabled service, by a user holding
-// block/use_stats:export; the service's function list restricts the calls.
+// Moodle's own tokens are accepted only when enabled and then pass
+// Moodle's REST checks (moodle.AuthenticateWSToken): refusals come out as
+// Moodle's exceptions; the export capability gives the ws scope; the
+// service's function list restricts the calls.
 func TestWSAuthMoodleTokens(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -28,6 +35,13 @@ func TestWSAuthMoodleTokens(t *testing.T) {
 	add("iponly", 0, 2, "10.0.0.0/8", now+3600)
 	add("session", 1, 2, "", 0)
 	add("learner", 0, 3, "", 0)
+	add("clerk", 0, 4, "", 0)
+	add("auditor", 0, 5, "", 0)
+	// User 4 may use REST; user 5 may use REST and export (a custom role 9).
+	site.exec(t, `INSERT INTO mdl_role_capabilities (contextid, roleid, capability, permission, timemodified, modifierid)
+		VALUES (1, 9, 'webservice/rest:use', 1, 0, 2), (1, 10, 'webservice/rest:use', 1, 0, 2), (1, 10, 'block/use_stats:export', 1, 0, 2)`)
+	site.exec(t, `INSERT INTO mdl_role_assignments (roleid, contextid, userid, timemodified, modifierid, component, itemid, sortorder)
+		VALUES (9, 1, 4, 0, 2, '', 0, 0), (10, 1, 5, 0, 2, '', 0, 0)`)
 	st, err := openStore(ctx, "sqlite://"+filepath.Join(dir, "store.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -39,32 +53,73 @@ func TestWSAuthMoodleTokens(t *testing.T) {
 	}
 	defer src.Close()
 	a := wsAuth{st: st, src: src, moodleTokens: true, now: time.Now}
+	ws, _ := aggregation.NewScopes(aggregation.WSScope())
 
-	p, err := a.authenticate(ctx, "admintoken", "192.0.2.1")
-	if err != nil || p.UserID != 2 || !slices.Equal(p.Functions, wsFunctions) {
-		t.Fatalf("admin token: %+v %v", p, err)
+	for token, user := range map[string]int64{"admintoken": 2, "auditor": 5} {
+		p, err := a.authenticate(ctx, token, "192.0.2.1")
+		if err != nil || p.UserID != user || !slices.Equal(p.Functions, wsFunctions) || !p.Scopes.Equal(ws) {
+			t.Errorf("%s: %+v %v", token, p, err)
+		}
+	}
+	// REST without the export capability: site info only, no statistics.
+	if p, err := a.authenticate(ctx, "clerk", "192.0.2.1"); err != nil || p.UserID != 4 || p.Scopes.Len() != 0 || len(p.Functions) != 4 {
+		t.Errorf("clerk: %+v %v", p, err)
 	}
 	if _, err := a.authenticate(ctx, "iponly", "10.1.2.3"); err != nil {
 		t.Errorf("allowed address refused: %v", err)
 	}
 	for token, code := range map[string]string{
-		"nope": aggregation.EUnauthenticated, "session": aggregation.EUnauthenticated,
-		"expired": aggregation.EForbidden, "iponly": aggregation.EForbidden, "learner": aggregation.EForbidden,
+		"nope": "invalidtoken", "session": "invalidtoken", "expired": "accessexception",
+		"iponly": "accessexception", "learner": "accessexception",
 	} {
-		if _, err := a.authenticate(ctx, token, "192.0.2.1"); aggregation.ErrorCode(err) != code {
+		_, err := a.authenticate(ctx, token, "192.0.2.1")
+		if ex, ok := errors.AsType[*webservice.Exception](err); !ok || ex.ErrorCode != code {
 			t.Errorf("%s: %v, want %s", token, err, code)
 		}
+	}
+	site.exec(t, `UPDATE mdl_user SET suspended = 1 WHERE id = 5`)
+	if _, err := a.authenticate(ctx, "auditor", "192.0.2.1"); !strings.Contains(fmt.Sprint(err), "wsaccessusersuspended") {
+		t.Errorf("suspended user: %v", err)
 	}
 	site.exec(t, `DELETE FROM mdl_external_services_functions WHERE functionname = 'block_use_stats_get_users_stats'`)
 	if p, _ := a.authenticate(ctx, "admintoken", "192.0.2.1"); len(p.Functions) != 3 || slices.Contains(p.Functions, "block_use_stats_get_users_stats") {
 		t.Errorf("service functions: %v", p.Functions)
 	}
 	site.exec(t, `UPDATE mdl_external_services SET enabled = 0`)
-	if _, err := a.authenticate(ctx, "admintoken", "192.0.2.1"); aggregation.ErrorCode(err) != aggregation.EForbidden {
-		t.Errorf("disabled service: %v", err)
+	if p, err := a.authenticate(ctx, "admintoken", "192.0.2.1"); err != nil || len(p.Functions) != 0 {
+		t.Errorf("disabled service: %+v %v", p, err)
 	}
 	a.moodleTokens = false
 	if _, err := a.authenticate(ctx, "admintoken", "192.0.2.1"); aggregation.ErrorCode(err) != aggregation.EUnauthenticated {
 		t.Errorf("Moodle tokens off: %v", err)
+	}
+}
+
+// Bad --ws-* values and USESTATS_WS_* variables stop serve before it
+// opens anything, naming what is wrong.
+func TestServeWSFlags(t *testing.T) {
+	for _, tc := range []struct {
+		env, value string
+		args       []string
+		want       string
+	}{
+		{"USESTATS_WS_WORKERS", "many", nil, "USESTATS_WS_WORKERS is not a number"},
+		{"USESTATS_WS_TIMEOUT", "2", nil, "USESTATS_WS_TIMEOUT is not a duration"},
+		{"USESTATS_WS_DEBUGINFO", "maybe", nil, "USESTATS_WS_DEBUGINFO is not a boolean"},
+		{"", "", []string{"--ws-workers", "0"}, "--ws-workers"},
+		{"", "", []string{"--ws-timeout", "-1s"}, "--ws-timeout"},
+		{"", "", []string{"--ws-max-users", "0"}, "--ws-max-users"},
+	} {
+		if tc.env != "" {
+			t.Setenv(tc.env, tc.value)
+		}
+		args := append([]string{"--store", "sqlite://" + filepath.Join(t.TempDir(), "s.db"), "--addr", "127.0.0.1:0"}, tc.args...)
+		err := runServe(context.Background(), args, io.Discard, io.Discard)
+		if aggregation.ErrorCode(err) != aggregation.EInvalid || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s=%s %v: %v, want %q", tc.env, tc.value, tc.args, err, tc.want)
+		}
+		if tc.env != "" {
+			os.Unsetenv(tc.env)
+		}
 	}
 }

@@ -1,14 +1,19 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
-	"fmt"
+	"encoding/xml"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/usestats/usestats/seed"
 )
 
 // wsClients returns node with the moodle-client package, and php, or
@@ -35,41 +40,151 @@ func wsClients(t *testing.T) (node, php, dir string) {
 	return node, php, dir
 }
 
-// An ERP-style client written against Moodle's documentation (the npm
-// package moodle-client, json; PHP http_build_query + curl, xml) calls the
-// web-service functions on the live binary and reads the report
-// command's numbers.
-func TestWebServiceClients(t *testing.T) {
-	node, php, tools := wsClients(t)
-	bin := buildBinary(t)
-	dir := t.TempDir()
-	site := newMnetSite(t, filepath.Join(dir, "moodle.db"), 7)
-	learner, _ := site.learner(t)
-	store := "sqlite://" + filepath.Join(dir, "store.db")
-	token := strings.TrimSpace(runCLI(t, bin, "token", "create", "--name", "erp", "--scope", "site:read", "--store", store))
-	us := startUsestats(t, bin, site.url, store, freePort(t))
-
+// reportCourseTotals is the report command's total per real course
+// (course id > 1) for a user.
+func reportCourseTotals(t *testing.T, bin, moodleURL, user string) (userID int64, totals map[int64]int64) {
+	t.Helper()
 	var rep struct {
 		User struct {
 			ID int64 `json:"id"`
 		} `json:"user"`
 		Courses []struct {
-			ID           int64 `json:"id"`
-			Total        int64 `json:"total"`
-			ActivityTime int64 `json:"activityTime"`
+			ID    int64 `json:"id"`
+			Total int64 `json:"total"`
 		} `json:"courses"`
 	}
-	if err := json.Unmarshal([]byte(runCLI(t, bin, "report", "--moodle", site.url, "--user", "username:"+learner)), &rep); err != nil {
+	if err := json.Unmarshal([]byte(runCLI(t, bin, "report", "--moodle", moodleURL, "--user", user)), &rep); err != nil {
 		t.Fatal(err)
 	}
-	want := map[int64]int64{}
+	totals = map[int64]int64{}
 	for _, c := range rep.Courses {
 		if c.ID > 1 {
-			want[c.ID] = c.Total
+			totals[c.ID] = c.Total
 		}
 	}
-	if len(want) == 0 {
-		t.Fatal("the learner has no course time")
+	return rep.User.ID, totals
+}
+
+// wsCourse is the part of a course entry the interop tests compare.
+type wsCourse struct {
+	ID          int64  `json:"id"`
+	CourseTotal int64  `json:"coursetotal"`
+	Score       string `json:"score"`
+}
+
+// wsUserStats is one user's get_user(s)_stats answer.
+type wsUserStats struct {
+	User struct {
+		ID       int64  `json:"id"`
+		Username string `json:"username"`
+	} `json:"user"`
+	Courses []wsCourse `json:"courses"`
+}
+
+// totals maps the answer's courses to their totals.
+func (u wsUserStats) totals() map[int64]int64 {
+	m := map[int64]int64{}
+	for _, c := range u.Courses {
+		m[c.ID] = c.CourseTotal
+	}
+	return m
+}
+
+// sameTotals fails unless every course of want has its total in got.
+func sameTotals(t *testing.T, what string, got, want map[int64]int64) {
+	t.Helper()
+	for id, total := range want {
+		if got[id] != total {
+			t.Errorf("%s, course %d: web service %d, report %d", what, id, got[id], total)
+		}
+	}
+}
+
+// xmlNode is any element of a Moodle REST XML answer.
+type xmlNode struct {
+	XMLName xml.Name
+	Name    string    `xml:"name,attr"`
+	Text    string    `xml:",chardata"`
+	Kids    []xmlNode `xml:",any"`
+}
+
+var canonicalInt = regexp.MustCompile(`^(0|-?[1-9][0-9]*)$`)
+
+// value turns RESPONSE/SINGLE/MULTIPLE/KEY/VALUE into what
+// json.Unmarshal gives for the JSON answer: objects, arrays, and for
+// every VALUE a json.Number when it reads as an integer, else a string.
+func (n xmlNode) value() any {
+	switch n.XMLName.Local {
+	case "RESPONSE", "KEY":
+		if len(n.Kids) == 0 {
+			return nil
+		}
+		return n.Kids[0].value()
+	case "SINGLE":
+		m := map[string]any{}
+		for _, k := range n.Kids {
+			m[k.Name] = k.value()
+		}
+		return m
+	case "MULTIPLE":
+		l := []any{}
+		for _, k := range n.Kids {
+			l = append(l, k.value())
+		}
+		return l
+	}
+	if canonicalInt.MatchString(n.Text) {
+		return json.Number(n.Text)
+	}
+	return n.Text
+}
+
+// decodeMoodleXML reads an XML answer into v as decodeJSON would read
+// the JSON answer.
+func decodeMoodleXML(t *testing.T, body string, v any) {
+	t.Helper()
+	var root xmlNode
+	if err := xml.Unmarshal([]byte(body), &root); err != nil || root.XMLName.Local != "RESPONSE" {
+		t.Fatalf("not a Moodle XML answer (%v): %s", err, body)
+	}
+	b, _ := json.Marshal(root.value())
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+}
+
+// An ERP-style client written against Moodle's documentation calls every
+// web-service function on the live binary: the npm package moodle-client
+// (json) with a usestats token of scope ws, PHP http_build_query + curl
+// (xml) with one of the site's own Moodle tokens (--ws-moodle-tokens).
+// Both read the report command's numbers; refusals come as Moodle's.
+func TestWebServiceClients(t *testing.T) {
+	node, php, tools := wsClients(t)
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	site := newMnetSite(t, filepath.Join(dir, "moodle.db"), 7)
+	learner, course := site.learner(t)
+	var other string
+	if err := site.db.QueryRowContext(context.Background(), `SELECT u.username FROM mdl_user u
+		JOIN mdl_logstore_standard_log l ON l.userid = u.id WHERE l.courseid = ? AND u.username <> ?
+		GROUP BY u.username ORDER BY COUNT(*) DESC, u.username LIMIT 1`, course, learner).Scan(&other); err != nil {
+		t.Fatal(err)
+	}
+	// The site's own tokens: the admin's (every check passes) and a
+	// suspended learner's.
+	site.exec(t, `INSERT INTO mdl_external_tokens (token, tokentype, userid, externalserviceid, contextid, creatorid, timecreated)
+		VALUES ('0123456789abcdef0123456789abcdef', 0, 2, 1, 1, 2, 0), ('fedcba9876543210fedcba9876543210', 0, 3, 1, 1, 2, 0)`)
+	site.exec(t, `UPDATE mdl_user SET suspended = 1 WHERE id = 3`)
+	const moodleToken, suspendedToken = "0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"
+
+	store := "sqlite://" + filepath.Join(dir, "store.db")
+	token := strings.TrimSpace(runCLI(t, bin, "token", "create", "--name", "erp", "--scope", "ws", "--store", store))
+	us := startUsestats(t, bin, site.url, store, freePort(t), "--ws-moodle-tokens")
+
+	learnerID, want := reportCourseTotals(t, bin, site.url, "username:"+learner)
+	otherID, wantOther := reportCourseTotals(t, bin, site.url, "username:"+other)
+	if len(want) == 0 || want[course] == 0 || wantOther[course] == 0 {
+		t.Fatalf("the learners have no time in course %d: %v %v", course, want, wantOther)
 	}
 
 	mc := func(fn string, args any) []byte {
@@ -82,71 +197,133 @@ func TestWebServiceClients(t *testing.T) {
 		}
 		return out
 	}
-	var info struct {
-		SiteURL   string `json:"siteurl"`
-		Functions []struct {
-			Name string `json:"name"`
-		} `json:"functions"`
-	}
-	if err := json.Unmarshal(mc("core_webservice_get_site_info", map[string]any{}), &info); err != nil || len(info.Functions) < 4 {
-		t.Fatalf("site info: %+v %v", info, err)
-	}
-	var one struct {
-		Courses []struct {
-			ID          int64 `json:"id"`
-			CourseTotal int64 `json:"coursetotal"`
-		} `json:"courses"`
-	}
-	out := mc("block_use_stats_get_user_stats", map[string]any{"uidsource": "username", "uid": learner})
-	if err := json.Unmarshal(out, &one); err != nil {
-		t.Fatalf("%v: %s", err, out)
-	}
-	got := map[int64]int64{}
-	for _, c := range one.Courses {
-		got[c.ID] = c.CourseTotal
-	}
-	for id, total := range want {
-		if got[id] != total {
-			t.Errorf("course %d: web service %d, report %d (%s)", id, got[id], total, out)
+	t.Run("moodle-client json", func(t *testing.T) {
+		var info struct {
+			SiteURL   string `json:"siteurl"`
+			Functions []struct {
+				Name string `json:"name"`
+			} `json:"functions"`
 		}
-	}
-	var many []struct {
-		Courses []struct {
-			ID          int64 `json:"id"`
-			CourseTotal int64 `json:"coursetotal"`
-		} `json:"courses"`
-	}
-	out = mc("block_use_stats_get_users_stats", map[string]any{"uidsource": "id", "uids": []any{rep.User.ID}})
-	if err := json.Unmarshal(out, &many); err != nil || len(many) != 1 || len(many[0].Courses) != len(one.Courses) {
-		t.Fatalf("users stats: %v %s", err, out)
-	}
+		if err := json.Unmarshal(mc("core_webservice_get_site_info", map[string]any{}), &info); err != nil || len(info.Functions) != 4 {
+			t.Fatalf("site info: %+v %v", info, err)
+		}
+		var one wsUserStats
+		out := mc("block_use_stats_get_user_stats", map[string]any{"uidsource": "username", "uid": learner})
+		if err := json.Unmarshal(out, &one); err != nil || one.User.ID != learnerID {
+			t.Fatalf("%v: %s", err, out)
+		}
+		sameTotals(t, "get_user_stats", one.totals(), want)
 
-	// PHP, xml format.
-	phpCall := func(fn string, args map[string]any) string {
+		var many []wsUserStats
+		out = mc("block_use_stats_get_users_stats", map[string]any{"uidsource": "id", "uids": []any{learnerID, otherID}})
+		if err := json.Unmarshal(out, &many); err != nil || len(many) != 2 {
+			t.Fatalf("users stats: %v %s", err, out)
+		}
+		sameTotals(t, "get_users_stats "+learner, many[0].totals(), want)
+		sameTotals(t, "get_users_stats "+other, many[1].totals(), wantOther)
+
+		var inCourse []struct {
+			User struct {
+				Username string `json:"username"`
+			} `json:"user"`
+			CourseData wsCourse `json:"coursedata"`
+		}
+		out = mc("block_use_stats_get_users_course_stats", map[string]any{"uidsource": "username", "uids": []any{other, learner},
+			"cidsource": "id", "cid": course, "score": 1})
+		if err := json.Unmarshal(out, &inCourse); err != nil || len(inCourse) != 2 {
+			t.Fatalf("users course stats: %v %s", err, out)
+		}
+		for i, w := range []struct {
+			name  string
+			total int64
+		}{{other, wantOther[course]}, {learner, want[course]}} {
+			got := inCourse[i]
+			if got.User.Username != w.name || got.CourseData.ID != course || got.CourseData.CourseTotal != w.total || got.CourseData.Score == "" {
+				t.Errorf("get_users_course_stats %d: %+v, want %s with %d in course %d", i, got, w.name, w.total, course)
+			}
+		}
+		// A Moodle exception through moodle-client: an SQL-looking id.
+		cmd := exec.Command(node, filepath.Join(tools, "moodle-client.mjs"), us.base, token, "block_use_stats_get_user_stats",
+			`{"uidsource":"id","uid":"1; DROP TABLE mdl_user"}`)
+		b, _ := cmd.Output()
+		if !strings.Contains(string(b), `"errorcode":"invalidparameter"`) {
+			t.Errorf("bad input through moodle-client: %s", b)
+		}
+	})
+
+	phpCall := func(tok, fn string, args map[string]any, format string) string {
 		t.Helper()
 		aj, _ := json.Marshal(args)
-		cmd := exec.Command(php, filepath.Join(tools, "php-client.php"), us.base, token, fn, string(aj), "xml")
+		cmd := exec.Command(php, filepath.Join(tools, "php-client.php"), us.base, tok, fn, string(aj), format)
 		b, err := cmd.Output()
 		if err != nil {
 			t.Fatalf("php client %s: %v\n%s", fn, err, b)
 		}
 		return string(b)
 	}
-	x := phpCall("block_use_stats_get_user_stats", map[string]any{"uidsource": "username", "uid": learner})
-	for id, total := range want {
-		re := regexp.MustCompile(fmt.Sprintf(`(?s)<KEY name="id"><VALUE>%d</VALUE>\s*</KEY>.*?<KEY name="coursetotal"><VALUE>(\d+)</VALUE>`, id))
-		m := re.FindStringSubmatch(x)
-		if m == nil || m[1] != fmt.Sprint(total) {
-			t.Errorf("xml course %d: %v, want %d\n%s", id, m, total, x)
+	t.Run("php xml with a Moodle token", func(t *testing.T) {
+		x := phpCall(moodleToken, "core_webservice_get_site_info", map[string]any{}, "xml")
+		if !strings.Contains(x, `<KEY name="userid"><VALUE>2</VALUE>`) || strings.Count(x, `<KEY name="version"><VALUE>`+seed.SiteVersion+`</VALUE>`) != 2 ||
+			!strings.Contains(x, `<KEY name="sitename"><VALUE>Demo University</VALUE>`) || !strings.Contains(x, `<KEY name="userissiteadmin"><VALUE>1</VALUE>`) {
+			t.Errorf("site info: %s", x)
 		}
-	}
-	bad := phpCall("block_use_stats_get_user_stats", map[string]any{"uidsource": "id", "uid": "1 OR 1=1"})
-	if !strings.Contains(bad, `<EXCEPTION class="invalid_parameter_exception">`) {
-		t.Errorf("bad input: %s", bad)
-	}
-	wrong := exec.Command(php, filepath.Join(tools, "php-client.php"), us.base, "nope", "core_webservice_get_site_info", "{}", "json")
-	b, _ := wrong.Output()
-	if !strings.Contains(string(b), `"errorcode":"invalidtoken"`) {
-		t.Errorf("bad token: %s", b)
-	}
+		var one wsUserStats
+		decodeMoodleXML(t, phpCall(moodleToken, "block_use_stats_get_user_stats", map[string]any{"uidsource": "username", "uid": learner}, "xml"), &one)
+		if one.User.ID != learnerID {
+			t.Errorf("get_user_stats: %+v", one)
+		}
+		sameTotals(t, "xml get_user_stats", one.totals(), want)
+		var many []wsUserStats
+		decodeMoodleXML(t, phpCall(moodleToken, "block_use_stats_get_users_stats", map[string]any{"uidsource": "username", "uids": []string{learner, other}}, "xml"), &many)
+		if len(many) != 2 {
+			t.Fatalf("get_users_stats: %+v", many)
+		}
+		sameTotals(t, "xml get_users_stats "+learner, many[0].totals(), want)
+		sameTotals(t, "xml get_users_stats "+other, many[1].totals(), wantOther)
+		var inCourse []struct {
+			CourseData wsCourse `json:"coursedata"`
+		}
+		decodeMoodleXML(t, phpCall(moodleToken, "block_use_stats_get_users_course_stats", map[string]any{"uidsource": "username",
+			"uids": []string{learner, other}, "cidsource": "id", "cid": course, "score": true}, "xml"), &inCourse)
+		if len(inCourse) != 2 || inCourse[0].CourseData.CourseTotal != want[course] || inCourse[1].CourseData.CourseTotal != wantOther[course] ||
+			inCourse[0].CourseData.Score == "" {
+			t.Errorf("get_users_course_stats: %+v, want %d and %d", inCourse, want[course], wantOther[course])
+		}
+	})
+	t.Run("refusals", func(t *testing.T) {
+		for _, tc := range []struct {
+			tok, fn string
+			args    map[string]any
+			want    string
+		}{
+			{moodleToken, "block_use_stats_get_user_stats", map[string]any{"uidsource": "id", "uid": "1 OR 1=1"},
+				`<EXCEPTION class="invalid_parameter_exception">`},
+			{suspendedToken, "core_webservice_get_site_info", map[string]any{}, `<ERRORCODE>wsaccessusersuspended</ERRORCODE>`},
+			{"nope", "core_webservice_get_site_info", map[string]any{}, `<ERRORCODE>invalidtoken</ERRORCODE>`},
+			{moodleToken, "core_user_get_users", map[string]any{}, `<ERRORCODE>invalidrecord</ERRORCODE>`},
+		} {
+			if x := phpCall(tc.tok, tc.fn, tc.args, "xml"); !strings.Contains(x, tc.want) {
+				t.Errorf("%s with %s: %s", tc.fn, tc.tok, x)
+			}
+		}
+		if j := phpCall("nope", "core_webservice_get_site_info", map[string]any{}, "json"); !strings.Contains(j, `"errorcode":"invalidtoken"`) {
+			t.Errorf("bad token, json: %s", j)
+		}
+	})
+	// The ws scope opens the web services only: GraphQL refuses it.
+	t.Run("ws token in GraphQL", func(t *testing.T) {
+		body := strings.NewReader(`{"query":"{ user(by: {username: \"` + learner + `\"}) { stats { total } } }"}`)
+		req, _ := http.NewRequest("POST", us.base+"/graphql", body)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if !strings.Contains(string(b), `"FORBIDDEN"`) || strings.Contains(string(b), `"total"`) {
+			t.Errorf("GraphQL with a ws token: %s", b)
+		}
+	})
 }

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/usestats/usestats/aggregation"
+	"github.com/usestats/usestats/dbconn"
+	"github.com/usestats/usestats/moodle"
+	"github.com/usestats/usestats/seed"
+	"github.com/usestats/usestats/webservice"
+)
+
+// BenchmarkWSCourseStats1000 measures one
+// block_use_stats_get_users_course_stats call for one course and its
+// 1 000 learners (with score) on a seeded PostgreSQL database (one course,
+// 1 000 learners, 90 days, about 1 M log rows), over HTTP, json format,
+// with 1, 2 (the default), 4 and 8 users computed at once. It needs
+// USESTATS_TEST_POSTGRES; the seeding (about 10 s) is not timed.
+func BenchmarkWSCourseStats1000(b *testing.B) {
+	dsn := os.Getenv("USESTATS_TEST_POSTGRES")
+	if dsn == "" {
+		b.Skip("USESTATS_TEST_POSTGRES is not set")
+	}
+	ctx := context.Background()
+	const prefix = "wsbench_"
+	db, err := dbconn.Open(ctx, dsn, dbconn.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := seed.Seed(ctx, db, seed.Options{Seed: 1, Users: 1000, Courses: 1, Prefix: prefix, Reset: true})
+	db.Close()
+	if err != nil {
+		b.Fatal(err)
+	}
+	src, err := moodle.Open(ctx, dsn, prefix)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer src.Close()
+	const courseID = 2
+	parts, err := src.Directory().Participants(ctx, courseID, 0, 2000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	form := url.Values{
+		"wstoken": {"bench"}, "wsfunction": {"block_use_stats_get_users_course_stats"}, "moodlewsrestformat": {"json"},
+		"uidsource": {"id"}, "cidsource": {"id"}, "cid": {strconv.Itoa(courseID)}, "score": {"1"},
+	}
+	for i, p := range parts {
+		if i == 1000 {
+			break
+		}
+		form.Set("uids["+strconv.Itoa(i)+"]", strconv.FormatInt(p.ID, 10))
+	}
+	n := min(len(parts), 1000)
+	if n < 1000 {
+		b.Fatalf("course %d has %d participants, want 1000 (%d learners seeded)", courseID, len(parts), st.Learners)
+	}
+	scopes, _ := aggregation.ParseScopes("site:read")
+	body := form.Encode()
+	for _, workers := range []int{1, 2, 4, 8} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			h, err := webservice.New(webservice.Config{
+				Authenticate: func(context.Context, string, string) (webservice.Principal, error) {
+					return webservice.Principal{Scopes: scopes}, nil
+				},
+				Directory: src.Directory(),
+				Logs:      src,
+				Now:       func() int64 { return seed.DefaultEnd },
+				Workers:   workers,
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			srv := httptest.NewServer(h)
+			defer srv.Close()
+			for b.Loop() {
+				resp, err := http.Post(srv.URL+webservice.Path, "application/x-www-form-urlencoded", strings.NewReader(body))
+				if err != nil {
+					b.Fatal(err)
+				}
+				raw, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				var out []struct {
+					CourseData struct {
+						CourseTotal int64 `json:"coursetotal"`
+					} `json:"coursedata"`
+				}
+				if err := json.Unmarshal(raw, &out); err != nil || len(out) != n {
+					b.Fatalf("%v: %d entries: %.300s", err, len(out), raw)
+				}
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "users/s")
+		})
+	}
+}
