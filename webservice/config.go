@@ -38,6 +38,11 @@ type Principal struct {
 	Lang string
 	// SiteAdmin tells site info that the user is a site administrator.
 	SiteAdmin bool
+	// RestrictedContext is set for a Moodle token bound to a context
+	// other than the system context: the block_use_stats functions, which
+	// run in the system context, answer restricted_context_exception, as
+	// Moodle's validate_context does; site info still works.
+	RestrictedContext bool
 }
 
 // allows reports whether the principal may call the function.
@@ -75,9 +80,8 @@ type SiteInfo struct {
 type Config struct {
 	// Authenticate resolves a wstoken seen from remoteIP. Its errors are
 	// answered as Moodle does: an aggregation error with code
-	// EUnauthenticated, ENotFound or EInvalid (unknown token) →
-	// moodle_exception invalidtoken; EForbidden (expired token, IP
-	// restriction, suspended user, missing capability) →
+	// EUnauthenticated (unknown token) → moodle_exception invalidtoken;
+	// EForbidden (expired token, IP restriction, …) →
 	// webservice_access_exception accessexception with the error's message
 	// as debuginfo; EUnavailable → dml_connection_exception; any other
 	// error → a generic exception (details only logged). An *Exception is

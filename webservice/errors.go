@@ -18,6 +18,10 @@ type Exception struct {
 	Message   string
 	DebugInfo string // "" writes no debuginfo
 	cause     error
+	// conceal marks an answer that tells whether a user or course exists
+	// or who takes part in a course; a principal that does not export
+	// every user gets concealed() instead, so it cannot enumerate them.
+	conceal bool
 }
 
 // Error implements error.
@@ -34,14 +38,15 @@ func (e *Exception) Unwrap() error { return e.cause }
 
 // Moodle's exception classes, error codes and messages used here.
 const (
-	msgInvalidParameter = "Invalid parameter value detected"
-	msgInvalidToken     = "Invalid token - token not found"
-	msgAccess           = "Access control exception"
-	msgMissingRecord    = "Can't find data record in database table external_functions."
-	msgNoPermissions    = "Sorry, but you do not currently have permissions to do that (%s)."
-	msgDBConnection     = "Error: Database connection failed"
-	msgGeneral          = "Exception - %s"
-	capExport           = "block/use_stats:export"
+	msgInvalidParameter  = "Invalid parameter value detected"
+	msgInvalidToken      = "Invalid token - token not found"
+	msgAccess            = "Access control exception"
+	msgMissingRecord     = "Can't find data record in database table external_functions."
+	msgNoPermissions     = "Sorry, but you do not currently have permissions to do that (%s)."
+	msgDBConnection      = "Error: Database connection failed"
+	msgGeneral           = "Exception - %s"
+	msgRestrictedContext = "Sorry, execution of external function violates context restriction."
+	capExport            = "block/use_stats:export"
 )
 
 // invalidParameter is invalid_parameter_exception with its debuginfo.
@@ -91,6 +96,28 @@ func noPermission(debug string) *Exception {
 	}
 }
 
+// concealed is the one answer a principal that does not export every
+// user gets for a user or course it may not read, whether or not it
+// exists.
+func concealed(cause error) *Exception {
+	e := noPermission("The token may not read the statistics asked for.")
+	e.cause = cause
+	return e
+}
+
+// lookupFailure marks e as telling about the site's users or courses.
+func lookupFailure(e *Exception) *Exception {
+	e.conceal = true
+	return e
+}
+
+// restrictedContext is Moodle's restricted_context_exception, for a
+// token bound to a context in which a function cannot run.
+func restrictedContext() *Exception {
+	return &Exception{Class: "restricted_context_exception", ErrorCode: "restrictedcontextexception",
+		Message: msgRestrictedContext}
+}
+
 // internalError hides an unexpected failure behind a generic exception.
 func internalError(err error) *Exception {
 	return &Exception{Class: "moodle_exception", ErrorCode: "generalexceptionmessage",
@@ -111,17 +138,18 @@ func unavailable(err error) *Exception {
 }
 
 // authException maps an error of Config.Authenticate to Moodle's token
-// exceptions: EUnauthenticated and ENotFound → invalidtoken; EForbidden →
+// exceptions: EUnauthenticated → invalidtoken; EForbidden →
 // webservice_access_exception whose debuginfo is the error's message
-// (expired token, IP restriction, …); EInvalid → invalidtoken;
-// EUnavailable → dbconnectionfailed; anything else → internal error.
+// (expired token, IP restriction, …); EUnavailable → dbconnectionfailed;
+// anything else (ENotFound, EInvalid included: a token store that cannot
+// be read is not the caller's fault) → internal error, logged.
 func authException(err error) *Exception {
 	var ex *Exception
 	if errors.As(err, &ex) {
 		return ex
 	}
 	switch aggregation.ErrorCode(err) {
-	case aggregation.EUnauthenticated, aggregation.ENotFound, aggregation.EInvalid:
+	case aggregation.EUnauthenticated:
 		e := invalidToken()
 		e.cause = err
 		return e

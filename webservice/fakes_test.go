@@ -153,8 +153,12 @@ func newLogs() aggregation.SliceReader {
 		ev(4, t0+8*h+900, 3, 2, aggregation.ContextUser, 0, "viewed"),
 		ev(5, t0+8*h+1000, 3, 3, aggregation.ContextCourse, 0, "viewed"),
 		ev(6, t0+8*h+1600, 3, 1, aggregation.ContextCourse, 0, "viewed"),
+		ev(12, t0+8*h+1700, 3, 1, aggregation.ContextModule, 12, "viewed"), // a front-page activity
 		ev(7, t0+14*h, 3, 0, aggregation.ContextSystem, 0, "loggedin"),
 		ev(8, t0+14*h+120, 3, 2, aggregation.ContextModule, 11, "viewed"),
+		// alice's third session stays in course 3.
+		ev(13, t0+18*h, 3, 0, aggregation.ContextSystem, 0, "loggedin"),
+		ev(14, t0+18*h+200, 3, 3, aggregation.ContextCourse, 0, "viewed"),
 		// bob: one short session in course 2.
 		ev(9, t0+10*h, 4, 0, aggregation.ContextSystem, 0, "loggedin"),
 		ev(10, t0+10*h+30, 4, 2, aggregation.ContextCourse, 0, "viewed"),
@@ -185,6 +189,10 @@ func authenticate(_ context.Context, token, ip string) (Principal, error) {
 		return Principal{UserID: 3, Scopes: must("user:3:self")}, nil
 	case "coursetoken":
 		return Principal{UserID: 2, Scopes: must("course:2:read")}, nil
+	case "contexttoken": // a Moodle token bound to a course context
+		return Principal{UserID: 2, Scopes: must("ws"), RestrictedContext: true}, nil
+	case "lostusertoken": // a token store whose token user cannot be found
+		return Principal{}, aggregation.Errorf(aggregation.ENotFound, "token user 99 not found")
 	case "infotoken":
 		return Principal{UserID: 2, Scopes: must("site:read"), Functions: []string{FuncSiteInfo}}, nil
 	case "expiredtoken":

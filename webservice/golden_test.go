@@ -127,6 +127,9 @@ var goldenCases = []struct {
 	{"err_user_suspended", request{body: "wstoken=suspendedtoken&" + fnInfo}},
 	{"err_not_participant", request{body: "wstoken=coursetoken&" + fnCourse + "&uidsource=id&uids[0]=6&cidsource=id&cid=2"}},
 	{"err_internal", request{body: "wstoken=brokentoken&" + fnInfo}},
+	{"err_restricted_context", request{body: "wstoken=contexttoken&" + fnUser + "&uidsource=id&uid=3"}},
+	{"site_info_restricted_context", request{body: "wstoken=contexttoken&" + fnInfo}},
+	{"user_stats_course_token", request{body: "wstoken=coursetoken&" + fnUser + "&uidsource=id&uid=3&cidsource=id&cid=2"}},
 	{"err_unavailable", request{body: "wstoken=downtoken&" + fnInfo}},
 	// Function lookup.
 	{"err_unknown_function", request{body: tokSite + "wsfunction=core_user_get_users"}},

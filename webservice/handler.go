@@ -65,9 +65,15 @@ func (h *Handler) call(ctx context.Context, r *http.Request, req *restRequest) (
 	if ex != nil {
 		return nil, ex
 	}
-	if fn.component == "block_use_stats" && p.Scopes.Len() == 0 {
-		// The functions' own require_capability, before any lookup.
-		return nil, noPermission("The token grants no statistics (its user lacks " + capExport + ").")
+	if fn.component == "block_use_stats" {
+		// The functions' own validate_context and require_capability,
+		// before any lookup.
+		if p.RestrictedContext {
+			return nil, restrictedContext()
+		}
+		if p.Scopes.Len() == 0 {
+			return nil, noPermission("The token grants no statistics (its user lacks " + capExport + ").")
+		}
 	}
 	var buf bytes.Buffer
 	if req.format == formatXML {
@@ -75,7 +81,11 @@ func (h *Handler) call(ctx context.Context, r *http.Request, req *restRequest) (
 	}
 	c := &callCtx{h: h, p: p, args: args.(map[string]any), fn: fn, enc: &encoder{format: req.format, buf: &buf}}
 	if err := fn.run(ctx, c); err != nil {
-		return nil, callException(fmt.Errorf("webservice: %s: %w", fn.name, err))
+		ex := callException(fmt.Errorf("webservice: %s: %w", fn.name, err))
+		if ex.conceal && !p.Scopes.CanExport() {
+			ex = concealed(ex)
+		}
+		return nil, ex
 	}
 	if req.format == formatXML {
 		buf.WriteString("</RESPONSE>\n")

@@ -25,6 +25,10 @@ func TestHeaders(t *testing.T) {
 		{request{body: tokSite + fnInfo}, "application/xml; charset=utf-8"}, // xml is the default
 		{request{body: tokSite + fnInfo + "&moodlewsrestformat=json"}, "application/json"},
 		{request{body: tokSite + fnInfo + "&moodlewsrestformat=csv"}, "application/xml; charset=utf-8"},
+		// Only exactly "json" selects JSON, as Moodle compares the raw value.
+		{request{body: tokSite + fnInfo + "&moodlewsrestformat=JSON"}, "application/xml; charset=utf-8"},
+		{request{body: tokSite + fnInfo + "&moodlewsrestformat=js0on"}, "application/xml; charset=utf-8"},
+		{request{query: "moodlewsrestformat=json", body: tokSite + fnInfo + "&moodlewsrestformat=xml"}, "application/xml; charset=utf-8"},
 		{request{body: "wstoken=bad&" + fnInfo + "&moodlewsrestformat=json"}, "application/json"},
 	} {
 		w := serve(h, tc.rq)
@@ -195,7 +199,7 @@ func TestNumbersMatchCore(t *testing.T) {
 	c := v.(map[string]any)["courses"].([]any)[0].(map[string]any)
 	for k, want := range map[string]int64{
 		"activitytime": cs.Activities.Elapsed, "coursetime": cs.CourseLevel.Elapsed,
-		"coursetotal": cs.Total.Elapsed, "othertime": cs.Other.Elapsed, "sitecoursetime": res.Course(1).Total.Elapsed,
+		"coursetotal": cs.Total.Elapsed, "othertime": cs.Other.Elapsed, "sitecoursetime": res.Course(1).CourseLevel.Elapsed,
 	} {
 		if c[k] != float64(want) {
 			t.Errorf("%s = %v, want %d", k, c[k], want)
@@ -203,6 +207,9 @@ func TestNumbersMatchCore(t *testing.T) {
 	}
 	if cs.Other.Elapsed == 0 || cs.Activities.Elapsed == 0 {
 		t.Error("fixture should exercise activity and other time (W1)")
+	}
+	if site := res.Course(1); site.CourseLevel.Elapsed == 0 || site.Total.Elapsed == site.CourseLevel.Elapsed {
+		t.Error("fixture should have front-page time at course level and in an activity")
 	}
 	last := res.Sessions[len(res.Sessions)-1]
 	if s := v.(map[string]any)["sessions"].(map[string]any); s["lastsession"] != float64(last.End) {

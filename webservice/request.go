@@ -7,7 +7,6 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
-	"strings"
 )
 
 // Reserved request variables (removed before function parameters are
@@ -76,20 +75,15 @@ func (h *Handler) readRequest(r *http.Request) (*restRequest, *Exception) {
 	return req, nil
 }
 
-// restFormat applies PARAM_ALPHA to a moodlewsrestformat value: "json"
-// selects JSON, anything else XML. An empty value keeps def.
+// restFormat reads a moodlewsrestformat value as Moodle's REST server
+// does: exactly "json" or "xml" selects that format, anything else XML.
+// An empty value keeps def.
 func restFormat(v, def string) string {
-	if v == "" {
+	switch v {
+	case formatJSON, formatXML:
+		return v
+	case "":
 		return def
-	}
-	var b strings.Builder
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' {
-			b.WriteByte(c)
-		}
-	}
-	if b.String() == formatJSON {
-		return formatJSON
 	}
 	return formatXML
 }

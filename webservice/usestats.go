@@ -3,6 +3,9 @@ package webservice
 import (
 	"context"
 	"fmt"
+	"maps"
+	"runtime/debug"
+	"slices"
 	"strconv"
 
 	"golang.org/x/sync/errgroup"
@@ -73,7 +76,7 @@ func (h *Handler) findCourse(ctx context.Context, source, cid string) (*aggregat
 	case "":
 		return &course, nil
 	case aggregation.ENotFound:
-		return nil, invalidParameterf(`Course not found: %s = "%s"`, source, cid)
+		return nil, lookupFailure(invalidParameterf(`Course not found: %s = "%s"`, source, cid))
 	}
 	return nil, fmt.Errorf("finding course %s=%q: %w", source, cid, err)
 }
@@ -101,7 +104,7 @@ func (h *Handler) resolveUsers(ctx context.Context, source string, uids []string
 		for i, id := range ids {
 			u, ok := found[id]
 			if !ok {
-				return nil, invalidParameterf(`User not found: id = "%s"`, uids[i])
+				return nil, lookupFailure(invalidParameterf(`User not found: id = "%s"`, uids[i]))
 			}
 			out[i] = u
 		}
@@ -113,9 +116,9 @@ func (h *Handler) resolveUsers(ctx context.Context, source string, uids []string
 		case "":
 			out[i] = u
 		case aggregation.ENotFound:
-			return nil, invalidParameterf(`User not found: %s = "%s"`, source, uids[i])
+			return nil, lookupFailure(invalidParameterf(`User not found: %s = "%s"`, source, uids[i]))
 		case aggregation.EInvalid:
-			return nil, invalidParameterf(`User %s = "%s": %s`, source, uids[i], aggregation.ErrorMessage(err))
+			return nil, lookupFailure(invalidParameterf(`User %s = "%s": %s`, source, uids[i], aggregation.ErrorMessage(err)))
 		default:
 			return nil, fmt.Errorf("finding user %s=%q: %w", source, uids[i], err)
 		}
@@ -123,46 +126,72 @@ func (h *Handler) resolveUsers(ctx context.Context, source string, uids []string
 	return out, nil
 }
 
+// target is a user whose statistics a call returns, with how much of
+// them the principal may see.
+type target struct {
+	aggregation.UserInfo
+	// courseOnly limits the answer to the call's course: the principal
+	// reads the user only as a participant of a course it reads, so it
+	// sees the sessions that touched that course and that course's times,
+	// not the user's time elsewhere (sitecoursetime is 0).
+	courseOnly bool
+}
+
 // checkAccess allows a user's statistics to a principal that exports
-// every user (ws or site:read), that reads the user (the user's own
-// scope) or, when the call is about one course, that reads the course and
-// the user takes part in it.
-func (h *Handler) checkAccess(ctx context.Context, p *Principal, u aggregation.UserInfo, course *aggregation.CourseInfo) error {
+// every user (ws or site:read) or reads the user (the user's own scope),
+// and, limited to the call's course, to a principal that reads that
+// course when the user takes part in it.
+func (h *Handler) checkAccess(ctx context.Context, p *Principal, u aggregation.UserInfo, course *aggregation.CourseInfo) (target, error) {
 	if p.Scopes.CanExport() || p.Scopes.CanReadUser(u.ID) {
-		return nil
+		return target{UserInfo: u}, nil
 	}
 	if course != nil && p.Scopes.CanReadCourse(course.ID) {
 		ps, err := h.cfg.Directory.Participants(ctx, course.ID, u.ID-1, 1)
 		if err != nil {
-			return fmt.Errorf("checking participation: %w", err)
+			return target{}, fmt.Errorf("checking participation: %w", err)
 		}
 		if len(ps) == 1 && ps[0].ID == u.ID {
-			return nil
+			return target{UserInfo: u, courseOnly: true}, nil
 		}
-		return noPermission(fmt.Sprintf("User %d is not a participant of course %d.", u.ID, course.ID))
+		return target{}, lookupFailure(noPermission(fmt.Sprintf("User %d is not a participant of course %d.", u.ID, course.ID)))
 	}
-	return noPermission(fmt.Sprintf("The token may not read the statistics of user %d.", u.ID))
+	return target{}, lookupFailure(noPermission(fmt.Sprintf("The token may not read the statistics of user %d.", u.ID)))
 }
 
 // parallel calls fn(ctx, i) for i in [0, n) on up to Workers goroutines
-// and returns the first error; the others are then cancelled.
+// and returns the first error; the others are then cancelled. A panic in
+// fn is logged with its stack and returned as an internal error: it fails
+// the call, not the process.
 func (h *Handler) parallel(ctx context.Context, n int, fn func(ctx context.Context, i int) error) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(h.cfg.Workers)
 	for i := range n {
-		g.Go(func() error { return fn(gctx, i) })
+		g.Go(func() (err error) {
+			defer func() {
+				if v := recover(); v != nil {
+					h.cfg.Logger.Error("webservice: panic", "panic", v, "stack", string(debug.Stack()))
+					err = internalError(fmt.Errorf("panic: %v", v))
+				}
+			}()
+			return fn(gctx, i)
+		})
 	}
 	return g.Wait()
 }
 
-// compute runs the time algorithm for one user and window.
-func (h *Handler) compute(ctx context.Context, userID int64, w aggregation.Window, now int64) (*aggregation.Result, error) {
-	acc := aggregation.NewAccumulator(h.cfg.Location)
-	p, err := aggregation.ComputeUser(ctx, h.cfg.Logs, userID, h.cfg.Policy, w, now, acc)
-	if err != nil {
-		return nil, fmt.Errorf("computing user %d: %w", userID, err)
-	}
-	return acc.Result(userID, p, w), nil
+// computeAll runs the time algorithm for each target, Workers at a time.
+func (h *Handler) computeAll(ctx context.Context, ts []target, w aggregation.Window, now int64) ([]*aggregation.Result, error) {
+	rs := make([]*aggregation.Result, len(ts))
+	err := h.parallel(ctx, len(ts), func(ctx context.Context, i int) error {
+		acc := aggregation.NewAccumulator(h.cfg.Location)
+		p, err := aggregation.ComputeUser(ctx, h.cfg.Logs, ts[i].ID, h.cfg.Policy, w, now, acc)
+		if err != nil {
+			return fmt.Errorf("computing user %d: %w", ts[i].ID, err)
+		}
+		rs[i] = acc.Result(ts[i].ID, p, w)
+		return nil
+	})
+	return rs, err
 }
 
 func userValue(u aggregation.UserInfo) map[string]any {
@@ -191,25 +220,34 @@ func sessionsValue(ss []aggregation.Session) map[string]any {
 	}
 }
 
+// sessionsIn returns the sessions that touched the course.
+func sessionsIn(ss []aggregation.Session, courseID int64) []aggregation.Session {
+	var out []aggregation.Session
+	for _, s := range ss {
+		if slices.Contains(s.Courses, courseID) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // courseSessions returns the start of the first and the end of the last
 // session that touched the course (0, 0 when none did).
 func courseSessions(ss []aggregation.Session, courseID int64) (first, last int64) {
-	for _, s := range ss {
-		for _, c := range s.Courses {
-			if c == courseID {
-				if first == 0 || s.Start < first {
-					first = s.Start
-				}
-				last = max(last, s.End)
-				break
-			}
+	for _, s := range sessionsIn(ss, courseID) {
+		if first == 0 || s.Start < first {
+			first = s.Start
 		}
+		last = max(last, s.End)
 	}
 	return first, last
 }
 
-// courseTimes fills the time fields of a course entry.
-func (h *Handler) courseTimes(res *aggregation.Result, info aggregation.CourseInfo) map[string]any {
+// courseTimes fills the time fields of a course entry. sitecoursetime is
+// the time at course level on the front page, as coursetime is for the
+// course (the reference's course[SITEID]); 0 when the principal sees only
+// the course.
+func (h *Handler) courseTimes(res *aggregation.Result, info aggregation.CourseInfo, courseOnly bool) map[string]any {
 	m := map[string]any{
 		"id": info.ID, "idnumber": info.IDNumber, "shortname": info.ShortName, "fullname": info.FullName,
 		"activitytime": int64(0), "coursetime": int64(0), "coursetotal": int64(0), "othertime": int64(0),
@@ -221,8 +259,8 @@ func (h *Handler) courseTimes(res *aggregation.Result, info aggregation.CourseIn
 		m["coursetotal"] = cs.Total.Elapsed
 		m["othertime"] = cs.Other.Elapsed
 	}
-	if site := res.Course(h.cfg.SiteInfo.SiteID); site != nil {
-		m["sitecoursetime"] = site.Total.Elapsed
+	if site := res.Course(h.cfg.SiteInfo.SiteID); site != nil && !courseOnly {
+		m["sitecoursetime"] = site.CourseLevel.Elapsed
 	}
 	return m
 }
@@ -235,13 +273,9 @@ func scoreText(g aggregation.CourseGrade, ok bool) string {
 	return strconv.FormatFloat(*g.Course.Value, 'f', 5, 64)
 }
 
-// userStats builds one element of get_user_stats / get_users_stats:
-// every course with time (W1), or only the requested course.
-func (h *Handler) userStats(ctx context.Context, u aggregation.UserInfo, course *aggregation.CourseInfo, w aggregation.Window, now int64, score bool) (map[string]any, error) {
-	res, err := h.compute(ctx, u.ID, w, now)
-	if err != nil {
-		return nil, err
-	}
+// reportedCourses lists the courses of a get_user(s)_stats element: every
+// course with time (W1) but the front page, or only the requested course.
+func (h *Handler) reportedCourses(res *aggregation.Result, course *aggregation.CourseInfo) []int64 {
 	var ids []int64
 	for _, cs := range res.Courses {
 		switch {
@@ -251,35 +285,83 @@ func (h *Handler) userStats(ctx context.Context, u aggregation.UserInfo, course 
 			ids = append(ids, cs.CourseID)
 		}
 	}
+	return ids
+}
+
+// gradeKey is a (course, user) pair.
+type gradeKey struct{ course, user int64 }
+
+// loadGrades reads the final course grades of the users, one query per
+// course: users[c] lists the users asked about in course c.
+func (h *Handler) loadGrades(ctx context.Context, users map[int64][]int64) (map[gradeKey]aggregation.CourseGrade, error) {
+	out := map[gradeKey]aggregation.CourseGrade{}
+	for _, c := range slices.Sorted(maps.Keys(users)) {
+		gs, err := h.cfg.Directory.Grades(ctx, c, users[c])
+		if err != nil {
+			return nil, fmt.Errorf("loading grades of course %d: %w", c, err)
+		}
+		for u, g := range gs {
+			out[gradeKey{c, u}] = g
+		}
+	}
+	return out, nil
+}
+
+// userStatsBatch builds the get_user_stats / get_users_stats elements of
+// a batch: times computed in parallel, then the batch's courses and
+// grades loaded once for all its users.
+func (h *Handler) userStatsBatch(ctx context.Context, ts []target, course *aggregation.CourseInfo, w aggregation.Window, now int64, score bool) ([]map[string]any, error) {
+	rs, err := h.computeAll(ctx, ts, w, now)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([][]int64, len(ts))
+	inCourse := map[int64][]int64{} // course → users with time there
+	for i, res := range rs {
+		ids[i] = h.reportedCourses(res, course)
+		for _, c := range ids[i] {
+			inCourse[c] = append(inCourse[c], ts[i].ID)
+		}
+	}
 	infos := map[int64]aggregation.CourseInfo{}
-	if len(ids) > 0 {
-		if infos, err = h.cfg.Directory.Courses(ctx, ids); err != nil {
+	if len(inCourse) > 0 {
+		if infos, err = h.cfg.Directory.Courses(ctx, slices.Sorted(maps.Keys(inCourse))); err != nil {
 			return nil, fmt.Errorf("loading courses: %w", err)
 		}
 	}
-	courses := []any{}
-	for _, id := range ids {
-		info, ok := infos[id]
-		if !ok {
-			continue // deleted course
+	var grades map[gradeKey]aggregation.CourseGrade
+	if score && len(inCourse) > 0 {
+		if grades, err = h.loadGrades(ctx, inCourse); err != nil {
+			return nil, err
 		}
-		m := h.courseTimes(res, info)
-		if score {
-			g, err := h.cfg.Directory.Grades(ctx, id, []int64{u.ID})
-			if err != nil {
-				return nil, fmt.Errorf("loading grades: %w", err)
-			}
-			cg, ok := g[u.ID]
-			m["score"] = scoreText(cg, ok)
-		}
-		courses = append(courses, m)
 	}
-	return map[string]any{
-		"user":     userValue(u),
-		"query":    map[string]any{"from": w.From, "to": w.To},
-		"sessions": sessionsValue(res.Sessions),
-		"courses":  courses,
-	}, nil
+	out := make([]map[string]any, len(ts))
+	for i, t := range ts {
+		courses := []any{}
+		for _, id := range ids[i] {
+			info, ok := infos[id]
+			if !ok {
+				continue // deleted course
+			}
+			m := h.courseTimes(rs[i], info, t.courseOnly)
+			if score {
+				g, ok := grades[gradeKey{id, t.ID}]
+				m["score"] = scoreText(g, ok)
+			}
+			courses = append(courses, m)
+		}
+		sessions := rs[i].Sessions
+		if t.courseOnly {
+			sessions = sessionsIn(sessions, course.ID)
+		}
+		out[i] = map[string]any{
+			"user":     userValue(t.UserInfo),
+			"query":    map[string]any{"from": w.From, "to": w.To},
+			"sessions": sessionsValue(sessions),
+			"courses":  courses,
+		}
+	}
+	return out, nil
 }
 
 // getUserStats is block_use_stats_get_user_stats.
@@ -293,7 +375,8 @@ func (h *Handler) getUserStats(ctx context.Context, c *callCtx) error {
 	if err != nil {
 		return err
 	}
-	if err := h.checkAccess(ctx, &c.p, users[0], course); err != nil {
+	t, err := h.checkAccess(ctx, &c.p, users[0], course)
+	if err != nil {
 		return err
 	}
 	now := h.cfg.Now()
@@ -301,11 +384,11 @@ func (h *Handler) getUserStats(ctx context.Context, c *callCtx) error {
 	if err != nil {
 		return err
 	}
-	v, err := h.userStats(ctx, users[0], course, w, now, c.flag("score"))
+	vs, err := h.userStatsBatch(ctx, []target{t}, course, w, now, c.flag("score"))
 	if err != nil {
 		return err
 	}
-	c.write(v)
+	c.write(vs[0])
 	return nil
 }
 
@@ -324,7 +407,7 @@ func (h *Handler) uids(c *callCtx) ([]string, error) {
 
 // eachBatch resolves and authorises the users in batches of BatchSize and
 // calls fn with each batch, so only one batch is held at a time.
-func (h *Handler) eachBatch(ctx context.Context, c *callCtx, course *aggregation.CourseInfo, fn func([]aggregation.UserInfo) error) error {
+func (h *Handler) eachBatch(ctx context.Context, c *callCtx, course *aggregation.CourseInfo, fn func([]target) error) error {
 	uids, err := h.uids(c)
 	if err != nil {
 		return err
@@ -342,12 +425,13 @@ func (h *Handler) eachBatch(ctx context.Context, c *callCtx, course *aggregation
 		if err != nil {
 			return err
 		}
-		for _, u := range users {
-			if err := h.checkAccess(ctx, &c.p, u, course); err != nil {
+		ts := make([]target, len(users))
+		for i, u := range users {
+			if ts[i], err = h.checkAccess(ctx, &c.p, u, course); err != nil {
 				return err
 			}
 		}
-		if err := fn(users); err != nil {
+		if err := fn(ts); err != nil {
 			return err
 		}
 	}
@@ -368,12 +452,8 @@ func (h *Handler) getUsersStats(ctx context.Context, c *callCtx) error {
 	}
 	score := c.flag("score")
 	out := c.list()
-	err = h.eachBatch(ctx, c, course, func(users []aggregation.UserInfo) error {
-		vals := make([]map[string]any, len(users))
-		err := h.parallel(ctx, len(users), func(ctx context.Context, i int) (err error) {
-			vals[i], err = h.userStats(ctx, users[i], course, w, now, score)
-			return err
-		})
+	err = h.eachBatch(ctx, c, course, func(ts []target) error {
+		vals, err := h.userStatsBatch(ctx, ts, course, w, now, score)
 		if err != nil {
 			return err
 		}
@@ -406,39 +486,29 @@ func (h *Handler) getUsersCourseStats(ctx context.Context, c *callCtx) error {
 	}
 	score := c.flag("score")
 	out := c.list()
-	err = h.eachBatch(ctx, c, course, func(users []aggregation.UserInfo) error {
-		var grades map[int64]aggregation.CourseGrade
-		if score {
-			ids := make([]int64, len(users))
-			for i, u := range users {
-				ids[i] = u.ID
-			}
-			var err error
-			if grades, err = h.cfg.Directory.Grades(ctx, course.ID, ids); err != nil {
-				return fmt.Errorf("loading grades: %w", err)
-			}
-		}
-		vals := make([]map[string]any, len(users))
-		err := h.parallel(ctx, len(users), func(ctx context.Context, i int) error {
-			u := users[i]
-			res, err := h.compute(ctx, u.ID, w, now)
-			if err != nil {
-				return err
-			}
-			cd := h.courseTimes(res, *course)
-			cd["firstsession"], cd["lastsession"] = courseSessions(res.Sessions, course.ID)
-			if score {
-				g, ok := grades[u.ID]
-				cd["score"] = scoreText(g, ok)
-			}
-			vals[i] = map[string]any{"user": userValue(u), "coursedata": cd}
-			return nil
-		})
+	err = h.eachBatch(ctx, c, course, func(ts []target) error {
+		rs, err := h.computeAll(ctx, ts, w, now)
 		if err != nil {
 			return err
 		}
-		for _, v := range vals {
-			out.add(v)
+		var grades map[gradeKey]aggregation.CourseGrade
+		if score {
+			ids := make([]int64, len(ts))
+			for i, t := range ts {
+				ids[i] = t.ID
+			}
+			if grades, err = h.loadGrades(ctx, map[int64][]int64{course.ID: ids}); err != nil {
+				return err
+			}
+		}
+		for i, t := range ts {
+			cd := h.courseTimes(rs[i], *course, t.courseOnly)
+			cd["firstsession"], cd["lastsession"] = courseSessions(rs[i].Sessions, course.ID)
+			if score {
+				g, ok := grades[gradeKey{course.ID, t.ID}]
+				cd["score"] = scoreText(g, ok)
+			}
+			out.add(map[string]any{"user": userValue(t.UserInfo), "coursedata": cd})
 		}
 		return nil
 	})
