@@ -41,10 +41,6 @@ func refuseAccess(debug string) *WSRefusal {
 		Message: "Access control exception", DebugInfo: debug}
 }
 
-func refuseUser(code, format, username string) *WSRefusal {
-	return &WSRefusal{Class: "moodle_exception", ErrorCode: code, Message: fmt.Sprintf(format, username)}
-}
-
 // WSAccess is what a Moodle web-service token that passed every check of
 // Moodle's REST server may do.
 type WSAccess struct {
@@ -57,6 +53,12 @@ type WSAccess struct {
 	// capability held). A call of any other function is refused with
 	// Moodle's "Access to the function … is not allowed".
 	Functions []string
+	// SystemContext reports whether the token is bound to the system
+	// context. A token bound to a course or category context may only run
+	// functions in that context; block_use_stats' functions run in the
+	// system context, so Moodle refuses them such a token
+	// (restricted_context_exception).
+	SystemContext bool
 }
 
 // AuthenticateWSToken checks a web-service token the way Moodle's REST
@@ -67,12 +69,14 @@ type WSAccess struct {
 //  3. no browser session (sid): usestats cannot see PHP sessions, so a
 //     session-bound token is refused as Moodle refuses an expired one;
 //  4. the client address ip within the token's IP restriction;
-//  5. the token's user exists, is not deleted, is confirmed, not
-//     suspended and not of the nologin authentication (Moodle's
-//     wsaccessuser… exceptions);
+//  5. the token's user exists;
 //  6. the site is not in maintenance mode (config maintenance_enabled),
 //     unless the user holds moodle/site:maintenanceaccess;
-//  7. the user holds webservice/rest:use;
+//  7. the user is not deleted, is confirmed, not suspended and not of the
+//     nologin authentication (Moodle's "Refused web service access for …"
+//     refusals: moodle_exception wsaccessuserunconfirmed for an
+//     unconfirmed user, webservice_access_exception for the others);
+//  8. the user holds webservice/rest:use;
 //
 // then, for each function asked about, the service rules that decide
 // which functions may run (see WSAccess.Functions). now is Unix seconds.
@@ -100,18 +104,9 @@ func (s *Source) AuthenticateWSToken(ctx context.Context, token, ip string, now 
 		return WSAccess{}, err
 	}
 	u, ok := users[t.UserID]
-	switch {
-	case !ok:
+	if !ok {
 		return WSAccess{}, &WSRefusal{Class: "dml_missing_record_exception", ErrorCode: "invalidrecord",
 			Message: "Can't find data record in database table user."}
-	case u.Deleted != 0:
-		return WSAccess{}, refuseUser("wsaccessuserdeleted", "Refused web service access for deleted username: %s", u.Username)
-	case u.Confirmed == 0:
-		return WSAccess{}, refuseUser("wsaccessuserunconfirmed", "Refused web service access for unconfirmed username: %s", u.Username)
-	case u.Suspended != 0:
-		return WSAccess{}, refuseUser("wsaccessusersuspended", "Refused web service access for suspended username: %s", u.Username)
-	case u.Auth == "nologin":
-		return WSAccess{}, refuseUser("wsaccessusernologin", "Refused web service access for nologin authentication username: %s", u.Username)
 	}
 	maintenance, _, err := s.configInt(ctx, "maintenance_enabled")
 	if err != nil {
@@ -127,6 +122,17 @@ func (s *Source) AuthenticateWSToken(ctx context.Context, token, ip string, now 
 				Message: "The site is undergoing maintenance and is currently not available"}
 		}
 	}
+	switch {
+	case u.Deleted != 0:
+		return WSAccess{}, refuseAccess("Refused web service access for deleted username: " + u.Username)
+	case u.Confirmed == 0:
+		return WSAccess{}, &WSRefusal{Class: "moodle_exception", ErrorCode: "wsaccessuserunconfirmed",
+			Message: "Refused web service access for unconfirmed username: " + u.Username}
+	case u.Suspended != 0:
+		return WSAccess{}, refuseAccess("Refused web service access for suspended username: " + u.Username)
+	case u.Auth == "nologin":
+		return WSAccess{}, refuseAccess("Refused web service access for nologin authentication username: " + u.Username)
+	}
 	can, err := s.HasSystemCapability(ctx, u.ID, CapRESTUse)
 	if err != nil {
 		return WSAccess{}, err
@@ -134,7 +140,11 @@ func (s *Source) AuthenticateWSToken(ctx context.Context, token, ip string, now 
 	if !can {
 		return WSAccess{}, refuseAccess("You are not allowed to use the rest protocol (missing capability: " + CapRESTUse + ")")
 	}
-	a := WSAccess{Token: t, User: *u, Functions: []string{}}
+	sys, err := s.systemContextID(ctx)
+	if err != nil {
+		return WSAccess{}, err
+	}
+	a := WSAccess{Token: t, User: *u, Functions: []string{}, SystemContext: t.ContextID == sys}
 	open, err := s.serviceOpen(ctx, t, u.ID, ip, now)
 	if err != nil || !open {
 		return a, err

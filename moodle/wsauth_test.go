@@ -112,10 +112,14 @@ func fillWSAuth(ctx context.Context, w *seed.Writer) error {
 		{"t-listed-capability", 16, 3, 0, "", "", 0},
 		{"t-lapsed", 17, 4, 0, "", "", 0},
 		{"t-nobody", 99, 1, 0, "", "", 0},
+		{"t-erp-course", 10, 1, 0, "", "", 0}, // bound to a course context below
 	}
 	for i, t := range tokens {
 		r := seed.ExternalToken{ID: int64(i + 1), Token: t.token, TokenType: t.tokenType, UserID: t.user,
 			ExternalServiceID: t.svc, ContextID: 1, CreatorID: 2, TimeCreated: 1}
+		if t.token == "t-erp-course" {
+			r.ContextID = 50
+		}
 		if t.ip != "" {
 			r.IPRestriction = seed.Some(t.ip)
 		}
@@ -163,10 +167,13 @@ func TestAuthenticateWSToken(t *testing.T) {
 			{token: "t-erp-ip", ip: "198.51.100.1", class: "webservice_access_exception", code: "accessexception",
 				debug: "Invalid service - IP:198.51.100.1 is not supported - check this allowed user"},
 			{token: "t-nobody", class: "dml_missing_record_exception", code: "invalidrecord"},
-			{token: "t-gone", class: "moodle_exception", code: "wsaccessuserdeleted"},
+			{token: "t-gone", class: "webservice_access_exception", code: "accessexception",
+				debug: "Refused web service access for deleted username: gone"},
 			{token: "t-fresh", class: "moodle_exception", code: "wsaccessuserunconfirmed"},
-			{token: "t-paused", class: "moodle_exception", code: "wsaccessusersuspended"},
-			{token: "t-locked", class: "moodle_exception", code: "wsaccessusernologin"},
+			{token: "t-paused", class: "webservice_access_exception", code: "accessexception",
+				debug: "Refused web service access for suspended username: paused"},
+			{token: "t-locked", class: "webservice_access_exception", code: "accessexception",
+				debug: "Refused web service access for nologin authentication username: locked"},
 			{token: "t-norole", class: "webservice_access_exception", code: "accessexception",
 				debug: "You are not allowed to use the rest protocol (missing capability: webservice/rest:use)"},
 		} {
@@ -186,10 +193,17 @@ func TestAuthenticateWSToken(t *testing.T) {
 				t.Errorf("%s from %s: %v; want %s %s %q", tc.token, ip, err, tc.class, tc.code, tc.debug)
 			}
 		}
-		// A refused user is named in the message, as Moodle does.
-		_, err := src.AuthenticateWSToken(ctx, "t-paused", "203.0.113.5", wsNow, wsAsked)
-		if r, _ := errors.AsType[*moodle.WSRefusal](err); r == nil || r.Message != "Refused web service access for suspended username: paused" {
-			t.Errorf("suspended: %v", err)
+		// An unconfirmed user is named in the message, as Moodle does.
+		_, err := src.AuthenticateWSToken(ctx, "t-fresh", "203.0.113.5", wsNow, wsAsked)
+		if r, _ := errors.AsType[*moodle.WSRefusal](err); r == nil || r.Message != "Refused web service access for unconfirmed username: fresh" {
+			t.Errorf("unconfirmed: %v", err)
+		}
+		// Only a token of the system context runs the statistics functions.
+		if a, err := src.AuthenticateWSToken(ctx, "t-erp", "203.0.113.5", wsNow, wsAsked); err != nil || !a.SystemContext {
+			t.Errorf("system context token: %+v, %v", a, err)
+		}
+		if a, err := src.AuthenticateWSToken(ctx, "t-erp-course", "203.0.113.5", wsNow, wsAsked); err != nil || a.SystemContext {
+			t.Errorf("course context token: %+v, %v", a, err)
 		}
 	})
 }
@@ -212,6 +226,12 @@ func TestAuthenticateWSTokenMaintenance(t *testing.T) {
 		if r, _ := errors.AsType[*moodle.WSRefusal](err); r == nil || r.ErrorCode != "sitemaintenance" ||
 			r.Message != "The site is undergoing maintenance and is currently not available" {
 			t.Errorf("no maintenance access: %v", err)
+		}
+		// Maintenance is checked before the user's state, as Moodle does: a
+		// deleted user (who holds no capability) learns of the maintenance.
+		_, err = src.AuthenticateWSToken(ctx, "t-gone", "203.0.113.5", wsNow, wsAsked)
+		if r, _ := errors.AsType[*moodle.WSRefusal](err); r == nil || r.ErrorCode != "sitemaintenance" {
+			t.Errorf("deleted user in maintenance: %v", err)
 		}
 	})
 }

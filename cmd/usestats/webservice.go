@@ -24,6 +24,7 @@ type wsConfig struct {
 	workers      int           // users computed at once in a bulk call
 	timeout      time.Duration // deadline of one call
 	debugInfo    bool          // send debuginfo with errors
+	proxies      string        // reverse proxies whose X-Forwarded-For is believed
 }
 
 // addFlags declares the --ws-* flags, defaulted from USESTATS_WS_*.
@@ -38,6 +39,8 @@ func (c *wsConfig) addFlags(fs *flag.FlagSet, env *envDefaults) {
 		"deadline of one web-service call, database included (env USESTATS_WS_TIMEOUT)")
 	fs.BoolVar(&c.debugInfo, "ws-debuginfo", env.bool("USESTATS_WS_DEBUGINFO", true),
 		"send debuginfo (what was wrong) with web-service errors, as a Moodle site with debugging on (env USESTATS_WS_DEBUGINFO)")
+	fs.StringVar(&c.proxies, "ws-trusted-proxies", envOr("USESTATS_WS_TRUSTED_PROXIES", ""),
+		"comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For gives the client address for token IP restrictions (env USESTATS_WS_TRUSTED_PROXIES)")
 }
 
 // check refuses values that cannot work.
@@ -45,7 +48,8 @@ func (c *wsConfig) check() error {
 	if c.maxUsers < 1 || c.workers < 1 || c.timeout <= 0 {
 		return aggregation.Errorf(aggregation.EInvalid, "serve: --ws-max-users, --ws-workers and --ws-timeout must be positive")
 	}
-	return nil
+	_, err := parseTrustedProxies(c.proxies)
+	return err
 }
 
 // wsDeps is what the web-service endpoint is built from.
@@ -71,6 +75,10 @@ func newWSHandler(ctx context.Context, c wsConfig, d wsDeps) (*webservice.Handle
 	if info.SiteName == "" {
 		info.SiteName = "usestats"
 	}
+	proxies, err := parseTrustedProxies(c.proxies)
+	if err != nil {
+		return nil, err
+	}
 	return webservice.New(webservice.Config{
 		Authenticate:  wsAuth{st: d.st, src: d.src, moodleTokens: c.moodleTokens, now: time.Now}.authenticate,
 		Directory:     d.src.Directory(),
@@ -83,6 +91,7 @@ func newWSHandler(ctx context.Context, c wsConfig, d wsDeps) (*webservice.Handle
 		Workers:       c.workers,
 		Timeout:       c.timeout,
 		HideDebugInfo: !c.debugInfo,
+		RemoteIP:      proxies.remoteIP,
 		Logger:        d.log,
 	})
 }
@@ -123,7 +132,7 @@ func (a wsAuth) authenticate(ctx context.Context, token, ip string) (webservice.
 	if err != nil {
 		return webservice.Principal{}, err
 	}
-	p := webservice.Principal{UserID: acc.User.ID, Functions: acc.Functions}
+	p := webservice.Principal{UserID: acc.User.ID, Functions: acc.Functions, RestrictedContext: !acc.SystemContext}
 	if p.SiteAdmin, err = a.src.IsSiteAdmin(ctx, acc.User.ID); err != nil {
 		return webservice.Principal{}, err
 	}

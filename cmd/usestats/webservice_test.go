@@ -37,6 +37,9 @@ func TestWSAuthMoodleTokens(t *testing.T) {
 	add("learner", 0, 3, "", 0)
 	add("clerk", 0, 4, "", 0)
 	add("auditor", 0, 5, "", 0)
+	// The auditor's token bound to a course context (50).
+	site.exec(t, `INSERT INTO mdl_external_tokens (token, tokentype, userid, externalserviceid, contextid, creatorid, timecreated)
+		VALUES ('coursectx', 0, 5, 1, 50, 2, 0)`)
 	// User 4 may use REST; user 5 may use REST and export (a custom role 9).
 	site.exec(t, `INSERT INTO mdl_role_capabilities (contextid, roleid, capability, permission, timemodified, modifierid)
 		VALUES (1, 9, 'webservice/rest:use', 1, 0, 2), (1, 10, 'webservice/rest:use', 1, 0, 2), (1, 10, 'block/use_stats:export', 1, 0, 2)`)
@@ -61,6 +64,14 @@ func TestWSAuthMoodleTokens(t *testing.T) {
 			t.Errorf("%s: %+v %v", token, p, err)
 		}
 	}
+	// A token of another context than the system's: the statistics
+	// functions will answer restricted_context_exception.
+	if p, err := a.authenticate(ctx, "coursectx", "192.0.2.1"); err != nil || !p.RestrictedContext {
+		t.Errorf("course context token: %+v %v", p, err)
+	}
+	if p, _ := a.authenticate(ctx, "auditor", "192.0.2.1"); p.RestrictedContext {
+		t.Errorf("system context token restricted: %+v", p)
+	}
 	// REST without the export capability: site info only, no statistics.
 	if p, err := a.authenticate(ctx, "clerk", "192.0.2.1"); err != nil || p.UserID != 4 || p.Scopes.Len() != 0 || len(p.Functions) != 4 {
 		t.Errorf("clerk: %+v %v", p, err)
@@ -78,7 +89,7 @@ func TestWSAuthMoodleTokens(t *testing.T) {
 		}
 	}
 	site.exec(t, `UPDATE mdl_user SET suspended = 1 WHERE id = 5`)
-	if _, err := a.authenticate(ctx, "auditor", "192.0.2.1"); !strings.Contains(fmt.Sprint(err), "wsaccessusersuspended") {
+	if _, err := a.authenticate(ctx, "auditor", "192.0.2.1"); !strings.Contains(fmt.Sprint(err), "Refused web service access for suspended username") {
 		t.Errorf("suspended user: %v", err)
 	}
 	site.exec(t, `DELETE FROM mdl_external_services_functions WHERE functionname = 'block_use_stats_get_users_stats'`)
@@ -109,6 +120,8 @@ func TestServeWSFlags(t *testing.T) {
 		{"", "", []string{"--ws-workers", "0"}, "--ws-workers"},
 		{"", "", []string{"--ws-timeout", "-1s"}, "--ws-timeout"},
 		{"", "", []string{"--ws-max-users", "0"}, "--ws-max-users"},
+		{"", "", []string{"--ws-trusted-proxies", "10.0.0.1, proxy.local"}, `"proxy.local" is neither an address nor a CIDR prefix`},
+		{"USESTATS_WS_TRUSTED_PROXIES", "10.0.0.0/33", nil, "--ws-trusted-proxies"},
 	} {
 		if tc.env != "" {
 			t.Setenv(tc.env, tc.value)

@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -174,12 +175,16 @@ func TestWebServiceClients(t *testing.T) {
 	// suspended learner's.
 	site.exec(t, `INSERT INTO mdl_external_tokens (token, tokentype, userid, externalserviceid, contextid, creatorid, timecreated)
 		VALUES ('0123456789abcdef0123456789abcdef', 0, 2, 1, 1, 2, 0), ('fedcba9876543210fedcba9876543210', 0, 3, 1, 1, 2, 0)`)
+	// The admin's token restricted to an address range the ERP reaches us
+	// from through a reverse proxy on the loopback.
+	site.exec(t, `INSERT INTO mdl_external_tokens (token, tokentype, userid, externalserviceid, contextid, creatorid, timecreated, iprestriction)
+		VALUES ('00000000000000000000000000000abc', 0, 2, 1, 1, 2, 0, '203.0.113.0/24')`)
 	site.exec(t, `UPDATE mdl_user SET suspended = 1 WHERE id = 3`)
 	const moodleToken, suspendedToken = "0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"
 
 	store := "sqlite://" + filepath.Join(dir, "store.db")
 	token := strings.TrimSpace(runCLI(t, bin, "token", "create", "--name", "erp", "--scope", "ws", "--store", store))
-	us := startUsestats(t, bin, site.url, store, freePort(t), "--ws-moodle-tokens")
+	us := startUsestats(t, bin, site.url, store, freePort(t), "--ws-moodle-tokens", "--ws-trusted-proxies", "127.0.0.1, ::1")
 
 	learnerID, want := reportCourseTotals(t, bin, site.url, "username:"+learner)
 	otherID, wantOther := reportCourseTotals(t, bin, site.url, "username:"+other)
@@ -298,7 +303,7 @@ func TestWebServiceClients(t *testing.T) {
 		}{
 			{moodleToken, "block_use_stats_get_user_stats", map[string]any{"uidsource": "id", "uid": "1 OR 1=1"},
 				`<EXCEPTION class="invalid_parameter_exception">`},
-			{suspendedToken, "core_webservice_get_site_info", map[string]any{}, `<ERRORCODE>wsaccessusersuspended</ERRORCODE>`},
+			{suspendedToken, "core_webservice_get_site_info", map[string]any{}, `<DEBUGINFO>Refused web service access for suspended username: `},
 			{"nope", "core_webservice_get_site_info", map[string]any{}, `<ERRORCODE>invalidtoken</ERRORCODE>`},
 			{moodleToken, "core_user_get_users", map[string]any{}, `<ERRORCODE>invalidrecord</ERRORCODE>`},
 		} {
@@ -308,6 +313,38 @@ func TestWebServiceClients(t *testing.T) {
 		}
 		if j := phpCall("nope", "core_webservice_get_site_info", map[string]any{}, "json"); !strings.Contains(j, `"errorcode":"invalidtoken"`) {
 			t.Errorf("bad token, json: %s", j)
+		}
+	})
+	// Behind a trusted reverse proxy the IP restriction applies to the
+	// address the proxy forwards.
+	t.Run("IP restriction through a proxy", func(t *testing.T) {
+		call := func(xff string) string {
+			form := url.Values{"wstoken": {"00000000000000000000000000000abc"}, "wsfunction": {"core_webservice_get_site_info"},
+				"moodlewsrestformat": {"json"}}
+			req, _ := http.NewRequest("POST", us.base+"/webservice/rest/server.php", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if xff != "" {
+				req.Header.Set("X-Forwarded-For", xff)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return string(b)
+		}
+		if b := call("203.0.113.7"); !strings.Contains(b, `"sitename"`) {
+			t.Errorf("allowed address through the proxy: %s", b)
+		}
+		if b := call("198.51.100.1, 203.0.113.7"); !strings.Contains(b, `"sitename"`) {
+			t.Errorf("rightmost untrusted hop is the client: %s", b)
+		}
+		if b := call("203.0.113.7, 198.51.100.1"); !strings.Contains(b, `Invalid service - IP:198.51.100.1 is not supported`) {
+			t.Errorf("refused address through the proxy: %s", b)
+		}
+		if b := call(""); !strings.Contains(b, `"errorcode":"accessexception"`) {
+			t.Errorf("the proxy's own address: %s", b)
 		}
 	})
 	// The ws scope opens the web services only: GraphQL refuses it.
