@@ -183,8 +183,8 @@ func authenticate(_ context.Context, token, ip string) (Principal, error) {
 	case "noexporttoken": // a Moodle token whose user lacks block/use_stats:export
 		return Principal{UserID: 3}, nil
 	case "suspendedtoken":
-		return Principal{}, &Exception{Class: "moodle_exception", ErrorCode: "wsaccessusersuspended",
-			Message: "Refused web service access for suspended username: dave"}
+		return Principal{}, &Exception{Class: "webservice_access_exception", ErrorCode: "accessexception",
+			Message: "Access control exception", DebugInfo: "Refused web service access for suspended username: dave"}
 	case "alicetoken":
 		return Principal{UserID: 3, Scopes: must("user:3:self")}, nil
 	case "coursetoken":
