@@ -60,6 +60,29 @@ func (s *Source) UserEvents(ctx context.Context, userID, from, to int64, fn func
 	}
 }
 
+// UsersEvents streams the events of the users with from ≤ timecreated ≤
+// to in (userid, timecreated, id) order until fn returns false, in one
+// query: rows of many users share the table's pages, so one pass reads
+// each page once where a query per user reads it once per user. Rows are
+// decoded a chunk at a time as they arrive. It implements
+// aggregation.UsersLogReader.
+func (s *Source) UsersEvents(ctx context.Context, userIDs []int64, from, to int64, fn func(*aggregation.Event) bool) error {
+	if to < from || len(userIDs) == 0 {
+		return nil
+	}
+	q := s.db.NewSelect().
+		ColumnExpr(logColumns).
+		TableExpr("?", s.table("logstore_standard_log")).
+		Where("userid IN (?)", bun.In(userIDs)).
+		Where("timecreated >= ?", from).
+		Where("timecreated <= ?", to).
+		OrderExpr("userid, timecreated, id")
+	if _, _, err := s.stream(ctx, q, fn); err != nil {
+		return fmt.Errorf("reading events of %d users: %w", len(userIDs), err)
+	}
+	return nil
+}
+
 // ScanLog streams every log row with id > afterID in id order (all users),
 // until fn returns false. Rows are written in request batches, so ids are
 // only roughly time-ordered and a row may commit after a higher id: callers

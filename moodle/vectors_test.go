@@ -2,7 +2,7 @@ package moodle_test
 
 import (
 	"context"
-
+	"reflect"
 	"testing"
 
 	"github.com/usestats/usestats/aggregation"
@@ -306,6 +306,50 @@ func TestScanLog(t *testing.T) {
 		n := 0
 		if _, err := src.ScanLog(ctx, 0, func(*aggregation.Event) bool { n++; return n < 3 }); err != nil || n != 3 {
 			t.Errorf("stopping after 3 rows read %d, %v", n, err)
+		}
+	})
+}
+
+// UsersEvents gives, user by user, exactly the rows UserEvents gives each
+// user (decoded and resolved the same way), and ComputeUsers through it
+// the same results as ComputeUser.
+func TestUsersEvents(t *testing.T) {
+	forEachEngine(t, fillVectors, func(t *testing.T, src *moodle.Source) {
+		ctx := context.Background()
+		for _, win := range [][2]int64{{0, 1 << 62}, {T1, T2 + 7201}, {T0 + 150, T0 + 150}} {
+			var want []aggregation.Event
+			for _, u := range []int64{7, 8} {
+				if err := src.UserEvents(ctx, u, win[0], win[1], func(ev *aggregation.Event) bool { want = append(want, *ev); return true }); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var got []aggregation.Event
+			if err := src.UsersEvents(ctx, []int64{7, 8, 9}, win[0], win[1], func(ev *aggregation.Event) bool { got = append(got, *ev); return true }); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("window %v: %d rows, want %d\n got %+v\nwant %+v", win, len(got), len(want), got, want)
+			}
+		}
+		n := 0
+		if err := src.UsersEvents(ctx, []int64{7, 8}, 0, 1<<62, func(*aggregation.Event) bool { n++; return n < 4 }); err != nil || n != 4 {
+			t.Errorf("stopping after 4 rows read %d, %v", n, err)
+		}
+		p, _ := aggregation.Preset("usestats")
+		w := aggregation.Window{From: T2, To: T2 + 7201} // B3: needs look-ahead
+		accs := map[int64]*aggregation.Accumulator{}
+		err := aggregation.ComputeUsers(ctx, src, []int64{8, 7}, p, w, T2+10000,
+			func(u int64) aggregation.Sink { accs[u] = aggregation.NewAccumulator(nil); return accs[u] },
+			func(u int64, p aggregation.Policy) {
+				if got, want := accs[u].Result(u, p, w), computeFrom(t, src, u, w, T2+10000); !reflect.DeepEqual(got, want) {
+					t.Errorf("user %d: ComputeUsers %+v, ComputeUser %+v", u, got, want)
+				}
+			})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := accs[7].Result(7, p, w).Course(5); c == nil || c.Total.Elapsed != 4559 {
+			t.Errorf("B3 through ComputeUsers: %+v", c)
 		}
 	})
 }

@@ -3,6 +3,7 @@ package webservice
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -103,13 +104,60 @@ func (l panickingLogs) UserEvents(ctx context.Context, user, from, to int64, fn 
 	return l.SliceReader.UserEvents(ctx, user, from, to, fn)
 }
 
+func (l panickingLogs) UsersEvents(ctx context.Context, users []int64, from, to int64, fn func(*aggregation.Event) bool) error {
+	if slices.Contains(users, 4) {
+		panic("corrupt row")
+	}
+	return l.SliceReader.UsersEvents(ctx, users, from, to, fn)
+}
+
+// perUserLogs hides SliceReader's UsersEvents: the Handler then reads one
+// user at a time.
+type perUserLogs struct{ r aggregation.SliceReader }
+
+func (l perUserLogs) UserEvents(ctx context.Context, user, from, to int64, fn func(*aggregation.Event) bool) error {
+	return l.r.UserEvents(ctx, user, from, to, fn)
+}
+
+// Reading the log one user at a time or several users per pass (with 1,
+// 2 or 3 passes at once) gives the same answers to every golden call.
+func TestLogReadsAgree(t *testing.T) {
+	base := newTestHandler(t, func(c *Config) { c.Logs = perUserLogs{newLogs()} })
+	for _, workers := range []int{1, 2, 3} {
+		h := newTestHandler(t, func(c *Config) { c.Workers = workers })
+		for _, tc := range goldenCases {
+			for _, f := range []string{"json", "xml"} {
+				rq := tc.rq
+				rq.query = "moodlewsrestformat=" + f
+				if got, want := serve(h, rq).Body.String(), serve(base, rq).Body.String(); got != want {
+					t.Errorf("%s.%s with %d workers:\n got %s\nwant %s", tc.name, f, workers, got, want)
+				}
+			}
+		}
+	}
+}
+
 // A panic while a worker computes one user of a bulk call fails that
 // call with Moodle's generic exception and a logged stack; the process
 // and the next calls go on.
 func TestPanicInWorker(t *testing.T) {
+	for _, logs := range []aggregation.LogReader{panickingLogs{newLogs()}, perUserPanickingLogs{panickingLogs{newLogs()}}} {
+		panicInWorker(t, logs)
+	}
+}
+
+// perUserPanickingLogs reads one user at a time and panics for user 4.
+type perUserPanickingLogs struct{ l panickingLogs }
+
+func (p perUserPanickingLogs) UserEvents(ctx context.Context, user, from, to int64, fn func(*aggregation.Event) bool) error {
+	return p.l.UserEvents(ctx, user, from, to, fn)
+}
+
+func panicInWorker(t *testing.T, reader aggregation.LogReader) {
+	t.Helper()
 	var logs strings.Builder
 	h := newTestHandler(t, func(c *Config) {
-		c.Logs = panickingLogs{newLogs()}
+		c.Logs = reader
 		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	})
 	for _, body := range []string{

@@ -179,19 +179,62 @@ func (h *Handler) parallel(ctx context.Context, n int, fn func(ctx context.Conte
 	return g.Wait()
 }
 
-// computeAll runs the time algorithm for each target, Workers at a time.
+// computeAll runs the time algorithm for each target. A log that reads
+// several users in one pass (aggregation.UsersLogReader) is read in
+// Workers passes at once, each over a share of the batch's distinct users;
+// any other log is read one user at a time, Workers users at once.
 func (h *Handler) computeAll(ctx context.Context, ts []target, w aggregation.Window, now int64) ([]*aggregation.Result, error) {
 	rs := make([]*aggregation.Result, len(ts))
-	err := h.parallel(ctx, len(ts), func(ctx context.Context, i int) error {
-		acc := aggregation.NewAccumulator(h.cfg.Location)
-		p, err := aggregation.ComputeUser(ctx, h.cfg.Logs, ts[i].ID, h.cfg.Policy, w, now, acc)
+	multi, ok := h.cfg.Logs.(aggregation.UsersLogReader)
+	if !ok {
+		err := h.parallel(ctx, len(ts), func(ctx context.Context, i int) error {
+			acc := aggregation.NewAccumulator(h.cfg.Location)
+			p, err := aggregation.ComputeUser(ctx, h.cfg.Logs, ts[i].ID, h.cfg.Policy, w, now, acc)
+			if err != nil {
+				return fmt.Errorf("computing user %d: %w", ts[i].ID, err)
+			}
+			rs[i] = acc.Result(ts[i].ID, p, w)
+			return nil
+		})
+		return rs, err
+	}
+	ids := make([]int64, len(ts))
+	for i, t := range ts {
+		ids[i] = t.ID
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	shares := slices.Collect(slices.Chunk(ids, (len(ids)+h.cfg.Workers-1)/h.cfg.Workers))
+	found := make([]map[int64]*aggregation.Result, len(shares))
+	err := h.parallel(ctx, len(shares), func(ctx context.Context, k int) error {
+		found[k] = make(map[int64]*aggregation.Result, len(shares[k]))
+		accs := make(map[int64]*aggregation.Accumulator, len(shares[k]))
+		err := aggregation.ComputeUsers(ctx, multi, shares[k], h.cfg.Policy, w, now,
+			func(id int64) aggregation.Sink {
+				accs[id] = aggregation.NewAccumulator(h.cfg.Location)
+				return accs[id]
+			},
+			func(id int64, p aggregation.Policy) {
+				found[k][id] = accs[id].Result(id, p, w)
+				delete(accs, id)
+			})
 		if err != nil {
-			return fmt.Errorf("computing user %d: %w", ts[i].ID, err)
+			return fmt.Errorf("computing %d users: %w", len(shares[k]), err)
 		}
-		rs[i] = acc.Result(ts[i].ID, p, w)
 		return nil
 	})
-	return rs, err
+	if err != nil {
+		return nil, err
+	}
+	for i, t := range ts {
+		for _, f := range found {
+			if r, ok := f[t.ID]; ok {
+				rs[i] = r
+				break
+			}
+		}
+	}
+	return rs, nil
 }
 
 func userValue(u aggregation.UserInfo) map[string]any {

@@ -20,11 +20,20 @@ import (
 	"github.com/usestats/usestats/webservice"
 )
 
+// perUserReader hides moodle.Source's UsersEvents: the web service then
+// reads the log with one query per user.
+type perUserReader struct{ src *moodle.Source }
+
+func (p perUserReader) UserEvents(ctx context.Context, user, from, to int64, fn func(*aggregation.Event) bool) error {
+	return p.src.UserEvents(ctx, user, from, to, fn)
+}
+
 // BenchmarkWSCourseStats1000 measures one
 // block_use_stats_get_users_course_stats call for one course and its
 // 1 000 learners (with score) on a seeded PostgreSQL database (one course,
 // 1 000 learners, 90 days, about 1 M log rows), over HTTP, json format,
-// with 1, 2 (the default), 4 and 8 users computed at once. It needs
+// reading the log for many users per query (batched, what serve does) or
+// one query per user, with 1, 2 (the default) and 4 reads at once. It needs
 // USESTATS_TEST_POSTGRES; the seeding (about 10 s) is not timed.
 func BenchmarkWSCourseStats1000(b *testing.B) {
 	dsn := os.Getenv("USESTATS_TEST_POSTGRES")
@@ -68,14 +77,27 @@ func BenchmarkWSCourseStats1000(b *testing.B) {
 	}
 	scopes, _ := aggregation.ParseScopes("site:read")
 	body := form.Encode()
-	for _, workers := range []int{1, 2, 4, 8} {
-		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+	type run struct {
+		reads   string
+		logs    aggregation.LogReader
+		workers int
+	}
+	var runs []run
+	for _, w := range []int{1, 2, 4} {
+		runs = append(runs, run{"batched", src, w})
+	}
+	for _, w := range []int{1, 2, 4} {
+		runs = append(runs, run{"per-user", perUserReader{src}, w})
+	}
+	for _, r := range runs {
+		logs, workers := r.logs, r.workers
+		b.Run(fmt.Sprintf("reads=%s/workers=%d", r.reads, workers), func(b *testing.B) {
 			h, err := webservice.New(webservice.Config{
 				Authenticate: func(context.Context, string, string) (webservice.Principal, error) {
 					return webservice.Principal{Scopes: scopes}, nil
 				},
 				Directory: src.Directory(),
-				Logs:      src,
+				Logs:      logs,
 				Now:       func() int64 { return seed.DefaultEnd },
 				Workers:   workers,
 			})
