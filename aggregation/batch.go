@@ -128,15 +128,7 @@ func (s SliceReader) UsersEvents(ctx context.Context, userIDs []int64, from, to 
 		}
 	}
 	slices.SortFunc(evs, cmpUser)
-	for i := range evs {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if !fn(&evs[i]) {
-			return nil
-		}
-	}
-	return nil
+	return emit(ctx, evs, fn)
 }
 
 // cmpUser orders events by (user, time, id).

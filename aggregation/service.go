@@ -93,6 +93,11 @@ func (s SliceReader) UserEvents(ctx context.Context, userID, from, to int64, fn 
 		}
 	}
 	SortEvents(evs)
+	return emit(ctx, evs, fn)
+}
+
+// emit calls fn for each event until fn returns false or ctx ends.
+func emit(ctx context.Context, evs []Event, fn func(*Event) bool) error {
 	for i := range evs {
 		if err := ctx.Err(); err != nil {
 			return err
