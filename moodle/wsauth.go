@@ -17,7 +17,7 @@ const (
 // answers with. Edges write it as it is.
 type WSRefusal struct {
 	Class     string // "moodle_exception", "webservice_access_exception", …
-	ErrorCode string // "invalidtoken", "accessexception", "wsaccessusersuspended", …
+	ErrorCode string // "invalidtoken", "accessexception", "wsaccessuserunconfirmed", …
 	Message   string
 	DebugInfo string
 }
@@ -84,7 +84,8 @@ type WSAccess struct {
 // database is any other error. Capabilities are evaluated at the system
 // context (see HasSystemCapability), where tokens are normally created.
 // Nothing is written: the token's lastaccess is left alone and an
-// expired token is not deleted.
+// expired token is not deleted. Password expiry, which Moodle asks of the
+// user's authentication plugin, is not checked.
 func (s *Source) AuthenticateWSToken(ctx context.Context, token, ip string, now int64, functions []string) (WSAccess, error) {
 	t, ok, err := s.ExternalToken(ctx, token)
 	switch {

@@ -25,6 +25,11 @@ func TestLookupsConcealed(t *testing.T) {
 			fnUser + "&uidsource=id&uid=3&cidsource=id&cid=99",      // no such course
 			fnUsers + "&uidsource=id&uids[0]=3&uids[1]=6",           // second one not hers
 			fnUsers + "&uidsource=username&uids[0]=alice&uids[1]=x", // second one unknown
+			// Her own statistics about a course she does not take part in
+			// would answer its names.
+			fnUser + "&uidsource=id&uid=3&cidsource=shortname&cid=SECRET",
+			fnCourse + "&uidsource=id&uids[0]=3&cidsource=id&cid=4",
+			fnUsers + "&uidsource=id&uids[0]=3&cidsource=idnumber&cid=S1",
 		},
 		"coursetoken": {
 			fnCourse + "&uidsource=id&uids[0]=6&cidsource=id&cid=2",  // not a participant
@@ -41,8 +46,40 @@ func TestLookupsConcealed(t *testing.T) {
 			}
 		}
 	}
+	// Her own statistics in a course she takes part in are hers in full.
+	v := jsonCall(t, h, request{body: "wstoken=alicetoken&" + fnCourse + "&uidsource=id&uids[0]=3&cidsource=id&cid=3&moodlewsrestformat=json"})
+	if l, ok := v.([]any); !ok || len(l) != 1 || l[0].(map[string]any)["coursedata"].(map[string]any)["sitecoursetime"] == 0.0 {
+		t.Errorf("own course: %v", v)
+	}
+	// Mistakes that need no lookup are reported the same whether the
+	// course or user exists or not: they are checked first.
+	h3 := newTestHandler(t, func(c *Config) { c.MaxUsers = 2 })
+	for tok, courses := range map[string][2]string{
+		"alicetoken":  {"cidsource=shortname&cid=SECRET", "cidsource=shortname&cid=NOPE"},
+		"coursetoken": {"cidsource=id&cid=2", "cidsource=id&cid=77"},
+	} {
+		for _, mistake := range []string{
+			fnUser + "&uidsource=id&uid=3&from=10&to=5",
+			fnUser + "&uidsource=bogus&uid=3",
+			fnUser + "&uidsource=id&uid=abc",
+			fnUsers + "&uidsource=id&uids[0]=3&from=10&to=5",
+			fnUsers + "&uidsource=bogus&uids[0]=3",
+			fnUsers + "&uidsource=id&uids[0]=3&uids[1]=abc",
+			fnUsers + "&uidsource=id&uids[0]=3&uids[1]=4&uids[2]=5",
+			fnCourse + "&uidsource=id&uids[0]=3&from=10&to=5",
+			fnCourse + "&uidsource=username&uids[0]=alice&uids[1]=bob&uids[2]=carol",
+		} {
+			var bodies [2]string
+			for i, c := range courses {
+				bodies[i] = serve(h3, request{body: "wstoken=" + tok + "&" + mistake + "&" + c + "&moodlewsrestformat=json"}).Body.String()
+			}
+			if bodies[0] != bodies[1] || !strings.Contains(bodies[0], `"invalidparameter"`) {
+				t.Errorf("%s %s: existing course %s, missing course %s", tok, mistake, bodies[0], bodies[1])
+			}
+		}
+	}
 	// An exporting token is told what is wrong.
-	v := jsonCall(t, h, request{body: tokSite + fnUser + "&uidsource=username&uid=zed&moodlewsrestformat=json"})
+	v = jsonCall(t, h, request{body: tokSite + fnUser + "&uidsource=username&uid=zed&moodlewsrestformat=json"})
 	if d, _ := v.(map[string]any)["debuginfo"].(string); !strings.Contains(d, `User not found: username = "zed"`) {
 		t.Errorf("site token: %v", v)
 	}

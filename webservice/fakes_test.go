@@ -126,6 +126,7 @@ func newDirectory() *fakeDirectory {
 			{ID: 1, ShortName: "site", FullName: "Front page"},
 			{ID: 2, ShortName: "MATH101", FullName: "Mathematics & Logic", IDNumber: "M101"},
 			{ID: 3, ShortName: "HIST", FullName: "Histoire de l'art", IDNumber: "H1"},
+			{ID: 4, ShortName: "SECRET", FullName: "Hidden course", IDNumber: "S1"}, // nobody takes part
 		},
 		participants: map[int64][]int64{2: {3, 4, 5}, 3: {3}},
 		grades:       map[[2]int64]float64{{2, 3}: 85, {2, 4}: 42.5},

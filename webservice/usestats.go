@@ -138,24 +138,37 @@ type target struct {
 }
 
 // checkAccess allows a user's statistics to a principal that exports
-// every user (ws or site:read) or reads the user (the user's own scope),
-// and, limited to the call's course, to a principal that reads that
-// course when the user takes part in it.
+// every user (ws or site:read). Narrower principals: without a course, the
+// user's own scope reads the user; a call about a course (which answers
+// the course's names) needs the user to take part in it, and then the
+// user's own scope reads everything and a scope on the course reads what
+// happened in the course. Every refusal is the same concealed answer, and
+// a narrow principal's call about a course always costs one participation
+// query, so neither the answer nor its cost tells what exists.
 func (h *Handler) checkAccess(ctx context.Context, p *Principal, u aggregation.UserInfo, course *aggregation.CourseInfo) (target, error) {
-	if p.Scopes.CanExport() || p.Scopes.CanReadUser(u.ID) {
+	if p.Scopes.CanExport() {
 		return target{UserInfo: u}, nil
 	}
-	if course != nil && p.Scopes.CanReadCourse(course.ID) {
-		ps, err := h.cfg.Directory.Participants(ctx, course.ID, u.ID-1, 1)
-		if err != nil {
-			return target{}, fmt.Errorf("checking participation: %w", err)
+	refused := lookupFailure(noPermission(fmt.Sprintf("The token may not read the statistics of user %d here.", u.ID)))
+	if course == nil {
+		if p.Scopes.CanReadUser(u.ID) {
+			return target{UserInfo: u}, nil
 		}
-		if len(ps) == 1 && ps[0].ID == u.ID {
+		return target{}, refused
+	}
+	ps, err := h.cfg.Directory.Participants(ctx, course.ID, u.ID-1, 1)
+	if err != nil {
+		return target{}, fmt.Errorf("checking participation: %w", err)
+	}
+	if len(ps) == 1 && ps[0].ID == u.ID {
+		switch {
+		case p.Scopes.CanReadUser(u.ID):
+			return target{UserInfo: u}, nil
+		case p.Scopes.CanReadCourse(course.ID):
 			return target{UserInfo: u, courseOnly: true}, nil
 		}
-		return target{}, lookupFailure(noPermission(fmt.Sprintf("User %d is not a participant of course %d.", u.ID, course.ID)))
 	}
-	return target{}, lookupFailure(noPermission(fmt.Sprintf("The token may not read the statistics of user %d.", u.ID)))
+	return target{}, refused
 }
 
 // parallel calls fn(ctx, i) for i in [0, n) on up to Workers goroutines
@@ -409,21 +422,26 @@ func (h *Handler) userStatsBatch(ctx context.Context, ts []target, course *aggre
 
 // getUserStats is block_use_stats_get_user_stats.
 func (h *Handler) getUserStats(ctx context.Context, c *callCtx) error {
-	source := c.str("uidsource")
+	// Everything that needs no lookup first: a narrow principal learns
+	// nothing from which of its mistakes is reported.
+	now := h.cfg.Now()
+	w, err := c.window(now)
+	if err != nil {
+		return err
+	}
+	source, uid := c.str("uidsource"), c.str("uid")
+	if _, err := userKey(source, uid); err != nil {
+		return err
+	}
 	course, err := h.findCourse(ctx, c.str("cidsource"), c.str("cid"))
 	if err != nil {
 		return err
 	}
-	users, err := h.resolveUsers(ctx, source, []string{c.str("uid")})
+	users, err := h.resolveUsers(ctx, source, []string{uid})
 	if err != nil {
 		return err
 	}
 	t, err := h.checkAccess(ctx, &c.p, users[0], course)
-	if err != nil {
-		return err
-	}
-	now := h.cfg.Now()
-	w, err := c.window(now)
 	if err != nil {
 		return err
 	}
@@ -435,42 +453,56 @@ func (h *Handler) getUserStats(ctx context.Context, c *callCtx) error {
 	return nil
 }
 
-// uids returns the uids argument, refusing more than MaxUsers.
-func (h *Handler) uids(c *callCtx) ([]string, error) {
+// bulkArgs are the checked arguments of a bulk call.
+type bulkArgs struct {
+	source string
+	uids   []string
+	course *aggregation.CourseInfo
+	w      aggregation.Window
+	now    int64
+}
+
+// bulkArgs checks the arguments of a bulk call: the period, the number of
+// uids and each uid's form before any lookup, then the course.
+func (h *Handler) bulkArgs(ctx context.Context, c *callCtx) (bulkArgs, error) {
+	a := bulkArgs{source: c.str("uidsource"), now: h.cfg.Now()}
+	var err error
+	if a.w, err = c.window(a.now); err != nil {
+		return a, err
+	}
 	list, _ := c.args["uids"].([]any)
 	if len(list) > h.cfg.MaxUsers {
-		return nil, invalidParameterf("uids => Too many users: %d requested, at most %d per call. Split the list into several calls.", len(list), h.cfg.MaxUsers)
+		return a, invalidParameterf("uids => Too many users: %d requested, at most %d per call. Split the list into several calls.", len(list), h.cfg.MaxUsers)
 	}
-	out := make([]string, len(list))
+	a.uids = make([]string, len(list))
 	for i, v := range list {
-		out[i], _ = v.(string)
+		a.uids[i], _ = v.(string)
+		if _, err := userKey(a.source, a.uids[i]); err != nil {
+			return a, err
+		}
 	}
-	return out, nil
+	if _, err := userKey(a.source, "1"); err != nil {
+		return a, err // an unknown uidsource with no uids
+	}
+	a.course, err = h.findCourse(ctx, c.str("cidsource"), c.str("cid"))
+	return a, err
 }
 
 // eachBatch resolves and authorises the users in batches of BatchSize and
 // calls fn with each batch, so only one batch is held at a time.
-func (h *Handler) eachBatch(ctx context.Context, c *callCtx, course *aggregation.CourseInfo, fn func([]target) error) error {
-	uids, err := h.uids(c)
-	if err != nil {
-		return err
-	}
-	source := c.str("uidsource")
-	if _, err := userKey(source, "1"); err != nil && source != "id" {
-		return err
-	}
-	for start := 0; start < len(uids); start += h.cfg.BatchSize {
+func (h *Handler) eachBatch(ctx context.Context, c *callCtx, a bulkArgs, fn func([]target) error) error {
+	for start := 0; start < len(a.uids); start += h.cfg.BatchSize {
 		if err := ctx.Err(); err != nil {
 			return aggregation.Errorf(aggregation.EUnavailable, "request cancelled: %v", err)
 		}
-		end := min(start+h.cfg.BatchSize, len(uids))
-		users, err := h.resolveUsers(ctx, source, uids[start:end])
+		end := min(start+h.cfg.BatchSize, len(a.uids))
+		users, err := h.resolveUsers(ctx, a.source, a.uids[start:end])
 		if err != nil {
 			return err
 		}
 		ts := make([]target, len(users))
 		for i, u := range users {
-			if ts[i], err = h.checkAccess(ctx, &c.p, u, course); err != nil {
+			if ts[i], err = h.checkAccess(ctx, &c.p, u, a.course); err != nil {
 				return err
 			}
 		}
@@ -484,19 +516,14 @@ func (h *Handler) eachBatch(ctx context.Context, c *callCtx, course *aggregation
 // getUsersStats is block_use_stats_get_users_stats: get_user_stats for
 // each uid, streamed batch by batch.
 func (h *Handler) getUsersStats(ctx context.Context, c *callCtx) error {
-	course, err := h.findCourse(ctx, c.str("cidsource"), c.str("cid"))
-	if err != nil {
-		return err
-	}
-	now := h.cfg.Now()
-	w, err := c.window(now)
+	a, err := h.bulkArgs(ctx, c)
 	if err != nil {
 		return err
 	}
 	score := c.flag("score")
 	out := c.list()
-	err = h.eachBatch(ctx, c, course, func(ts []target) error {
-		vals, err := h.userStatsBatch(ctx, ts, course, w, now, score)
+	err = h.eachBatch(ctx, c, a, func(ts []target) error {
+		vals, err := h.userStatsBatch(ctx, ts, a.course, a.w, a.now, score)
 		if err != nil {
 			return err
 		}
@@ -515,22 +542,18 @@ func (h *Handler) getUsersStats(ctx context.Context, c *callCtx) error {
 // getUsersCourseStats is block_use_stats_get_users_course_stats: each
 // user's time in one course, with grades loaded once per batch.
 func (h *Handler) getUsersCourseStats(ctx context.Context, c *callCtx) error {
-	course, err := h.findCourse(ctx, c.str("cidsource"), c.str("cid"))
+	a, err := h.bulkArgs(ctx, c)
 	if err != nil {
 		return err
 	}
+	course := a.course
 	if course == nil {
 		return invalidParameter("A course is required: give cidsource (id, idnumber or shortname) and cid.")
 	}
-	now := h.cfg.Now()
-	w, err := c.window(now)
-	if err != nil {
-		return err
-	}
 	score := c.flag("score")
 	out := c.list()
-	err = h.eachBatch(ctx, c, course, func(ts []target) error {
-		rs, err := h.computeAll(ctx, ts, w, now)
+	err = h.eachBatch(ctx, c, a, func(ts []target) error {
+		rs, err := h.computeAll(ctx, ts, a.w, a.now)
 		if err != nil {
 			return err
 		}

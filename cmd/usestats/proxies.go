@@ -56,7 +56,10 @@ func (t trustedProxies) trusts(addr string) bool {
 // peer is a trusted proxy; then X-Forwarded-For is read from the right,
 // skipping trusted proxies, and the first other address is the client
 // (the leftmost one when every hop is trusted). Headers from untrusted
-// peers are ignored, so a client cannot choose its address.
+// peers are ignored, so a client cannot choose its address. Hops may
+// carry a port ("203.0.113.7:5555", "[2001:db8::7]:443"), as Moodle
+// accepts; a hop that is still not an address gives "0.0.0.0", Moodle's
+// unknown address, which no IP restriction admits.
 func (t trustedProxies) remoteIP(r *http.Request) string {
 	peer, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -74,12 +77,26 @@ func (t trustedProxies) remoteIP(r *http.Request) string {
 		}
 	}
 	for i := len(hops) - 1; i >= 0; i-- {
-		if _, err := netip.ParseAddr(hops[i]); err != nil {
-			return peer // a malformed hop: keep what the connection says
+		a, ok := hopAddr(hops[i])
+		if !ok {
+			return "0.0.0.0"
 		}
-		if !t.trusts(hops[i]) || i == 0 {
-			return hops[i]
+		if !t.trusts(a) || i == 0 {
+			return a
 		}
 	}
 	return peer
+}
+
+// hopAddr is the address of one X-Forwarded-For hop, without its port,
+// IPv4-mapped IPv6 addresses written as IPv4.
+func hopAddr(hop string) (string, bool) {
+	if host, _, err := net.SplitHostPort(hop); err == nil {
+		hop = host
+	}
+	a, err := netip.ParseAddr(strings.Trim(hop, "[]"))
+	if err != nil || a.Zone() != "" {
+		return "", false
+	}
+	return a.Unmap().String(), true
 }
