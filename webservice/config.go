@@ -107,9 +107,10 @@ type Config struct {
 	// BatchSize is how many users a bulk call resolves and grades at once
 	// (default 100).
 	BatchSize int
-	// Workers is how many users of a batch are computed at once (default
-	// 2); each holds one database query at a time. Answers keep the
-	// request's order.
+	// Workers is how many log reads of a batch run at once (default 2),
+	// each holding one database query: with a Logs that implements
+	// aggregation.UsersLogReader, each read covers a share of the batch's
+	// users; otherwise one user. Answers keep the request's order.
 	Workers int
 	// Timeout is the deadline of one call, database included (default 2
 	// minutes). A call that runs out of time answers a

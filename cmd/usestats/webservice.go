@@ -34,7 +34,7 @@ func (c *wsConfig) addFlags(fs *flag.FlagSet, env *envDefaults) {
 	fs.IntVar(&c.maxUsers, "ws-max-users", env.int("USESTATS_WS_MAX_USERS", 1000),
 		"most users one bulk web-service call may ask for (env USESTATS_WS_MAX_USERS)")
 	fs.IntVar(&c.workers, "ws-workers", env.int("USESTATS_WS_WORKERS", 2),
-		"users of one bulk web-service call computed at once, each with one database query (env USESTATS_WS_WORKERS)")
+		"log queries of one bulk web-service call run at once, each over a share of a batch's users (env USESTATS_WS_WORKERS)")
 	fs.DurationVar(&c.timeout, "ws-timeout", env.duration("USESTATS_WS_TIMEOUT", 2*time.Minute),
 		"deadline of one web-service call, database included (env USESTATS_WS_TIMEOUT)")
 	fs.BoolVar(&c.debugInfo, "ws-debuginfo", env.bool("USESTATS_WS_DEBUGINFO", true),
