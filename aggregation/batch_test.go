@@ -19,7 +19,7 @@ func TestPropertyComputeUsers(t *testing.T) {
 		t.Run(pp.name, func(t *testing.T) {
 			for seed := 0; seed+3 < len(streams); seed += 4 {
 				var all aggregation.SliceReader
-				users := []int64{40, 7, 22, 7, 3} // 3 has no events; 7 twice
+				users := []int64{40, 7, 22, 7, 3}            // 3 has no events; 7 twice
 				for k, uid := range []int64{40, 7, 22, 99} { // 99 is not asked for
 					for _, ev := range streams[seed+k] {
 						ev.UserID = uid
