@@ -48,9 +48,10 @@ func ComputeUsers(ctx context.Context, r UsersLogReader, userIDs []int64, p Poli
 	}
 	next := 0 // index in ids of the next user to start
 	var (
-		cur         *Engine
-		curID, last int64
-		runErr      error
+		cur    *Engine
+		curID  int64
+		last   int64 = math.MinInt64
+		runErr error
 	)
 	finish := func() {
 		if cur != nil {

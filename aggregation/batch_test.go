@@ -60,6 +60,19 @@ func TestPropertyComputeUsers(t *testing.T) {
 	}
 }
 
+// Negative user ids, which ComputeUser accepts, are not "out of order".
+func TestComputeUsersNegativeIDs(t *testing.T) {
+	p, _ := aggregation.Preset(aggregation.DefaultPolicy)
+	evs := aggregation.SliceReader{{ID: 1, UserID: -3, Time: 100}, {ID: 2, UserID: -3, Time: 400}, {ID: 3, UserID: 2, Time: 100}}
+	var got []int64
+	err := aggregation.ComputeUsers(context.Background(), evs, []int64{2, -3}, p, aggregation.AllTime, 1000,
+		func(int64) aggregation.Sink { return aggregation.NewAccumulator(nil) },
+		func(id int64, _ aggregation.Policy) { got = append(got, id) })
+	if err != nil || !reflect.DeepEqual(got, []int64{-3, 2}) {
+		t.Fatalf("users %v, %v", got, err)
+	}
+}
+
 // outOfOrder yields user 5's event before user 4's.
 type outOfOrder struct{}
 

@@ -30,6 +30,7 @@ func TestLookupsConcealed(t *testing.T) {
 			fnUser + "&uidsource=id&uid=3&cidsource=shortname&cid=SECRET",
 			fnCourse + "&uidsource=id&uids[0]=3&cidsource=id&cid=4",
 			fnUsers + "&uidsource=id&uids[0]=3&cidsource=idnumber&cid=S1",
+			fnUser + "&uidsource=id&uid=3&cidsource=shortname&cid=DUP", // two courses match
 		},
 		"coursetoken": {
 			fnCourse + "&uidsource=id&uids[0]=6&cidsource=id&cid=2",  // not a participant
@@ -82,6 +83,10 @@ func TestLookupsConcealed(t *testing.T) {
 	v = jsonCall(t, h, request{body: tokSite + fnUser + "&uidsource=username&uid=zed&moodlewsrestformat=json"})
 	if d, _ := v.(map[string]any)["debuginfo"].(string); !strings.Contains(d, `User not found: username = "zed"`) {
 		t.Errorf("site token: %v", v)
+	}
+	v = jsonCall(t, h, request{body: tokSite + fnUser + "&uidsource=id&uid=3&cidsource=shortname&cid=DUP&moodlewsrestformat=json"})
+	if d, _ := v.(map[string]any)["debuginfo"].(string); !strings.Contains(d, "2 courses match") {
+		t.Errorf("site token, ambiguous course: %v", v)
 	}
 	// A malformed uid is the caller's mistake, not a lookup: still explained.
 	v = jsonCall(t, h, request{body: "wstoken=alicetoken&" + fnUser + "&uidsource=id&uid=abc&moodlewsrestformat=json"})

@@ -65,12 +65,19 @@ func (d *fakeDirectory) FindCourse(_ context.Context, by aggregation.CourseKey) 
 	if d.fail != nil {
 		return aggregation.CourseInfo{}, d.fail
 	}
+	var found []aggregation.CourseInfo
 	for _, c := range d.courses {
 		if by.ID != 0 && c.ID == by.ID || by.ShortName != "" && c.ShortName == by.ShortName || by.IDNumber != "" && c.IDNumber == by.IDNumber {
-			return c, nil
+			found = append(found, c)
 		}
 	}
-	return aggregation.CourseInfo{}, aggregation.Errorf(aggregation.ENotFound, "no such course")
+	switch len(found) {
+	case 0:
+		return aggregation.CourseInfo{}, aggregation.Errorf(aggregation.ENotFound, "no such course")
+	case 1:
+		return found[0], nil
+	}
+	return aggregation.CourseInfo{}, aggregation.Errorf(aggregation.EInvalid, "%d courses match", len(found))
 }
 
 func (d *fakeDirectory) Courses(_ context.Context, ids []int64) (map[int64]aggregation.CourseInfo, error) {
@@ -127,6 +134,8 @@ func newDirectory() *fakeDirectory {
 			{ID: 2, ShortName: "MATH101", FullName: "Mathematics & Logic", IDNumber: "M101"},
 			{ID: 3, ShortName: "HIST", FullName: "Histoire de l'art", IDNumber: "H1"},
 			{ID: 4, ShortName: "SECRET", FullName: "Hidden course", IDNumber: "S1"}, // nobody takes part
+			{ID: 5, ShortName: "DUP", FullName: "Twin A"},
+			{ID: 6, ShortName: "DUP", FullName: "Twin B"},
 		},
 		participants: map[int64][]int64{2: {3, 4, 5}, 3: {3}},
 		grades:       map[[2]int64]float64{{2, 3}: 85, {2, 4}: 42.5},

@@ -77,6 +77,8 @@ func (h *Handler) findCourse(ctx context.Context, source, cid string) (*aggregat
 		return &course, nil
 	case aggregation.ENotFound:
 		return nil, lookupFailure(invalidParameterf(`Course not found: %s = "%s"`, source, cid))
+	case aggregation.EInvalid: // several courses match
+		return nil, lookupFailure(invalidParameterf(`Course %s = "%s": %s`, source, cid, aggregation.ErrorMessage(err)))
 	}
 	return nil, fmt.Errorf("finding course %s=%q: %w", source, cid, err)
 }
@@ -142,9 +144,9 @@ type target struct {
 // user's own scope reads the user; a call about a course (which answers
 // the course's names) needs the user to take part in it, and then the
 // user's own scope reads everything and a scope on the course reads what
-// happened in the course. Every refusal is the same concealed answer, and
-// a narrow principal's call about a course always costs one participation
-// query, so neither the answer nor its cost tells what exists.
+// happened in the course. Every refusal is the same concealed answer, so
+// the answer does not tell what exists (the work done before a refusal
+// still depends on how far the lookups got).
 func (h *Handler) checkAccess(ctx context.Context, p *Principal, u aggregation.UserInfo, course *aggregation.CourseInfo) (target, error) {
 	if p.Scopes.CanExport() {
 		return target{UserInfo: u}, nil
@@ -198,6 +200,9 @@ func (h *Handler) parallel(ctx context.Context, n int, fn func(ctx context.Conte
 // any other log is read one user at a time, Workers users at once.
 func (h *Handler) computeAll(ctx context.Context, ts []target, w aggregation.Window, now int64) ([]*aggregation.Result, error) {
 	rs := make([]*aggregation.Result, len(ts))
+	if len(ts) == 0 {
+		return rs, nil
+	}
 	multi, ok := h.cfg.Logs.(aggregation.UsersLogReader)
 	if !ok {
 		err := h.parallel(ctx, len(ts), func(ctx context.Context, i int) error {
