@@ -35,13 +35,20 @@ func (d *fakeDirectory) FindUser(_ context.Context, by aggregation.UserKey) (agg
 			found = append(found, u)
 		}
 	}
+	return onlyMatch(found, "user")
+}
+
+// onlyMatch is the single element of found: none is ENotFound, several
+// EInvalid, as the Moodle adapter answers.
+func onlyMatch[T any](found []T, what string) (T, error) {
+	var zero T
 	switch len(found) {
 	case 0:
-		return aggregation.UserInfo{}, aggregation.Errorf(aggregation.ENotFound, "no such user")
+		return zero, aggregation.Errorf(aggregation.ENotFound, "no such %s", what)
 	case 1:
 		return found[0], nil
 	}
-	return aggregation.UserInfo{}, aggregation.Errorf(aggregation.EInvalid, "%d users match", len(found))
+	return zero, aggregation.Errorf(aggregation.EInvalid, "%d %ss match", len(found), what)
 }
 
 func (d *fakeDirectory) Users(_ context.Context, ids []int64) (map[int64]aggregation.UserInfo, error) {
@@ -71,13 +78,7 @@ func (d *fakeDirectory) FindCourse(_ context.Context, by aggregation.CourseKey) 
 			found = append(found, c)
 		}
 	}
-	switch len(found) {
-	case 0:
-		return aggregation.CourseInfo{}, aggregation.Errorf(aggregation.ENotFound, "no such course")
-	case 1:
-		return found[0], nil
-	}
-	return aggregation.CourseInfo{}, aggregation.Errorf(aggregation.EInvalid, "%d courses match", len(found))
+	return onlyMatch(found, "course")
 }
 
 func (d *fakeDirectory) Courses(_ context.Context, ids []int64) (map[int64]aggregation.CourseInfo, error) {
