@@ -33,12 +33,14 @@ func ComputeUsers(ctx context.Context, r UsersLogReader, userIDs []int64, p Poli
 	if len(ids) == 0 {
 		return nil
 	}
-	// Validate the policy once, before any read.
-	probe, err := NewEngine(p, w, discard{})
+	// Validate once, before any read.
+	p, err := p.Normalize()
 	if err != nil {
 		return err
 	}
-	p = probe.Policy()
+	if err := w.Validate(); err != nil {
+		return err
+	}
 	from, to := w.From, w.To
 	if lb := p.LookBehind(); lb > 0 && from > math.MinInt64+lb {
 		from -= lb
@@ -113,12 +115,6 @@ func ComputeUsers(ctx context.Context, r UsersLogReader, userIDs []int64, p Poli
 	finish()
 	return nil
 }
-
-// discard is a Sink that keeps nothing.
-type discard struct{}
-
-func (discard) Lap(*Lap)         {}
-func (discard) Session(*Session) {}
 
 // UsersEvents implements UsersLogReader.
 func (s SliceReader) UsersEvents(ctx context.Context, userIDs []int64, from, to int64, fn func(*Event) bool) error {

@@ -186,8 +186,15 @@ func (s *Source) hasSystemCapability(ctx context.Context, userID int64, caps []s
 	return false, nil
 }
 
-// systemContextID returns the id of the system context (normally 1).
+// systemContextID returns the id of the system context (normally 1),
+// read once: Moodle creates it at install and never changes it.
 func (s *Source) systemContextID(ctx context.Context) (int64, error) {
+	s.mu.Lock()
+	id := s.sysCtx
+	s.mu.Unlock()
+	if id != 0 {
+		return id, nil
+	}
 	var cs []Context
 	if err := s.db.NewSelect().Model(&cs).ModelTableExpr(s.tableAs("context", "ctx")).
 		Column("id").Where("contextlevel = ?", contextLevelSystem).OrderExpr("id").Limit(1).Scan(ctx); err != nil {
@@ -196,6 +203,9 @@ func (s *Source) systemContextID(ctx context.Context) (int64, error) {
 	if len(cs) == 0 {
 		return 0, aggregation.Errorf(aggregation.ENotFound, "table %s has no system context (contextlevel %d)", s.prefix+"context", contextLevelSystem)
 	}
+	s.mu.Lock()
+	s.sysCtx = cs[0].ID
+	s.mu.Unlock()
 	return cs[0].ID, nil
 }
 

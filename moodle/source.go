@@ -31,6 +31,7 @@ type Source struct {
 	mu      sync.Mutex
 	modules map[int64]string // modules.id → name, loaded once
 	cms     map[int64]cmInfo // cmid → resolution (type, section, …); missing cms cached too
+	sysCtx  int64            // id of the system context, once read (0: not yet)
 }
 
 // Open connects read-only to the Moodle database at dsn and checks that its

@@ -151,26 +151,24 @@ func (h *Handler) checkAccess(ctx context.Context, p *Principal, u aggregation.U
 	if p.Scopes.CanExport() {
 		return target{UserInfo: u}, nil
 	}
-	refused := lookupFailure(noPermission(fmt.Sprintf("The token may not read the statistics of user %d here.", u.ID)))
-	if course == nil {
-		if p.Scopes.CanReadUser(u.ID) {
-			return target{UserInfo: u}, nil
-		}
-		return target{}, refused
+	refused := func() (target, error) {
+		return target{}, lookupFailure(noPermission(fmt.Sprintf("The token may not read the statistics of user %d here.", u.ID)))
+	}
+	self := p.Scopes.CanReadUser(u.ID)
+	switch {
+	case course == nil && self:
+		return target{UserInfo: u}, nil
+	case course == nil, !self && !p.Scopes.CanReadCourse(course.ID):
+		return refused()
 	}
 	ps, err := h.cfg.Directory.Participants(ctx, course.ID, u.ID-1, 1)
 	if err != nil {
 		return target{}, fmt.Errorf("checking participation: %w", err)
 	}
-	if len(ps) == 1 && ps[0].ID == u.ID {
-		switch {
-		case p.Scopes.CanReadUser(u.ID):
-			return target{UserInfo: u}, nil
-		case p.Scopes.CanReadCourse(course.ID):
-			return target{UserInfo: u, courseOnly: true}, nil
-		}
+	if len(ps) != 1 || ps[0].ID != u.ID {
+		return refused()
 	}
-	return target{}, refused
+	return target{UserInfo: u, courseOnly: !self}, nil
 }
 
 // parallel calls fn(ctx, i) for i in [0, n) on up to Workers goroutines
@@ -244,13 +242,12 @@ func (h *Handler) computeAll(ctx context.Context, ts []target, w aggregation.Win
 	if err != nil {
 		return nil, err
 	}
+	all := make(map[int64]*aggregation.Result, len(ids))
+	for _, f := range found {
+		maps.Copy(all, f)
+	}
 	for i, t := range ts {
-		for _, f := range found {
-			if r, ok := f[t.ID]; ok {
-				rs[i] = r
-				break
-			}
-		}
+		rs[i] = all[t.ID]
 	}
 	return rs, nil
 }

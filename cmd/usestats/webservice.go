@@ -19,12 +19,13 @@ import (
 
 // wsConfig is the web-service part of serve's configuration.
 type wsConfig struct {
-	moodleTokens bool          // also accept the site's external_tokens
-	maxUsers     int           // most users in one bulk call
-	workers      int           // users computed at once in a bulk call
-	timeout      time.Duration // deadline of one call
-	debugInfo    bool          // send debuginfo with errors
-	proxies      string        // reverse proxies whose X-Forwarded-For is believed
+	moodleTokens bool           // also accept the site's external_tokens
+	maxUsers     int            // most users in one bulk call
+	workers      int            // users computed at once in a bulk call
+	timeout      time.Duration  // deadline of one call
+	debugInfo    bool           // send debuginfo with errors
+	proxies      string         // reverse proxies whose X-Forwarded-For is believed
+	trusted      trustedProxies // proxies, parsed by check
 }
 
 // addFlags declares the --ws-* flags, defaulted from USESTATS_WS_*.
@@ -48,7 +49,8 @@ func (c *wsConfig) check() error {
 	if c.maxUsers < 1 || c.workers < 1 || c.timeout <= 0 {
 		return aggregation.Errorf(aggregation.EInvalid, "serve: --ws-max-users, --ws-workers and --ws-timeout must be positive")
 	}
-	_, err := parseTrustedProxies(c.proxies)
+	var err error
+	c.trusted, err = parseTrustedProxies(c.proxies)
 	return err
 }
 
@@ -75,10 +77,6 @@ func newWSHandler(ctx context.Context, c wsConfig, d wsDeps) (*webservice.Handle
 	if info.SiteName == "" {
 		info.SiteName = "usestats"
 	}
-	proxies, err := parseTrustedProxies(c.proxies)
-	if err != nil {
-		return nil, err
-	}
 	return webservice.New(webservice.Config{
 		Authenticate:  wsAuth{st: d.st, src: d.src, moodleTokens: c.moodleTokens, now: time.Now}.authenticate,
 		Directory:     d.src.Directory(),
@@ -91,7 +89,7 @@ func newWSHandler(ctx context.Context, c wsConfig, d wsDeps) (*webservice.Handle
 		Workers:       c.workers,
 		Timeout:       c.timeout,
 		HideDebugInfo: !c.debugInfo,
-		RemoteIP:      proxies.remoteIP,
+		RemoteIP:      c.trusted.remoteIP,
 		Logger:        d.log,
 	})
 }
