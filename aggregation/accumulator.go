@@ -14,10 +14,7 @@ type Accumulator struct {
 	rollup   *Rollup
 	clock    dayClock
 	sessions []Session
-	courses  []int64 // backing store of the sessions' Courses
-	ips      map[int64]*ipRange
-	ipCourse int64
-	ipLast   *ipRange
+	courses  []int64               // backing store of the sessions' Courses
 	front    [frontSize]frontEntry // the cells a learner's day keeps touching
 }
 
@@ -29,17 +26,12 @@ type frontEntry struct {
 
 const frontSize = 256
 
-type ipRange struct {
-	first, last string
-}
-
 // NewAccumulator returns an accumulator whose days are calendar days in loc
 // (nil means UTC).
 func NewAccumulator(loc *time.Location) *Accumulator {
 	a := &Accumulator{
 		rollup: NewRollup(),
 		clock:  newDayClock(loc),
-		ips:    make(map[int64]*ipRange),
 	}
 	a.Reset()
 	return a
@@ -51,8 +43,6 @@ func (a *Accumulator) Reset() {
 	a.rollup.Reset()
 	clear(a.sessions)
 	a.sessions, a.courses = a.sessions[:0], a.courses[:0]
-	clear(a.ips)
-	a.ipCourse, a.ipLast = 0, nil
 	for i := range a.front {
 		a.front[i].slot = -1
 	}
@@ -90,21 +80,12 @@ func (a *Accumulator) Lap(l *Lap) {
 	c.Elapsed += l.Credit
 	c.Events++
 	if ev.IP != "" && k.CourseID != SiteCourseID {
-		a.noteIP(k.CourseID, ev.IP)
-	}
-}
-
-func (a *Accumulator) noteIP(course int64, ip string) {
-	r := a.ipLast
-	if r == nil || a.ipCourse != course {
-		r = a.ips[course]
-		if r == nil {
-			r = &ipRange{first: ip}
-			a.ips[course] = r
+		// Laps of one place arrive in (time, id) order.
+		if c.FirstIP.IP == "" {
+			c.FirstIP = IPMark{IP: ev.IP, Time: ev.Time, ID: ev.ID}
 		}
-		a.ipCourse, a.ipLast = course, r
+		c.LastIP = IPMark{IP: ev.IP, Time: ev.Time, ID: ev.ID}
 	}
-	r.last = ip
 }
 
 // Session keeps a copy of a closed session.
@@ -119,29 +100,43 @@ func (a *Accumulator) Session(s *Session) {
 // Rollup returns the daily cells accumulated so far.
 func (a *Accumulator) Rollup() *Rollup { return a.rollup }
 
-// Sessions returns the closed sessions in start order.
+// Sessions returns the closed sessions in start order (see SortSessions).
 func (a *Accumulator) Sessions() []Session {
 	out := slices.Clone(a.sessions)
-	slices.SortStableFunc(out, func(x, y Session) int {
-		return cmp.Or(cmp.Compare(x.UserID, y.UserID), cmp.Compare(x.Start, y.Start), cmp.Compare(x.Seq, y.Seq))
-	})
+	SortSessions(out)
 	return out
+}
+
+// SortSessions orders sessions by user, start and first event: an order
+// that does not depend on the window they were computed in.
+func SortSessions(ss []Session) {
+	slices.SortStableFunc(ss, func(x, y Session) int {
+		return cmp.Or(cmp.Compare(x.UserID, y.UserID), cmp.Compare(x.Start, y.Start), cmp.Compare(x.FirstID, y.FirstID), cmp.Compare(x.Seq, y.Seq))
+	})
 }
 
 // Result builds the user's result tree for the window under the policy.
 func (a *Accumulator) Result(userID int64, p Policy, w Window) *Result {
-	res := a.rollup.UserResult(userID)
-	res.Policy = PolicyRef{Name: p.Name, Version: p.Version}
-	res.From, res.To = w.From, w.To
+	var ss []Session
 	for _, s := range a.Sessions() {
 		if s.UserID == userID {
-			res.Sessions = append(res.Sessions, s)
+			ss = append(ss, s)
 		}
 	}
-	for i := range res.Courses {
-		if r := a.ips[res.Courses[i].CourseID]; r != nil {
-			res.Courses[i].FirstIP, res.Courses[i].LastIP = r.first, r.last
-		}
+	return BuildResult(userID, p, w, a.rollup, ss)
+}
+
+// BuildResult builds a user's result tree for the window under the policy
+// from daily cells and the sessions (in SortSessions order). Each session's
+// Seq becomes its index: engine sequence numbers depend on where a
+// computation started, and answers must not.
+func BuildResult(userID int64, p Policy, w Window, r *Rollup, sessions []Session) *Result {
+	res := r.UserResult(userID)
+	res.Policy = PolicyRef{Name: p.Name, Version: p.Version}
+	res.From, res.To = w.From, w.To
+	res.Sessions = sessions
+	for i := range res.Sessions {
+		res.Sessions[i].Seq = i
 	}
 	return res
 }

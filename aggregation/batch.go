@@ -27,6 +27,13 @@ type UsersLogReader interface {
 // normalized policy. userIDs may be in any order and hold repeats.
 func ComputeUsers(ctx context.Context, r UsersLogReader, userIDs []int64, p Policy, w Window, now int64,
 	sink func(userID int64) Sink, done func(userID int64, p Policy)) error {
+	return computeUsers(ctx, r, userIDs, p, w, now, sink, done, 0)
+}
+
+// computeUsers is ComputeUsers with at least minBehind seconds of
+// look-behind.
+func computeUsers(ctx context.Context, r UsersLogReader, userIDs []int64, p Policy, w Window, now int64,
+	sink func(userID int64) Sink, done func(userID int64, p Policy), minBehind int64) error {
 	ids := slices.Clone(userIDs)
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
@@ -42,7 +49,7 @@ func ComputeUsers(ctx context.Context, r UsersLogReader, userIDs []int64, p Poli
 		return err
 	}
 	from, to := w.From, w.To
-	if lb := p.LookBehind(); lb > 0 && from > math.MinInt64+lb {
+	if lb := max(p.LookBehind(), minBehind); lb > 0 && from > math.MinInt64+lb {
 		from -= lb
 	}
 	if to < math.MaxInt64 {

@@ -104,6 +104,15 @@ type Session struct {
 	Events  int64   // counted events
 	Courses []int64 // distinct course ids in first-seen order (0 = site)
 	Seq     int     // order in which the engine opened it (Lap.Session refers to it)
+	FirstID int64   // log id of its first counted event: names the session in every window
+	LastID  int64   // log id of its last counted event
+	// Continues is set when the session had already begun before its first
+	// counted event (an event before the window joined it); PrevID is then
+	// the log id of the last such event. They join the parts of a session
+	// that crosses the boundary of two windows computed apart (see
+	// MergeSessions); answers leave them zero.
+	Continues bool
+	PrevID    int64
 }
 
 // Sink receives the engine's output. Lap and Session pointers, and the

@@ -35,6 +35,7 @@ type PolicyRef struct {
 // Result is one user's time for a window.
 type Result struct {
 	Policy   PolicyRef
+	Source   Source // where the answer came from (set by the Service)
 	UserID   int64
 	From, To int64
 	Total    Stat // site + every course
@@ -113,6 +114,7 @@ func (c *CourseStat) Section(id int64) *SectionStat {
 func (r *Rollup) UserResult(userID int64) *Result {
 	res := &Result{UserID: userID}
 	courses := map[int64]*CourseStat{}
+	ips := map[int64]*[2]IPMark{}
 	modules := map[[2]int64]*ModuleStat{}
 	sections := map[[2]int64]*SectionStat{}
 	days := map[Day]*Stat{}
@@ -142,6 +144,15 @@ func (r *Rollup) UserResult(userID int64) *Result {
 			courses[k.CourseID] = cs
 		}
 		cs.Total.add(c)
+		if c.FirstIP.IP != "" {
+			m := ips[k.CourseID]
+			if m == nil {
+				m = new([2]IPMark)
+				ips[k.CourseID] = m
+			}
+			m[0].earlier(&c.FirstIP)
+			m[1].later(&c.LastIP)
+		}
 		cd := courseDays[struct {
 			c int64
 			d Day
@@ -200,6 +211,9 @@ func (r *Rollup) UserResult(userID int64) *Result {
 		cs.Days = append(cs.Days, DayStat{Day: k.d, Stat: *d})
 	}
 	for _, cs := range courses {
+		if m := ips[cs.CourseID]; m != nil {
+			cs.FirstIP, cs.LastIP = m[0].IP, m[1].IP
+		}
 		slices.SortFunc(cs.Modules, func(a, b ModuleStat) int { return cmp.Compare(a.CMID, b.CMID) })
 		slices.SortFunc(cs.Sections, func(a, b SectionStat) int { return cmp.Compare(a.SectionID, b.SectionID) })
 		slices.SortFunc(cs.Days, func(a, b DayStat) int { return cmp.Compare(a.Day, b.Day) })

@@ -22,10 +22,46 @@ type RollupCell struct {
 	Events     int64
 	First      int64  // time of the first counted event
 	Last       int64  // time of the last counted event
-	ModuleType string // activities only
+	ModuleType string // activities only: the module type at the first counted event
+	FirstIP    IPMark // the earliest counted event that logged an IP (course cells only)
+	LastIP     IPMark // the latest one
 }
 
+// IPMark is the IP address of one event and the event's place in the
+// (time, id) order; the zero IPMark means no IP.
+type IPMark struct {
+	IP   string
+	Time int64
+	ID   int64
+}
+
+// before reports whether m comes before o in (time, id) order.
+func (m *IPMark) before(o *IPMark) bool {
+	return m.Time < o.Time || m.Time == o.Time && m.ID < o.ID
+}
+
+// earlier keeps the earlier of m and o (ignoring empty marks).
+func (m *IPMark) earlier(o *IPMark) {
+	if o.IP != "" && (m.IP == "" || o.before(m)) {
+		*m = *o
+	}
+}
+
+// later keeps the later of m and o (ignoring empty marks).
+func (m *IPMark) later(o *IPMark) {
+	if o.IP != "" && (m.IP == "" || m.before(o)) {
+		*m = *o
+	}
+}
+
+// merge adds o into c. The result does not depend on the order cells are
+// merged in: the module type is the one of the earlier first event.
 func (c *RollupCell) merge(o *RollupCell) {
+	if o.Events > 0 && (c.Events == 0 || o.First < c.First) && o.ModuleType != "" {
+		c.ModuleType = o.ModuleType
+	} else if c.ModuleType == "" {
+		c.ModuleType = o.ModuleType
+	}
 	if c.Events == 0 {
 		c.First, c.Last = o.First, o.Last
 	} else if o.Events > 0 {
@@ -33,9 +69,8 @@ func (c *RollupCell) merge(o *RollupCell) {
 	}
 	c.Elapsed += o.Elapsed
 	c.Events += o.Events
-	if c.ModuleType == "" {
-		c.ModuleType = o.ModuleType
-	}
+	c.FirstIP.earlier(&o.FirstIP)
+	c.LastIP.later(&o.LastIP)
 }
 
 // Rollup is a set of daily cells. Rollups of disjoint windows (or of

@@ -29,6 +29,8 @@ type session struct {
 	kept    bool  // longer than MinSession: its laps go straight to the sink
 	span    int64 // Σ of every lap that joined, counted or not (the MinSession test)
 	course  int64 // last non-site course, for SplitOnCourse
+	joined  int64 // log id of the last lap that joined, counted or not
+	any     bool  // a lap has joined
 	s       Session
 	pending []Lap // laps of a session not yet kept (MinSession > 0 only)
 }
@@ -207,6 +209,8 @@ func (tl *timeline) join(l *Lap, end int64, counted bool) {
 		s.s.UserID = l.Event.UserID
 		s.s.Elapsed, s.s.Events = 0, 0
 		s.s.Courses = s.s.Courses[:0]
+		s.s.FirstID, s.s.LastID, s.s.Continues, s.s.PrevID = 0, 0, false, 0
+		s.any = false
 		s.s.Seq = e.seq
 		e.seq++
 	}
@@ -217,7 +221,12 @@ func (tl *timeline) join(l *Lap, end int64, counted bool) {
 	if counted {
 		if s.s.Events == 0 {
 			s.s.Start, s.s.End = l.Event.Time, l.Event.Time
+			s.s.FirstID = l.Event.ID
+			if s.any {
+				s.s.Continues, s.s.PrevID = true, s.joined
+			}
 		}
+		s.s.LastID = l.Event.ID
 		if n := len(s.s.Courses); n == 0 || s.s.Courses[n-1] != course && !slices.Contains(s.s.Courses, course) {
 			s.s.Courses = append(s.s.Courses, course)
 		}
@@ -231,6 +240,7 @@ func (tl *timeline) join(l *Lap, end int64, counted bool) {
 			e.sink.Lap(l)
 		}
 	}
+	s.joined, s.any = l.Event.ID, true
 	if !s.kept && s.span > p.MinSession {
 		s.kept = true
 		for i := range s.pending {

@@ -37,19 +37,29 @@ func (p *Policy) LookAhead() int64 {
 
 func (p *Policy) reach() int64 { return max(p.Threshold, p.Credit) }
 
+// joinBehind is the look-behind that lets a computation see the event
+// before its window that a session crossing the window's start last
+// joined, so the session's parts can be joined (Session.Continues).
+func (p *Policy) joinBehind() int64 { return p.reach() + p.MinSession + 1 }
+
 // ComputeUser streams a user's events for the window through the policy
 // into sink: the look-behind context (see LookBehind), the window, then
 // look-ahead events after the window until the engine has every lap it
 // needs (fix B3), at most LookAhead past To, and flushes with now. It
 // returns the normalized policy.
 func ComputeUser(ctx context.Context, r LogReader, userID int64, p Policy, w Window, now int64, sink Sink) (Policy, error) {
+	return computeUser(ctx, r, userID, p, w, now, sink, 0)
+}
+
+// computeUser is ComputeUser with at least minBehind seconds of look-behind.
+func computeUser(ctx context.Context, r LogReader, userID int64, p Policy, w Window, now int64, sink Sink, minBehind int64) (Policy, error) {
 	e, err := NewEngine(p, w, sink)
 	if err != nil {
 		return p, err
 	}
 	p = e.Policy()
 	from := w.From
-	if lb := p.LookBehind(); lb > 0 && from > math.MinInt64+lb {
+	if lb := max(p.LookBehind(), minBehind); lb > 0 && from > math.MinInt64+lb {
 		from -= lb
 	}
 	var pushErr error
