@@ -10,9 +10,11 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,13 +43,39 @@ const (
 type Options struct {
 	// ReadOnly asks the server for a read-only session (PostgreSQL
 	// default_transaction_read_only, MariaDB/MySQL transaction_read_only,
-	// SQLite mode=ro).
+	// SQLite mode=ro): a write fails on the server, whatever the caller
+	// sends.
 	ReadOnly bool
 	// MaxOpenConns caps the pool (0: the driver's default; SQLite writers use 1).
 	MaxOpenConns int
+	// MaxIdleConns is how many unused connections the pool keeps open. 0:
+	// as many as the pool's cap when it has one, so a bounded pool opens
+	// each connection once and reuses it (no connection churn), the
+	// driver's default of 2 otherwise; negative: none.
+	MaxIdleConns int
+	// ConnMaxLifetime replaces a connection once it is that old (0: kept
+	// as long as it works).
+	ConnMaxLifetime time.Duration
+	// StatementTimeout makes the server stop any statement of the session
+	// running longer (0: the server's own setting). PostgreSQL:
+	// statement_timeout; MariaDB: max_statement_time; MySQL 8:
+	// max_execution_time, which covers SELECT statements only. A stopped
+	// statement's error matches ErrStatementTimeout (errors.Is) and reads as
+	// an *aggregation.Error with code EUnavailable (errors.As). SQLite has
+	// no such limit: there the caller's context is the only bound.
+	StatementTimeout time.Duration
+	// AppName names our sessions on the server (default "usestats"):
+	// PostgreSQL's application_name, as pg_stat_activity shows it (an
+	// application_name in the URL wins), and MariaDB/MySQL's program_name
+	// connection attribute (a connectionAttributes in the URL wins).
+	AppName string
 	// PingTimeout bounds the reachability check (default 5 s).
 	PingTimeout time.Duration
 }
+
+// DefaultAppName is the session name Open gives the server when
+// Options.AppName is empty.
+const DefaultAppName = "usestats"
 
 // DB is an open database and its kind.
 type DB struct {
@@ -101,6 +129,17 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 	if opt.MaxOpenConns > 0 {
 		db.SetMaxOpenConns(opt.MaxOpenConns)
 	}
+	switch idle := opt.MaxIdleConns; {
+	case idle < 0:
+		db.SetMaxIdleConns(0)
+	case idle > 0:
+		db.SetMaxIdleConns(idle)
+	case db.Stats().MaxOpenConnections > 0:
+		db.SetMaxIdleConns(db.Stats().MaxOpenConnections)
+	}
+	if opt.ConnMaxLifetime > 0 {
+		db.SetConnMaxLifetime(opt.ConnMaxLifetime)
+	}
 	timeout := opt.PingTimeout
 	if timeout <= 0 {
 		timeout = 5 * time.Second
@@ -128,19 +167,39 @@ func openPostgres(u *url.URL, opt Options) (*bun.DB, error) {
 	u2 := *u
 	u2.Scheme = "postgres"
 	u2.RawQuery = q.Encode()
-	// No fixed statement timeout: contexts bound every call, and a long
+	// No fixed read or write timeout: contexts bound every call, and a long
 	// statement (an index build over 10⁸ rows) must not be cut at 10 s. A
 	// read_timeout / write_timeout in the URL still wins.
-	opts := []pgdriver.Option{pgdriver.WithReadTimeout(0), pgdriver.WithWriteTimeout(0), pgdriver.WithDSN(u2.String())}
+	opts := []pgdriver.Option{pgdriver.WithReadTimeout(0), pgdriver.WithWriteTimeout(0),
+		pgdriver.WithApplicationName(appName(opt)), pgdriver.WithDSN(u2.String())}
+	// Session settings join the URL's own parameters (WithDSN keeps them as
+	// connection parameters); ours win, as they protect the server.
+	params := map[string]any{}
 	if opt.ReadOnly {
-		opts = append(opts, pgdriver.WithConnParams(map[string]any{"default_transaction_read_only": "on"}))
+		params["default_transaction_read_only"] = "on"
 	}
-	sqldb := sql.OpenDB(pgdriver.NewConnector(opts...))
-	return bun.NewDB(sqldb, pgdialect.New()), nil
+	if opt.StatementTimeout > 0 {
+		params["statement_timeout"] = timeoutMillis(opt.StatementTimeout)
+	}
+	if len(params) > 0 {
+		opts = append(opts, func(c *pgdriver.Config) {
+			merged := make(map[string]any, len(c.ConnParams)+len(params))
+			maps.Copy(merged, c.ConnParams)
+			maps.Copy(merged, params)
+			c.ConnParams = merged
+		})
+	}
+	var conn driver.Connector = pgdriver.NewConnector(opts...)
+	if opt.StatementTimeout > 0 {
+		conn = &sessionConnector{Connector: conn, timeout: opt.StatementTimeout}
+	}
+	return bun.NewDB(sql.OpenDB(conn), pgdialect.New()), nil
 }
 
-// openMySQL opens a MariaDB or MySQL database; read-only sessions run SET
-// SESSION TRANSACTION READ ONLY on every new connection.
+// openMySQL opens a MariaDB or MySQL database. Read-only sessions run SET
+// SESSION TRANSACTION READ ONLY on every new connection; a statement
+// timeout sets MariaDB's max_statement_time, or MySQL 8's
+// max_execution_time when the server does not know the former.
 func openMySQL(u *url.URL, opt Options) (*bun.DB, error) {
 	host := u.Host
 	if host == "" {
@@ -152,6 +211,9 @@ func openMySQL(u *url.URL, opt Options) (*bun.DB, error) {
 	q := u.Query()
 	if q.Get("charset") == "" {
 		q.Set("charset", "utf8mb4")
+	}
+	if q.Get("connectionAttributes") == "" {
+		q.Set("connectionAttributes", "program_name:"+appName(opt))
 	}
 	q.Set("interpolateParams", "true") // one round trip per query
 	pass, _ := u.User.Password()
@@ -165,33 +227,32 @@ func openMySQL(u *url.URL, opt Options) (*bun.DB, error) {
 	if err != nil {
 		return nil, aggregation.Errorf(aggregation.EInvalid, "mysql URL %s: %v", redact(u.String()), err)
 	}
+	sc := &sessionConnector{Connector: conn, timeout: opt.StatementTimeout}
 	if opt.ReadOnly {
-		conn = initConnector{Connector: conn, init: "SET SESSION TRANSACTION READ ONLY"}
+		sc.init = append(sc.init, &initStep{alts: []string{"SET SESSION TRANSACTION READ ONLY"}})
+	}
+	if d := opt.StatementTimeout; d > 0 {
+		sc.init = append(sc.init, &initStep{alts: []string{
+			"SET SESSION max_statement_time = " + strconv.FormatFloat(d.Seconds(), 'f', 6, 64), // MariaDB, seconds
+			"SET SESSION max_execution_time = " + strconv.FormatInt(timeoutMillis(d), 10),      // MySQL 8, ms
+		}})
+	}
+	if len(sc.init) > 0 || sc.timeout > 0 {
+		conn = sc
 	}
 	return bun.NewDB(sql.OpenDB(conn), mysqldialect.New()), nil
 }
 
-// initConnector runs a statement on every new connection.
-type initConnector struct {
-	driver.Connector
-	init string
+func appName(opt Options) string {
+	if opt.AppName != "" {
+		return opt.AppName
+	}
+	return DefaultAppName
 }
 
-func (c initConnector) Connect(ctx context.Context) (driver.Conn, error) {
-	conn, err := c.Connector.Connect(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ex, ok := conn.(driver.ExecerContext)
-	if !ok {
-		conn.Close()
-		return nil, fmt.Errorf("dbconn: the driver cannot run %q", c.init)
-	}
-	if _, err := ex.ExecContext(ctx, c.init, nil); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("dbconn: %s: %w", c.init, err)
-	}
-	return conn, nil
+// timeoutMillis is d in whole milliseconds, at least 1 (0 would mean none).
+func timeoutMillis(d time.Duration) int64 {
+	return max(d.Milliseconds(), 1)
 }
 
 func sqlitePath(u *url.URL) string {
