@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"sync"
+	"time"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/schema"
@@ -34,10 +35,79 @@ type Source struct {
 	sysCtx  int64            // id of the system context, once read (0: not yet)
 }
 
-// Open connects read-only to the Moodle database at dsn and checks that its
-// tables exist under the prefix ("" means DefaultPrefix).
+// Pool defaults of Open.
+const (
+	// DefaultMaxConns bounds the connections a Source opens: enough for a
+	// few requests at once (a log stream holds one connection while its
+	// course modules are resolved on another) without weighing on the
+	// Moodle site's own database.
+	DefaultMaxConns = 4
+	// DefaultStatementTimeout is the server-side limit on one statement.
+	// Log reads page by page (keyset pages of 50 000 rows, or one query
+	// per share of a bulk batch, each a fraction of a second to a few
+	// seconds on a large log), and a compile of the whole log is many such
+	// pages, so 5 minutes stops only a runaway statement, such as one
+	// left running by a client that went away, while no legitimate read
+	// comes near it. Contexts bound the calls on our side.
+	DefaultStatementTimeout = 5 * time.Minute
+	// connMaxLifetime renews each kept connection now and then, ahead of
+	// servers and proxies that drop long-idle sessions.
+	connMaxLifetime = 30 * time.Minute
+)
+
+// Options tune the connections Open makes. The zero value is the
+// defaults.
+type Options struct {
+	// MaxConns bounds the pool: the Moodle database never sees more of our
+	// connections, and they are kept open while idle (no churn). 0:
+	// DefaultMaxConns; at least 2, as a log stream resolves its course
+	// modules on a second connection.
+	MaxConns int
+	// StatementTimeout makes the Moodle server stop any statement running
+	// longer (PostgreSQL statement_timeout, MariaDB max_statement_time,
+	// MySQL 8 max_execution_time; SQLite has none, contexts bound it). Such
+	// a failure is an EUnavailable *aggregation.Error matching
+	// dbconn.ErrStatementTimeout. 0: DefaultStatementTimeout; negative:
+	// none (the server's own setting).
+	StatementTimeout time.Duration
+	// AppName names our sessions on the server (PostgreSQL application_name,
+	// MariaDB/MySQL program_name). "": dbconn.DefaultAppName.
+	AppName string
+}
+
+// dbOptions checks o and returns the read-only pool it describes.
+func (o Options) dbOptions() (dbconn.Options, error) {
+	conns := o.MaxConns
+	if conns == 0 {
+		conns = DefaultMaxConns
+	}
+	if conns < 2 {
+		return dbconn.Options{}, aggregation.Errorf(aggregation.EInvalid,
+			"moodle: a pool of %d connections: the adapter needs at least two (a log stream resolves its course modules on a second one)", o.MaxConns)
+	}
+	timeout := o.StatementTimeout
+	if timeout == 0 {
+		timeout = DefaultStatementTimeout
+	}
+	return dbconn.Options{ReadOnly: true, MaxOpenConns: conns, ConnMaxLifetime: connMaxLifetime,
+		StatementTimeout: max(timeout, 0), AppName: o.AppName}, nil
+}
+
+// Open connects read-only to the Moodle database at dsn, with the default
+// Options, and checks that its tables exist under the prefix ("" means
+// DefaultPrefix).
 func Open(ctx context.Context, dsn, prefix string) (*Source, error) {
-	db, err := dbconn.Open(ctx, dsn, dbconn.Options{ReadOnly: true})
+	return OpenWith(ctx, dsn, prefix, Options{})
+}
+
+// OpenWith is Open with a bounded, kept pool of read-only sessions, each
+// with a statement timeout, as opt describes. A bad opt is EInvalid.
+func OpenWith(ctx context.Context, dsn, prefix string, opt Options) (*Source, error) {
+	dbopt, err := opt.dbOptions()
+	if err != nil {
+		return nil, err
+	}
+	db, err := dbconn.Open(ctx, dsn, dbopt)
 	if err != nil {
 		return nil, err
 	}
