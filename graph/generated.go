@@ -265,6 +265,7 @@ type ComplexityRoot struct {
 		SessionSummary func(childComplexity int) int
 		Sessions       func(childComplexity int) int
 		Site           func(childComplexity int) int
+		Source         func(childComplexity int) int
 		To             func(childComplexity int) int
 		Total          func(childComplexity int) int
 	}
@@ -1293,6 +1294,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UserStats.Site(childComplexity), true
+	case "UserStats.source":
+		if e.ComplexityRoot.UserStats.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserStats.Source(childComplexity), true
 	case "UserStats.to":
 		if e.ComplexityRoot.UserStats.To == nil {
 			break
@@ -1597,9 +1604,24 @@ type User {
   ): UserStats
 }
 
+"""
+Where an answer came from: compiled rollups, the log, or rollups plus the
+partial days and newest events from the log.
+"""
+enum Source {
+  "Compiled rollups only."
+  ROLLUPS
+  "The log, read for this answer."
+  LIVE
+  "Compiled rollups plus the partial days and the newest events from the log."
+  MIXED
+}
+
 "One user's time for a window under a policy."
 type UserStats {
   policy: Policy!
+  "Where the answer came from: compiled rollups, the log, or rollups plus the partial days and newest events from the log."
+  source: Source!
   "Start of the window (inclusive)."
   from: Time!
   "End of the window (inclusive)."
@@ -2293,6 +2315,8 @@ func (ec *executionContext) childFields_UserStats(ctx context.Context, field gra
 	switch field.Name {
 	case "policy":
 		return ec.fieldContext_UserStats_policy(ctx, field)
+	case "source":
+		return ec.fieldContext_UserStats_source(ctx, field)
 	case "from":
 		return ec.fieldContext_UserStats_from(ctx, field)
 	case "to":
@@ -6229,6 +6253,29 @@ func (ec *executionContext) fieldContext_UserStats_policy(_ context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _UserStats_source(ctx context.Context, field graphql.CollectedField, obj *model.UserStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserStats_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Source) graphql.Marshaler {
+			return ec.marshalNSource2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐSource(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UserStats_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UserStats", field, false, false, "Source")
+}
+
 func (ec *executionContext) _UserStats_from(ctx context.Context, field graphql.CollectedField, obj *model.UserStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9537,6 +9584,11 @@ func (ec *executionContext) _UserStats(ctx context.Context, sel ast.SelectionSet
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "source":
+			out.Values[i] = ec._UserStats_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "from":
 			out.Values[i] = ec._UserStats_from(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -10349,6 +10401,16 @@ func (ec *executionContext) unmarshalNSiteRows2githubᚗcomᚋusestatsᚋusestat
 }
 
 func (ec *executionContext) marshalNSiteRows2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐSiteRows(ctx context.Context, sel ast.SelectionSet, v model.SiteRows) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNSource2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐSource(ctx context.Context, v any) (model.Source, error) {
+	var res model.Source
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSource2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐSource(ctx context.Context, sel ast.SelectionSet, v model.Source) graphql.Marshaler {
 	return v
 }
 

@@ -64,9 +64,12 @@ type Computation struct {
 }
 
 // UserStats is one user's time for a window. The whole-user fields (site,
-// sessions, explain …) are resolved from Source when the access allows.
+// sessions, explain …) are resolved from Computation when the access
+// allows.
 type UserStats struct {
-	Policy      *Policy
+	Policy *Policy
+	// Source says where the answer came from (rollups, the log or both).
+	Source      Source
 	From        Time
 	To          Time
 	Restricted  bool
@@ -75,7 +78,7 @@ type UserStats struct {
 	FirstAccess *Time
 	LastAccess  *Time
 	Days        []DayStat
-	Source      *Computation
+	Computation *Computation
 	// Peers is the asking of other hosts (stats(hosts:) or
 	// stats(allHosts:)); nil when none was asked.
 	Peers *PeerQuery

@@ -415,6 +415,68 @@ func (e SiteRows) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// Where an answer came from: compiled rollups, the log, or rollups plus the
+// partial days and newest events from the log.
+type Source string
+
+const (
+	// Compiled rollups only.
+	SourceRollups Source = "ROLLUPS"
+	// The log, read for this answer.
+	SourceLive Source = "LIVE"
+	// Compiled rollups plus the partial days and the newest events from the log.
+	SourceMixed Source = "MIXED"
+)
+
+var AllSource = []Source{
+	SourceRollups,
+	SourceLive,
+	SourceMixed,
+}
+
+func (e Source) IsValid() bool {
+	switch e {
+	case SourceRollups, SourceLive, SourceMixed:
+		return true
+	}
+	return false
+}
+
+func (e Source) String() string {
+	return string(e)
+}
+
+func (e *Source) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Source(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Source", str)
+	}
+	return nil
+}
+
+func (e Source) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Source) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Source) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 // How much detail a statistic computes and returns.
 type StatsScope string
 

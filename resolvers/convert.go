@@ -93,14 +93,27 @@ func userStatsModel(comp *model.Computation) *model.UserStats {
 	first, last := firstLast(total)
 	return &model.UserStats{
 		Policy:     policyModel(comp.Policy),
+		Source:     sourceModel(res.Source),
 		From:       model.Unix(comp.Window.From),
 		To:         model.Unix(comp.Window.To),
 		Restricted: !comp.Access.All,
 		Total:      total.Elapsed, Events: int(total.Events),
 		FirstAccess: first, LastAccess: last,
-		Days:   daysModel(days),
-		Source: comp,
+		Days:        daysModel(days),
+		Computation: comp,
 	}
+}
+
+// sourceModel maps where an answer came from; an answer that does not
+// say (a zero Source) was computed from the log.
+func sourceModel(s aggregation.Source) model.Source {
+	switch s {
+	case aggregation.SourceRollups:
+		return model.SourceRollups
+	case aggregation.SourceMixed:
+		return model.SourceMixed
+	}
+	return model.SourceLive
 }
 
 // restrictedTotals sums the readable courses of a result: their total and

@@ -95,7 +95,7 @@ func (r *Resolver) hostRows(ctx context.Context, s *model.UserStats) ([]model.Ho
 		return nil, err
 	}
 	out = append(out, local)
-	bare := s.Source.Scope == model.StatsScopeSite
+	bare := s.Computation.Scope == model.StatsScopeSite
 	for i := range peers {
 		out = append(out, r.peerRow(ctx, &peers[i], bare))
 	}
@@ -126,7 +126,7 @@ func (r *Resolver) allHostsTotal(ctx context.Context, s *model.UserStats) (int64
 func localHostRow(ctx context.Context, s *model.UserStats) (model.HostStats, error) {
 	total := s.Total
 	row := model.HostStats{Name: localHostName, Local: true, Ok: true, Total: &total, Courses: []model.HostCourseStat{}}
-	comp := s.Source
+	comp := s.Computation
 	if comp.Scope == model.StatsScopeSite {
 		return row, nil
 	}

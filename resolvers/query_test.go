@@ -502,6 +502,36 @@ func TestExplain(t *testing.T) {
 	}
 }
 
+// Every answer says where it came from: without compiled rollups, the log.
+func TestStatsSource(t *testing.T) {
+	e := newEnv(t)
+	var out struct {
+		User struct {
+			Stats struct {
+				Source string
+				Total  int64
+			}
+		}
+	}
+	e.ok("site-token", `{ user(by: {id: 7}) { stats { source total } } }`, nil, &out)
+	wantEqual(t, "source", out.User.Stats.Source, "LIVE")
+	// A restricted answer says so too.
+	e.ok("course5-token", `{ user(by: {id: 9}) { stats { source } } }`, nil, &out)
+	wantEqual(t, "restricted source", out.User.Stats.Source, "LIVE")
+	// The enum lists every source.
+	var schema struct {
+		Type struct {
+			EnumValues []struct{ Name string }
+		} `json:"__type"`
+	}
+	e.ok("", `{ __type(name: "Source") { enumValues { name } } }`, nil, &schema)
+	var names []string
+	for _, v := range schema.Type.EnumValues {
+		names = append(names, v.Name)
+	}
+	wantEqual(t, "Source values", names, []string{"ROLLUPS", "LIVE", "MIXED"})
+}
+
 // Nested fields that need the same computation share it: one computation
 // per (user, range, policy) per request.
 func TestStatsMemoized(t *testing.T) {

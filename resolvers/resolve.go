@@ -320,16 +320,16 @@ func (r *Resolver) userStats(ctx context.Context, u *model.User, rng *model.Time
 // wholeUser returns the computation when its access reads the whole user
 // (site level, sessions, explanations), FORBIDDEN otherwise.
 func wholeUser(s *model.UserStats, what string) (*model.Computation, error) {
-	if !s.Source.Access.All {
+	if !s.Computation.Access.All {
 		return nil, forbidden("%s need site:read or the user's own scope; this token reads only some of the user's courses", what)
 	}
-	return s.Source, nil
+	return s.Computation, nil
 }
 
 // courseStats resolves UserStats.courses: the readable courses, optionally
 // only the given ids; none at SITE scope.
 func courseStats(s *model.UserStats, ids []int64) []model.CourseStat {
-	comp := s.Source
+	comp := s.Computation
 	out := []model.CourseStat{}
 	if comp.Scope == model.StatsScopeSite {
 		return out
