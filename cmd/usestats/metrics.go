@@ -16,7 +16,12 @@ import (
 
 // metrics is the service's own Prometheus registry (no global state):
 // request counts and latencies per path and status, database pool stats,
-// Go runtime and process metrics.
+// Go runtime and process metrics. The pools' figures are go_sql_*
+// labelled db_name="moodle" or "store": max_open_connections (the
+// --moodle-max-conns bound), open, in_use and idle connections, and the
+// requests that waited for a connection (wait_count_total,
+// wait_duration_seconds_total) or saw one closed (max_idle_closed_total,
+// max_lifetime_closed_total).
 type metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec

@@ -19,6 +19,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlags("report", stderr)
 	dsn := fs.String("moodle", envOr("USESTATS_MOODLE", ""), "Moodle database URL: postgres://…, mysql://… or sqlite://PATH (env USESTATS_MOODLE)")
 	prefix := fs.String("prefix", envOr("USESTATS_PREFIX", moodle.DefaultPrefix), "Moodle table prefix (env USESTATS_PREFIX)")
+	mflags := addMoodleFlags(fs, &envDefaults{cmd: "report"})
 	user := fs.String("user", "", "the user: id:N, username:NAME, or a bare id or username")
 	from := fs.String("from", "", "start of the window, inclusive: Unix seconds, YYYY-MM-DD or RFC 3339 (default: the beginning)")
 	to := fs.String("to", "", "end of the window, inclusive: Unix seconds, YYYY-MM-DD (the whole day) or RFC 3339 (default: now)")
@@ -67,7 +68,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return aggregation.Errorf(aggregation.EInvalid, "report: %s", aggregation.ErrorMessage(err))
 	}
 
-	src, err := moodle.Open(ctx, *dsn, *prefix)
+	src, err := mflags.open(ctx, *dsn, *prefix)
 	if err != nil {
 		return err
 	}

@@ -53,6 +53,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&c.mnetCaller, "mnet-caller", envOr("USESTATS_MNET_CALLER", "usestats"), "username peers know us by when we ask them for time (env USESTATS_MNET_CALLER)")
 	fs.DurationVar(&c.mnetTimeout, "mnet-timeout", env.duration("USESTATS_MNET_TIMEOUT", 10*time.Second), "deadline for asking MNET peers in one GraphQL request (env USESTATS_MNET_TIMEOUT)")
 	c.ws.addFlags(fs, &env)
+	mflags := addMoodleFlags(fs, &env)
 	fs.IntVar(&c.demoUsers, "demo-users", env.int("USESTATS_DEMO_USERS", 300), "learners in a newly created demo database (env USESTATS_DEMO_USERS)")
 	fs.BoolVar(&c.graphiql, "graphiql", env.bool("USESTATS_GRAPHIQL", true), "serve the GraphiQL page at / (env USESTATS_GRAPHIQL)")
 	fs.StringVar(&c.timezone, "timezone", envOr("USESTATS_TIMEZONE", "UTC"), "time zone of calendar days (env USESTATS_TIMEZONE)")
@@ -93,7 +94,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	src, err := moodle.Open(ctx, c.moodleURL, c.prefix)
+	src, err := mflags.open(ctx, c.moodleURL, c.prefix)
 	if err != nil {
 		return err
 	}
