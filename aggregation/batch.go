@@ -22,9 +22,10 @@ type UsersLogReader interface {
 // ComputeUsers is ComputeUser for several users from one stream of their
 // events: each user gets the same look-behind, window and look-ahead
 // events as ComputeUser gives it, so the results are identical. sink
-// returns the sink of a user; done is called once per user, in ascending
-// id order, after the user's engine is flushed with now, with the
-// normalized policy. userIDs may be in any order and hold repeats.
+// returns the sink of a user (asked again for a user whose look-behind
+// must be read again: the last sink is the user's); done is called once
+// per user after its engine is flushed with now, with the normalized
+// policy. userIDs may be in any order and hold repeats.
 func ComputeUsers(ctx context.Context, r UsersLogReader, userIDs []int64, p Policy, w Window, now int64,
 	sink func(userID int64) Sink, done func(userID int64, p Policy)) error {
 	return computeUsers(ctx, r, userIDs, p, w, now, sink, done, 0)
@@ -48,26 +49,53 @@ func computeUsers(ctx context.Context, r UsersLogReader, userIDs []int64, p Poli
 	if err := w.Validate(); err != nil {
 		return err
 	}
+	lb := max(p.LookBehind(), minBehind)
 	from, to := w.From, w.To
-	if lb := max(p.LookBehind(), minBehind); lb > 0 && from > math.MinInt64+lb {
+	if lb > 0 && from > math.MinInt64+lb {
 		from -= lb
+	} else if lb > 0 {
+		from = math.MinInt64
 	}
 	if to < math.MaxInt64 {
 		to = satAdd(to, p.LookAhead())
 	}
 	next := 0 // index in ids of the next user to start
 	var (
-		cur    *Engine
-		curID  int64
-		last   int64 = math.MinInt64
-		runErr error
+		cur     *Engine
+		curID   int64
+		last    int64 = math.MinInt64
+		runErr  error
+		b       behind  // the current user's events before the window
+		started bool    // the current user's context is pushed
+		skip    int64   = math.MinInt64
+		retry   []int64 // users whose look-behind held no clean point
 	)
+	// begin pushes the current user's context before its first event at or
+	// after the window start (t), or gives up on the user for a retry.
+	begin := func(t int64) bool {
+		if lb == 0 || started {
+			return true
+		}
+		if !b.ready(t) && from != math.MinInt64 {
+			retry = append(retry, curID)
+			skip, cur = curID, nil
+			return false
+		}
+		started = true
+		ctxEvs := b.context(t)
+		for i := range ctxEvs {
+			if runErr = cur.Push(&ctxEvs[i]); runErr != nil {
+				return false
+			}
+		}
+		return true
+	}
 	finish := func() {
-		if cur != nil {
+		if cur != nil && begin(math.MaxInt64) && cur != nil {
 			cur.Flush(now)
 			done(curID, p)
-			cur = nil
 		}
+		cur = nil
 	}
 	// start begins the users up to and including id, finishing those
 	// without events on the way.
@@ -79,6 +107,8 @@ func computeUsers(ctx context.Context, r UsersLogReader, userIDs []int64, p Poli
 				return err
 			}
 			cur, curID = e, ids[next]
+			b.reset(p.reach(), from)
+			started = false
 			next++
 			if curID != id {
 				finish()
@@ -92,12 +122,24 @@ func computeUsers(ctx context.Context, r UsersLogReader, userIDs []int64, p Poli
 			return false
 		}
 		last = ev.UserID
+		if ev.UserID == skip {
+			return true
+		}
 		if cur == nil || ev.UserID != curID {
 			if runErr = start(ev.UserID); runErr != nil {
 				return false
 			}
 			if cur == nil || curID != ev.UserID {
 				return true // not asked for
+			}
+		}
+		if !started && lb > 0 {
+			if ev.Time < w.From {
+				b.add(ev)
+				return true
+			}
+			if !begin(ev.Time) {
+				return runErr == nil
 			}
 		}
 		if ev.Time > w.To && cur.Done() {
@@ -120,7 +162,25 @@ func computeUsers(ctx context.Context, r UsersLogReader, userIDs []int64, p Poli
 		}
 	}
 	finish()
+	if runErr != nil {
+		return runErr
+	}
+	// Users active without a break through the look-behind: one at a
+	// time, reading further back.
+	for _, id := range retry {
+		if _, err := computeUser(ctx, oneUser{r}, id, p, w, now, sink(id), minBehind); err != nil {
+			return err
+		}
+		done(id, p)
+	}
 	return nil
+}
+
+// oneUser reads one user's events through a UsersLogReader.
+type oneUser struct{ r UsersLogReader }
+
+func (o oneUser) UserEvents(ctx context.Context, userID, from, to int64, fn func(*Event) bool) error {
+	return o.r.UsersEvents(ctx, []int64{userID}, from, to, fn)
 }
 
 // UsersEvents implements UsersLogReader.

@@ -89,7 +89,11 @@ type Shard struct {
 
 // UserState is the compile state of one user under a key.
 type UserState struct {
-	CompiledTo int64 // the user's events before it are compiled
+	// CompiledTo: the user's events before min(CompiledTo, the key's
+	// horizon) are compiled. The compiler writes math.MaxInt64 (compiled
+	// with the key) or, for a user whose rollups were removed, a time
+	// before every event (answers come from the log).
+	CompiledTo int64
 	LastTime   int64 // time of the user's latest event read so far
 }
 
@@ -124,9 +128,9 @@ type CompileStore interface {
 	FinishRun(ctx context.Context, key CompileKey, runID int64) (finished bool, err error)
 	// UserStates returns the state of the users that have one.
 	UserStates(ctx context.Context, key CompileKey, userIDs []int64) (map[int64]UserState, error)
-	// PendingUsers returns the users whose latest event is not compiled
-	// yet (LastTime ≥ CompiledTo).
-	PendingUsers(ctx context.Context, key CompileKey) ([]int64, error)
+	// PendingUsers returns the users whose latest event is at or after
+	// since (events read but not compiled yet: LastTime ≥ since).
+	PendingUsers(ctx context.Context, key CompileKey, since int64) ([]int64, error)
 	// SessionKeys returns, for each (user, log id) asked, the Key of the
 	// session whose piece has that LastID, when there is one.
 	SessionKeys(ctx context.Context, key CompileKey, refs [][2]int64) (map[[2]int64]int64, error)

@@ -58,9 +58,12 @@ func computeUser(ctx context.Context, r LogReader, userID int64, p Policy, w Win
 		return p, err
 	}
 	p = e.Policy()
+	lb := max(p.LookBehind(), minBehind)
 	from := w.From
-	if lb := max(p.LookBehind(), minBehind); lb > 0 && from > math.MinInt64+lb {
+	if lb > 0 && from > math.MinInt64+lb {
 		from -= lb
+	} else if lb > 0 {
+		from = math.MinInt64
 	}
 	var pushErr error
 	push := func(ev *Event) bool {
@@ -69,8 +72,55 @@ func computeUser(ctx context.Context, r LogReader, userID int64, p Policy, w Win
 		}
 		return true
 	}
-	if err := r.UserEvents(ctx, userID, from, w.To, push); err != nil {
-		return p, err
+	if lb == 0 {
+		if err := r.UserEvents(ctx, userID, from, w.To, push); err != nil {
+			return p, err
+		}
+	} else {
+		// One read from the look-behind on; events before the window wait
+		// in b until the window's first event shows whether they hold a
+		// clean point (see lookbehind.go), else the read starts again from
+		// further back.
+		var b behind
+		for step := 0; ; step++ {
+			b.reset(p.reach(), from)
+			started, short := false, false
+			start := func(t int64) bool {
+				if !b.ready(t) && from != math.MinInt64 {
+					short = true
+					return false
+				}
+				started = true
+				for i := range b.context(t) {
+					if !push(&b.context(t)[i]) {
+						return false
+					}
+				}
+				return true
+			}
+			err := r.UserEvents(ctx, userID, from, w.To, func(ev *Event) bool {
+				if !started {
+					if ev.Time < w.From {
+						b.add(ev)
+						return true
+					}
+					if !start(ev.Time) {
+						return false
+					}
+				}
+				return push(ev)
+			})
+			if err != nil {
+				return p, err
+			}
+			if !started && !short && pushErr == nil {
+				start(math.MaxInt64) // no event in the window
+			}
+			if !short {
+				break
+			}
+			from = widen(from, w.From, step)
+		}
 	}
 	if pushErr != nil {
 		return p, pushErr

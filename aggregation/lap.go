@@ -44,7 +44,7 @@ const (
 	ReasonGap           Reason = iota // the full gap to the next (or since the previous) event
 	ReasonOverThreshold               // the gap exceeded the threshold: the credit was applied
 	ReasonLastEvent                   // no next event: the credit, capped at now
-	ReasonFirstEvent                  // backward attribution: nothing before it in the run
+	ReasonFirstEvent                  // backward attribution: nothing before it in the run (the credit, as after a long gap)
 	ReasonCoalesced                   // backward attribution: within the coalesce period, not credited
 	ReasonLogout                      // a logout: closes the session, the time after it is not counted
 	ReasonCaptured                    // a captured module: its time is carried into the next counted event

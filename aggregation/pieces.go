@@ -28,16 +28,27 @@ type SessionPiece struct {
 }
 
 // PieceSink is the Sink that cuts counted laps and sessions into daily
-// session pieces next to an Accumulator's cells. Pieces of a session that
-// continues one cut at the start of the computation (Session.Continues)
-// are returned with Key 0 and PrevLastID = PrevID: the caller names them
-// (see Pieces).
+// session pieces next to an Accumulator's cells. Every piece's Key is its
+// session's FirstID in this computation; a session that continues one cut
+// at the start of the computation (Session.Continues) is listed by
+// Continued, and its first piece has PrevLastID = PrevID: the caller
+// renames its pieces to the earlier part's key.
 type PieceSink struct {
 	*Accumulator
-	backward bool
-	clock    dayClock
-	open     map[int]*pieceRun // by engine session Seq
-	done     []SessionPiece
+	backward  bool
+	clock     dayClock
+	open      map[int]*pieceRun // by engine session Seq
+	done      []SessionPiece
+	continued []Continued
+}
+
+// Continued is a session that began before the computation's window: the
+// log id of its first counted event and of the last event before the
+// window that joined it.
+type Continued struct {
+	UserID  int64
+	FirstID int64
+	PrevID  int64
 }
 
 type pieceRun struct {
@@ -56,7 +67,11 @@ func (k *PieceSink) Reset() {
 	k.Accumulator.Reset()
 	clear(k.open)
 	k.done = k.done[:0]
+	k.continued = k.continued[:0]
 }
+
+// Continued returns the sessions that began before the window.
+func (k *PieceSink) Continued() []Continued { return k.continued }
 
 // Lap adds a counted lap to its cell and to its session's piece of the day.
 func (k *PieceSink) Lap(l *Lap) {
@@ -102,26 +117,19 @@ func (k *PieceSink) Session(s *Session) {
 		return
 	}
 	delete(k.open, s.Seq)
-	key := s.FirstID
 	if s.Continues {
-		key = 0
 		run.pieces[0].PrevLastID = s.PrevID
+		k.continued = append(k.continued, Continued{UserID: s.UserID, FirstID: s.FirstID, PrevID: s.PrevID})
 	}
 	for i := range run.pieces {
-		run.pieces[i].Key = key
+		run.pieces[i].Key = s.FirstID
 	}
 	k.done = append(k.done, run.pieces...)
 }
 
-// Pieces returns the pieces of the closed sessions, by session start and
-// day. Call it after the engine is flushed.
-func (k *PieceSink) Pieces() []SessionPiece {
-	out := slices.Clone(k.done)
-	slices.SortFunc(out, func(a, b SessionPiece) int {
-		return cmp.Or(cmp.Compare(a.UserID, b.UserID), cmp.Compare(a.Day, b.Day), cmp.Compare(a.FirstID, b.FirstID))
-	})
-	return out
-}
+// Pieces returns the pieces of the closed sessions (the sink's own
+// memory: valid until Reset). Call it after the engine is flushed.
+func (k *PieceSink) Pieces() []SessionPiece { return k.done }
 
 // SessionsFromPieces rebuilds the sessions of a run of whole days from the
 // pieces of those days (any order): each session's pieces are joined in

@@ -170,6 +170,14 @@ type RollupEntry struct {
 	Cell RollupCell
 }
 
+// AppendEntries appends every cell to dst, in no particular order.
+func (r *Rollup) AppendEntries(dst []RollupEntry) []RollupEntry {
+	for i := range r.cells {
+		dst = append(dst, RollupEntry{Key: r.keys[i], Cell: r.cells[i]})
+	}
+	return dst
+}
+
 // Entries returns every cell, ordered by user, day, course, bucket, section
 // and cm, so two equal rollups give equal slices.
 func (r *Rollup) Entries() []RollupEntry {

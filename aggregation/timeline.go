@@ -118,6 +118,9 @@ func (tl *timeline) settle(next int64, final bool, now int64) {
 		case slices.Contains(p.Capture, name):
 			tl.memlap = satAdd(tl.memlap, l.Credit)
 			l.Reason, l.Detail = ReasonCaptured, "captured module: time carried to the next event"
+			if closeAfter {
+				l.Detail = "captured module ending its run: time dropped"
+			}
 			tl.explainUncounted(l, closeAfter)
 			return
 		case slices.Contains(p.Ignore, name):
@@ -137,12 +140,17 @@ func (tl *timeline) settle(next int64, final bool, now int64) {
 }
 
 // explainUncounted reports a captured or ignored lap (when it is in the
-// window) and closes the session if the gap after it ended the run.
+// window) and ends the session and the carried time if the gap after it
+// ended the run.
 func (tl *timeline) explainUncounted(l *Lap, closeAfter bool) {
 	if tl.pendIn {
 		tl.e.sink.Lap(l)
 	}
 	if closeAfter {
+		// Carried time never crosses the end of a run: the next event may
+		// lie days later, and a window starting between the two must give
+		// the same laps as one that does not.
+		tl.memlap = 0
 		tl.closeSession()
 	}
 }
@@ -160,7 +168,10 @@ func (tl *timeline) pushBackward(ev *Event) {
 	l.Carried, l.Counted, l.Session, l.Detail = 0, false, -1, ""
 	switch {
 	case !tl.hasAnchor:
-		l.Gap, l.Credit, l.Reason = NoGap, 0, ReasonFirstEvent
+		// Nothing before it in the run: the credit, exactly as after a gap
+		// longer than the reach, so the lap does not depend on whether the
+		// computation saw the event before that gap.
+		l.Gap, l.Credit, l.Reason = NoGap, p.Credit, ReasonFirstEvent
 		tl.anchor, tl.hasAnchor = ev.Time, true
 	case satSub(ev.Time, tl.anchor) < p.Coalesce:
 		l.Gap, l.Credit, l.Reason = satSub(ev.Time, tl.anchor), 0, ReasonCoalesced

@@ -1,0 +1,81 @@
+package rolluptest
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/usestats/usestats/aggregation"
+)
+
+// Diff compares two answers field by field, except Source (where they
+// came from), and describes the first differences; "" when equal.
+func Diff(want, got *aggregation.Result) string {
+	if want == nil || got == nil {
+		if want == got {
+			return ""
+		}
+		return fmt.Sprintf("want %v, got %v", want, got)
+	}
+	a, b := *want, *got
+	a.Source, b.Source = 0, 0
+	if reflect.DeepEqual(a, b) {
+		return ""
+	}
+	var out []string
+	add := func(what string, x, y any) {
+		if !reflect.DeepEqual(x, y) {
+			out = append(out, fmt.Sprintf("%s:\n  want %+v\n  got  %+v", what, x, y))
+		}
+	}
+	add("policy", a.Policy, b.Policy)
+	add("window", [2]int64{a.From, a.To}, [2]int64{b.From, b.To})
+	add("total", a.Total, b.Total)
+	add("site", a.Site, b.Site)
+	add("days", a.Days, b.Days)
+	if len(a.Courses) != len(b.Courses) {
+		add("courses", a.Courses, b.Courses)
+	} else {
+		for i := range a.Courses {
+			add(fmt.Sprintf("course %d", a.Courses[i].CourseID), a.Courses[i], b.Courses[i])
+		}
+	}
+	if len(a.Sessions) != len(b.Sessions) {
+		add("sessions", a.Sessions, b.Sessions)
+	} else {
+		for i := range a.Sessions {
+			add(fmt.Sprintf("session %d", i), a.Sessions[i], b.Sessions[i])
+		}
+	}
+	if len(out) == 0 {
+		return fmt.Sprintf("results differ:\n  want %+v\n  got  %+v", a, b)
+	}
+	if len(out) > 6 {
+		out = append(out[:6], "…")
+	}
+	return strings.Join(out, "\n")
+}
+
+// DiffLines returns the lines only in a (prefixed "- ") and only in b
+// ("+ "), or "" when both hold the same lines.
+func DiffLines(a, b string) string {
+	count := map[string]int{}
+	for _, l := range strings.Split(a, "\n") {
+		count[l]++
+	}
+	for _, l := range strings.Split(b, "\n") {
+		count[l]--
+	}
+	var out []string
+	for _, l := range strings.Split(a, "\n") {
+		if count[l] > 0 {
+			out = append(out, "- "+l)
+		}
+	}
+	for _, l := range strings.Split(b, "\n") {
+		if count[l] < 0 {
+			out = append(out, "+ "+l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
