@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"testing"
-	"time"
 
 	"github.com/usestats/usestats/aggregation"
 	"github.com/usestats/usestats/dbconn"
@@ -131,10 +130,14 @@ func BenchmarkReport50k(b *testing.B) {
 			defer src.Close()
 			p, _ := aggregation.Preset("usestats")
 			win := aggregation.Window{From: 1_735_689_600, To: 1_767_225_599}
+			svc, err := aggregation.NewService(aggregation.ServiceConfig{Logs: src, Workers: 1})
+			if err != nil {
+				b.Fatal(err)
+			}
 			var events int64
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				rep, err := buildReport(ctx, src, "3", p, win, 1_767_225_600, time.UTC)
+				rep, err := buildReport(ctx, src, svc, "3", aggregation.Query{Policy: p, Window: win, Now: 1_767_225_600})
 				if err != nil {
 					b.Fatal(err)
 				}

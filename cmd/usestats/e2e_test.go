@@ -126,7 +126,7 @@ func TestServeEndToEnd(t *testing.T) {
 	s := startServer(t, bin, dir)
 
 	const q = `query($from: Time, $to: Time) {
-	  user(by: {username: "learner0002"}) { id username stats(range: {from: $from, to: $to}) { total events } }
+	  user(by: {username: "learner0002"}) { id username stats(range: {from: $from, to: $to}) { source total events } }
 	}`
 	vars := map[string]any{"from": "2025-11-01", "to": "2025-12-31"}
 	code, resp := s.query(t, s.token, q, vars)
@@ -150,6 +150,9 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	if rep.Total != total || rep.Events != int64(stats["events"].(float64)) {
 		t.Errorf("GraphQL says %d s / %v events, report says %d s / %d events", total, stats["events"], rep.Total, rep.Events)
+	}
+	if stats["source"] != "LIVE" || rep.Source != "LIVE" {
+		t.Errorf("sources: GraphQL %v, report %q; want LIVE", stats["source"], rep.Source)
 	}
 
 	if code, resp := s.query(t, "", q, vars); code != 401 || !strings.Contains(fmt.Sprint(resp), "UNAUTHENTICATED") {

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -184,6 +185,39 @@ func TestReportErrors(t *testing.T) {
 	out, stderr, code := usestats(t, "report", "--moodle", url, "--user", "learner0001", "--format", "table", "--now", "1767225600")
 	if code != 0 || !strings.Contains(out, "learner0001") || !strings.Contains(out, "Total") {
 		t.Errorf("table report: exit %d, %q, %q", code, out, stderr)
+	}
+}
+
+// The report says where its numbers came from: the log (LIVE) until
+// rollups are compiled; --live forces the log and changes nothing else.
+func TestReportSource(t *testing.T) {
+	url := "sqlite://" + filepath.Join(t.TempDir(), "m.db")
+	if _, stderr, code := usestats(t, "seed", "--moodle", url, "--users", "3", "--days", "10", "--quiet"); code != 0 {
+		t.Fatalf("seed: %s", stderr)
+	}
+	args := []string{"report", "--moodle", url, "--user", "learner0001", "--now", "1767225600"}
+	out, stderr, code := usestats(t, args...)
+	if code != 0 {
+		t.Fatalf("report: exit %d, %s", code, stderr)
+	}
+	var rep Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("report is not JSON: %v", err)
+	}
+	if rep.Source != "LIVE" || rep.Events == 0 {
+		t.Errorf("source %q (events %d), want LIVE", rep.Source, rep.Events)
+	}
+	var raw map[string]any
+	if err := json.Unmarshal([]byte(out), &raw); err != nil || raw["source"] != "LIVE" {
+		t.Errorf(`JSON "source": %v (%v)`, raw["source"], err)
+	}
+	live, stderr, code := usestats(t, append(args, "--live")...)
+	if code != 0 || live != out {
+		t.Errorf("--live: exit %d, %s; differs from the default:\n%s", code, stderr, firstDiff(out, live))
+	}
+	table, stderr, code := usestats(t, append(args, "--format", "table")...)
+	if code != 0 || !regexp.MustCompile(`(?m)^Source +LIVE$`).MatchString(table) {
+		t.Errorf("table: exit %d, %s\n%s", code, stderr, table)
 	}
 }
 

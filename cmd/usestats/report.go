@@ -27,6 +27,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	policy := fs.String("policy", aggregation.DefaultPolicy, "time policy: usestats, dedication, attendanceregister, canvas, edx5, edx30")
 	format := fs.String("format", "json", "output format: json or table")
 	tz := fs.String("timezone", "UTC", "time zone of calendar days (IANA name)")
+	live := fs.Bool("live", false, "compute from the Moodle log, never from compiled rollups (the answer's source is then LIVE)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -73,7 +74,11 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer src.Close()
-	rep, err := buildReport(ctx, src, *user, p, w, now, loc)
+	svc, err := aggregation.NewService(aggregation.ServiceConfig{Logs: src, Location: loc, Now: func() int64 { return now }, Workers: 1})
+	if err != nil {
+		return err
+	}
+	rep, err := buildReport(ctx, src, svc, *user, aggregation.Query{Policy: p, Window: w, Now: now, Live: *live})
 	if err != nil {
 		return err
 	}
@@ -143,7 +148,11 @@ func findUser(ctx context.Context, src *moodle.Source, who string) (*moodle.User
 // README). All times are integer Unix seconds, all durations integer
 // seconds.
 type Report struct {
-	Policy   ReportPolicy    `json:"policy"`
+	Policy ReportPolicy `json:"policy"`
+	// Source says where the numbers came from: LIVE (the log), ROLLUPS
+	// or MIXED (compiled rollups plus the log's partial days and newest
+	// events).
+	Source   string          `json:"source"`
 	User     ReportUser      `json:"user"`
 	From     int64           `json:"from"`
 	To       int64           `json:"to"`
@@ -230,19 +239,18 @@ type ReportSession struct {
 	Courses []int64 `json:"courses"`
 }
 
-// buildReport computes the user's time and decorates it with names and
-// grades from the Moodle database.
-func buildReport(ctx context.Context, src *moodle.Source, who string, p aggregation.Policy, w aggregation.Window, now int64, loc *time.Location) (*Report, error) {
+// buildReport computes the user's time with the query service and
+// decorates it with names and grades from the Moodle database.
+func buildReport(ctx context.Context, src *moodle.Source, svc *aggregation.Service, who string, q aggregation.Query) (*Report, error) {
 	u, err := findUser(ctx, src, who)
 	if err != nil {
 		return nil, err
 	}
-	acc := aggregation.NewAccumulator(loc)
-	p, err = aggregation.ComputeUser(ctx, src, u.ID, p, w, now, acc)
+	res, err := svc.User(ctx, u.ID, q)
 	if err != nil {
 		return nil, err
 	}
-	res := acc.Result(u.ID, p, w)
+	w := q.Window
 
 	courseIDs := make([]int64, 0, len(res.Courses))
 	var cmids []int64
@@ -262,6 +270,7 @@ func buildReport(ctx context.Context, src *moodle.Source, who string, p aggregat
 	}
 	rep := &Report{
 		Policy: ReportPolicy{Name: res.Policy.Name, Version: res.Policy.Version},
+		Source: res.Source.String(),
 		User:   ReportUser{ID: u.ID, Username: u.Username, FirstName: u.FirstName, LastName: u.LastName},
 		From:   w.From, To: w.To,
 		Total: res.Total.Elapsed, Events: res.Total.Events,
@@ -311,6 +320,7 @@ func writeTable(out io.Writer, r *Report) error {
 	fmt.Fprintf(tw, "User\t%s (%s %s, id %d)\n", r.User.Username, r.User.FirstName, r.User.LastName, r.User.ID)
 	fmt.Fprintf(tw, "Window\t%s … %s\n", stamp(r.From), stamp(r.To))
 	fmt.Fprintf(tw, "Policy\t%s (version %s)\n", r.Policy.Name, r.Policy.Version)
+	fmt.Fprintf(tw, "Source\t%s\n", r.Source)
 	fmt.Fprintf(tw, "Total\t%s in %d events, %d sessions\n", duration(r.Total), r.Events, len(r.Sessions))
 	fmt.Fprintf(tw, "Site (logins)\t%s\n\n", duration(r.Site.Elapsed))
 	fmt.Fprintln(tw, "COURSE / ACTIVITY\tTOTAL\tCOURSE\tACTIVITIES\tOTHER\tEVENTS\tGRADE")
