@@ -205,3 +205,55 @@ func TestPropertyRollupsEqualLive(t *testing.T) {
 }
 
 func itoa(i int) string { return string(rune('0'+i/10)) + string(rune('0'+i%10)) }
+
+// A compile that fails at any write (a crash: nothing of that write
+// lands) and is run again leaves exactly what a clean compile leaves; a
+// second run changes nothing.
+func TestCompileCrashResume(t *testing.T) {
+	p := preset(t, "usestats")
+	for seed := range 4 {
+		r := propRand(seed, 'K')
+		loc := compileLocations(t)[seed%2]
+		s := newCompileSite(r)
+		for k := 1; ; k++ {
+			st := rolluptest.NewMemStore()
+			crashed := false
+			for i, ids := range s.stages {
+				s.log.Commit(ids...)
+				c := compileWith(s.log, st, p, loc, s.nows[i])
+				st.FailAfter = k
+				if _, err := c.Run(context.Background()); err != nil {
+					crashed = true
+				}
+				st.FailAfter = 0
+				if _, err := c.Run(context.Background()); err != nil { // the restart
+					t.Fatalf("seed %d, crash after write %d: resuming: %v", seed, k, err)
+				}
+			}
+			clean := rolluptest.NewMemStore()
+			c := compileWith(s.log, clean, p, loc, s.nows[len(s.nows)-1])
+			if _, err := c.Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			key, _ := c.Key()
+			if d := rolluptest.DiffLines(clean.Dump(key), st.Dump(key)); d != "" {
+				t.Fatalf("seed %d, crash after write %d: (- clean, + resumed)\n%s", seed, k, d)
+			}
+			again := st.Dump(key)
+			if _, err := compileWith(s.log, st, p, loc, s.nows[len(s.nows)-1]).Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if d := rolluptest.DiffLines(again, st.Dump(key)); d != "" {
+				t.Fatalf("seed %d: a second run changed the store:\n%s", seed, d)
+			}
+			if !crashed {
+				if k < 5 {
+					t.Fatalf("seed %d: only %d writes to crash at", seed, k)
+				}
+				break
+			}
+			// Reset the log's visibility for the next crash point.
+			s = newCompileSite(propRand(seed, 'K'))
+		}
+	}
+}
