@@ -60,7 +60,7 @@ func (r *Resolver) place(t model.Time, end bool) int64 {
 	if t.Date == "" {
 		return t.Unix
 	}
-	d, err := time.ParseInLocation(time.DateOnly, t.Date, r.cfg.Location)
+	d, err := time.ParseInLocation(time.DateOnly, t.Date, r.cfg.Service.Location())
 	if err != nil { // the scalar already checked the date
 		return t.Unix
 	}

@@ -10,13 +10,15 @@ import (
 
 // Config is what the GraphQL handler needs from its host.
 type Config struct {
-	Logs      aggregation.LogReader
+	// Service answers every statistic (one user, a page of participants,
+	// explanations); its Location gives the calendar days of dates and
+	// daily series. Required.
+	Service   *aggregation.Service
 	Directory aggregation.Directory
 	// Authenticate turns the bearer token of a request into scopes; an
 	// empty token or a bad one → *aggregation.Error EUnauthenticated.
 	Authenticate func(ctx context.Context, token string) (aggregation.Scopes, error)
-	Now          func() int64   // injected clock (Unix seconds)
-	Location     *time.Location // calendar days (nil = UTC)
+	Now          func() int64 // injected clock (Unix seconds; default Service.Now)
 	Logger       *slog.Logger
 	GraphiQL     bool          // serve the GraphiQL page at GET /
 	Timeout      time.Duration // per-request deadline reaching the database (default 10s)

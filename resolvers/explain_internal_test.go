@@ -23,7 +23,11 @@ func TestExplainKeepsOnePage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &Resolver{cfg: Config{Logs: logs}}
+	svc, err := aggregation.NewService(aggregation.ServiceConfig{Logs: logs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Resolver{cfg: Config{Service: svc}}
 	ctx := withRequest(context.Background(), &request{stats: map[statsKey]*statsEntry{}, explains: map[explainKey]*explainEntry{}})
 	q := model.StatsQuery{Policy: p, Window: aggregation.Window{From: math.MinInt64, To: math.MaxInt64}, Now: T0 + n*60}
 

@@ -346,19 +346,27 @@ func newDirectory() *fakeDirectory {
 	return d
 }
 
-// countingReader is a LogReader over a SliceReader that counts scans.
+// countingReader is a LogReader and UsersLogReader over a SliceReader
+// that counts scans: one-user reads (UserEvents) and batched reads
+// (UsersEvents) apart.
 type countingReader struct {
 	aggregation.SliceReader
-	mu    sync.Mutex
-	scans int
+	mu         sync.Mutex
+	userScans  int
+	usersScans int
 	// block makes every scan wait for the context's end.
 	block bool
+	// panicFor makes every scan that reads this user panic (0: none).
+	panicFor int64
 }
 
 func (c *countingReader) UserEvents(ctx context.Context, userID, from, to int64, fn func(*aggregation.Event) bool) error {
 	c.mu.Lock()
-	c.scans++
+	c.userScans++
 	c.mu.Unlock()
+	if c.panicFor != 0 && userID == c.panicFor {
+		panic("corrupt log row")
+	}
 	if c.block {
 		<-ctx.Done()
 		return fmt.Errorf("log scan stopped: %w", ctx.Err())
@@ -366,10 +374,32 @@ func (c *countingReader) UserEvents(ctx context.Context, userID, from, to int64,
 	return c.SliceReader.UserEvents(ctx, userID, from, to, fn)
 }
 
+func (c *countingReader) UsersEvents(ctx context.Context, userIDs []int64, from, to int64, fn func(*aggregation.Event) bool) error {
+	c.mu.Lock()
+	c.usersScans++
+	c.mu.Unlock()
+	if c.panicFor != 0 && slices.Contains(userIDs, c.panicFor) {
+		panic("corrupt log row")
+	}
+	if c.block {
+		<-ctx.Done()
+		return fmt.Errorf("log scan stopped: %w", ctx.Err())
+	}
+	return c.SliceReader.UsersEvents(ctx, userIDs, from, to, fn)
+}
+
+// Scans counts every log read, one-user and batched.
 func (c *countingReader) Scans() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.scans
+	return c.userScans + c.usersScans
+}
+
+// ScansByKind returns the one-user and the batched reads apart.
+func (c *countingReader) ScansByKind() (user, users int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.userScans, c.usersScans
 }
 
 // Tokens of the fixture.
@@ -404,27 +434,50 @@ type env struct {
 	log  *bytes.Buffer
 }
 
-func newEnv(t *testing.T, opts ...func(*resolvers.Config)) *env {
+// envConfig is the handler's configuration and the query service's.
+type envConfig struct {
+	resolvers.Config
+	Location *time.Location // the service's days (nil = UTC)
+	Workers  int            // the service's pool (0 = its default)
+}
+
+func newEnv(t *testing.T, opts ...func(*envConfig)) *env {
 	t.Helper()
 	var evs []aggregation.Event
 	evs = append(evs, example1(7)...)
 	evs = append(evs, example2(9)...)
 	evs = append(evs, course8Only(20)...)
 	e := &env{t: t, dir: newDirectory(), logs: &countingReader{SliceReader: evs}, log: new(bytes.Buffer)}
-	cfg := resolvers.Config{
-		Logs: e.logs, Directory: e.dir, Authenticate: authenticate,
+	cfg := envConfig{Config: resolvers.Config{
+		Directory: e.dir, Authenticate: authenticate,
 		Now:    func() int64 { return far },
 		Logger: slog.New(slog.NewJSONHandler(&lockedWriter{w: e.log}, nil)),
-	}
+	}}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	h, err := resolvers.NewHandler(cfg)
+	cfg.Service = e.service(cfg.Location, cfg.Workers)
+	h, err := resolvers.NewHandler(cfg.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.h = h
 	return e
+}
+
+// service is a query service over the fixture's log: its panics are
+// logged like the handler's.
+func (e *env) service(loc *time.Location, workers int) *aggregation.Service {
+	e.t.Helper()
+	logger := slog.New(slog.NewJSONHandler(&lockedWriter{w: e.log}, nil))
+	s, err := aggregation.NewService(aggregation.ServiceConfig{
+		Logs: e.logs, Location: loc, Now: func() int64 { return far }, Workers: workers,
+		OnPanic: func(v any, stack []byte) { logger.Error("query service: panic", "panic", v, "stack", string(stack)) },
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return s
 }
 
 type lockedWriter struct {
@@ -538,8 +591,8 @@ func (e *env) fails(token, query string, vars map[string]any, code string) *resp
 	return r
 }
 
-func withLocation(t *testing.T, name string) func(*resolvers.Config) {
-	return func(c *resolvers.Config) {
+func withLocation(t *testing.T, name string) func(*envConfig) {
+	return func(c *envConfig) {
 		loc, err := time.LoadLocation(name)
 		if err != nil {
 			t.Skipf("time zone %s: %v", name, err)
@@ -661,6 +714,6 @@ func (f *fakeRemote) Calls() ([]remoteCall, int) {
 }
 
 // withRemote configures the handler with a remote (nil: MNET off).
-func withRemote(rm aggregation.RemoteStats) func(*resolvers.Config) {
-	return func(c *resolvers.Config) { c.Remote = rm }
+func withRemote(rm aggregation.RemoteStats) func(*envConfig) {
+	return func(c *envConfig) { c.Remote = rm }
 }

@@ -48,8 +48,8 @@ const (
 // GraphiQL page at GET /. Every other path is 404.
 func NewHandler(cfg Config) (http.Handler, error) {
 	switch {
-	case cfg.Logs == nil:
-		return nil, errors.New("resolvers: Config.Logs is required")
+	case cfg.Service == nil:
+		return nil, errors.New("resolvers: Config.Service is required")
 	case cfg.Directory == nil:
 		return nil, errors.New("resolvers: Config.Directory is required")
 	case cfg.Authenticate == nil:
@@ -58,10 +58,7 @@ func NewHandler(cfg Config) (http.Handler, error) {
 		return nil, errors.New("resolvers: Timeout, MaxComplexity, MaxDepth and RemoteTimeout must not be negative")
 	}
 	if cfg.Now == nil {
-		cfg.Now = func() int64 { return time.Now().Unix() }
-	}
-	if cfg.Location == nil {
-		cfg.Location = time.UTC
+		cfg.Now = cfg.Service.Now
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

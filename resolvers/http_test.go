@@ -158,7 +158,7 @@ func TestMethodsAndPaths(t *testing.T) {
 	if r := e.request(httptest.NewRequest(http.MethodGet, "/elsewhere", nil)); r.Status != http.StatusNotFound {
 		t.Errorf("GET /elsewhere: %d", r.Status)
 	}
-	g := newEnv(t, func(c *resolvers.Config) { c.GraphiQL = true })
+	g := newEnv(t, func(c *envConfig) { c.GraphiQL = true })
 	r = g.request(httptest.NewRequest(http.MethodGet, "/", nil))
 	if r.Status != http.StatusOK || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") || !strings.Contains(string(r.Body), "/graphql") {
 		t.Errorf("GraphiQL: %d %q", r.Status, r.Header.Get("Content-Type"))
@@ -336,11 +336,24 @@ func TestInternalErrors(t *testing.T) {
 	if !strings.Contains(string(r.Data), `"usestats"`) || !strings.Contains(e.log.String(), "directory exploded") {
 		t.Errorf("data %s, log %s", r.Data, e.log)
 	}
+	// A panic reading the log fails that statistic (the query service
+	// recovers it and logs its stack), not the request or the server.
+	e.dir.panic = false
+	e.logs.panicFor = 9
+	r = e.post("site-token", "application/json", `{ a: user(by: {id: 7}) { stats { total } } b: user(by: {id: 9}) { stats { total } } }`, nil)
+	wantEqual(t, "log panic: codes", r.codes(), []string{"INTERNAL"})
+	wantEqual(t, "log panic: message", r.Errors[0].Message, "internal error")
+	if !strings.Contains(string(r.Data), `"total":`) || !strings.Contains(e.log.String(), "corrupt log row") || !strings.Contains(e.log.String(), "goroutine") {
+		t.Errorf("data %s, log %s", r.Data, e.log)
+	}
+	e.logs.panicFor = 0
+	var ok map[string]any
+	e.ok("site-token", `{ user(by: {id: 9}) { stats { total } } }`, nil, &ok)
 }
 
 // The request deadline reaches the log scan: a stuck database stops.
 func TestDeadline(t *testing.T) {
-	e := newEnv(t, func(c *resolvers.Config) { c.Timeout = 50 * time.Millisecond })
+	e := newEnv(t, func(c *envConfig) { c.Timeout = 50 * time.Millisecond })
 	e.logs.block = true
 	start := time.Now()
 	r := e.fails("site-token", `{ user(by: {id: 7}) { stats { total } } }`, nil, "INTERNAL")
@@ -355,14 +368,14 @@ func TestConfig(t *testing.T) {
 		t.Error("a config without sources must be refused")
 	}
 	e := newEnv(t)
-	_, err := resolvers.NewHandler(resolvers.Config{Logs: e.logs, Directory: e.dir, Authenticate: authenticate, MaxDepth: -1})
+	_, err := resolvers.NewHandler(resolvers.Config{Service: e.service(nil, 0), Directory: e.dir, Authenticate: authenticate, MaxDepth: -1})
 	if err == nil {
 		t.Error("a negative limit must be refused")
 	}
 	// A lower complexity limit applies.
-	small := newEnv(t, func(c *resolvers.Config) { c.MaxComplexity = 5 })
+	small := newEnv(t, func(c *envConfig) { c.MaxComplexity = 5 })
 	wantEqual(t, "small limit", small.post("site-token", "", `{ user(by: {id: 7}) { stats { total events } } }`, nil).codes(), []string{"COMPLEXITY_LIMIT_EXCEEDED"})
-	shallow := newEnv(t, func(c *resolvers.Config) { c.MaxDepth = 2 })
+	shallow := newEnv(t, func(c *envConfig) { c.MaxDepth = 2 })
 	wantEqual(t, "shallow limit", shallow.post("site-token", "", `{ user(by: {id: 7}) { stats { total } } }`, nil).codes(), []string{"DEPTH_LIMIT_EXCEEDED"})
 }
 

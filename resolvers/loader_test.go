@@ -90,3 +90,33 @@ func TestUsersListLookupsBatched(t *testing.T) {
 	}
 	t.Logf("Directory calls for %d users: %v", n+5, calls)
 }
+
+// A page of participants is computed in one query-service call: its log
+// is read in batched passes, at most one per worker of the service's
+// pool, never one read per participant; the stats fields then reuse
+// those results.
+func TestParticipantsPageOneBatch(t *testing.T) {
+	const n = 98
+	for _, workers := range []int{1, 2, 3} {
+		e := newEnv(t, func(c *envConfig) { c.Workers = workers })
+		manyParticipants(e, n)
+		var page participantsPage
+		e.ok("course5-token", `{ course(by: {id: 5}) { participants(first: 100) {
+		  edges { node { user { id } stats { total modules { cmid elapsed } } } } } } }`, nil, &page)
+		edges := page.Course.Participants.Edges
+		if len(edges) != n+2 {
+			t.Fatalf("%d participants, want %d", len(edges), n+2)
+		}
+		for _, edge := range edges[2:] {
+			if edge.Node.Stats.Total != 1060 {
+				t.Fatalf("workers %d: participant %s: total %d, want 1060", workers, edge.Node.User.ID, edge.Node.Stats.Total)
+			}
+		}
+		wantEqual(t, "learner7 among them", edges[0].Node.Stats.Total, int64(2050))
+		user, users := e.logs.ScansByKind()
+		if user != 0 || users == 0 || users > workers {
+			t.Errorf("workers %d: %d one-user reads and %d batched reads for a page of %d; want none and 1…%d",
+				workers, user, users, n+2, workers)
+		}
+	}
+}

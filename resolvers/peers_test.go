@@ -259,7 +259,7 @@ func TestHostsRefused(t *testing.T) {
 // row, not an error.
 func TestRemoteDeadline(t *testing.T) {
 	rm := newRemote()
-	e := newEnv(t, withRemote(rm), func(c *resolvers.Config) { c.RemoteTimeout = 200 * time.Millisecond })
+	e := newEnv(t, withRemote(rm), func(c *envConfig) { c.RemoteTimeout = 200 * time.Millisecond })
 	start := time.Now()
 	var got hostsAnswer
 	e.ok("site-token", hostsQuery(`hosts: ["https://slow.example", "https://b.example"]`), nil, &got)
@@ -277,7 +277,7 @@ func TestRemoteDeadline(t *testing.T) {
 
 	// The request's deadline bounds the peers too.
 	rm = newRemote()
-	e = newEnv(t, withRemote(rm), func(c *resolvers.Config) { c.Timeout = 2 * time.Second; c.RemoteTimeout = time.Hour })
+	e = newEnv(t, withRemote(rm), func(c *envConfig) { c.Timeout = 2 * time.Second; c.RemoteTimeout = time.Hour })
 	e.ok("site-token", hostsQuery(`hosts: ["https://a.example"]`), nil, &got)
 	calls, _ = rm.Calls()
 	if len(calls) != 1 || calls[0].left <= 0 || calls[0].left > 2*time.Second {
@@ -292,7 +292,7 @@ func TestRemoteDeadline(t *testing.T) {
 	if len(calls) != 1 || calls[0].left <= 0 || calls[0].left > resolvers.DefaultRemoteTimeout {
 		t.Fatalf("calls %+v: want one with a deadline at most 10s away", calls)
 	}
-	if _, err := resolvers.NewHandler(resolvers.Config{Logs: e.logs, Directory: e.dir, Authenticate: authenticate, RemoteTimeout: -time.Second}); err == nil {
+	if _, err := resolvers.NewHandler(resolvers.Config{Service: e.service(nil, 0), Directory: e.dir, Authenticate: authenticate, RemoteTimeout: -time.Second}); err == nil {
 		t.Error("a negative RemoteTimeout must be refused")
 	}
 }

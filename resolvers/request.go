@@ -2,6 +2,7 @@ package resolvers
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 
@@ -128,6 +129,18 @@ type statsEntry struct {
 	once sync.Once
 	res  *aggregation.Result
 	err  error
+	// batch, when set, computes this entry together with the other
+	// users of a page (see computeAll).
+	batch *statsBatch
+}
+
+// statsBatch is one Service.Users call shared by the entries of a page:
+// whichever entry is asked for first runs it for all of them.
+type statsBatch struct {
+	once  sync.Once
+	users []int64
+	res   map[int64]*aggregation.Result
+	err   error
 }
 
 // explainKey names one page of a computation's laps.
@@ -146,6 +159,11 @@ func keyOf(userID int64, q model.StatsQuery) statsKey {
 	return statsKey{user: userID, from: q.Window.From, to: q.Window.To, policy: q.Policy.Name, version: q.Policy.Version}
 }
 
+// query is the service's question for a statistic.
+func query(q model.StatsQuery) aggregation.Query {
+	return aggregation.Query{Policy: q.Policy, Window: q.Window, Now: q.Now}
+}
+
 // compute returns the user's result for the query, computing it at most
 // once per request however many fields ask for it.
 func (r *Resolver) compute(ctx context.Context, userID int64, q model.StatsQuery) (*aggregation.Result, error) {
@@ -158,16 +176,52 @@ func (r *Resolver) compute(ctx context.Context, userID int64, q model.StatsQuery
 		rq.stats[k] = e
 	}
 	rq.mu.Unlock()
+	return r.settle(ctx, e, userID, q)
+}
+
+// settle computes an entry once: with its batch when it has one, alone
+// otherwise.
+func (r *Resolver) settle(ctx context.Context, e *statsEntry, userID int64, q model.StatsQuery) (*aggregation.Result, error) {
 	e.once.Do(func() {
-		acc := aggregation.NewAccumulator(r.cfg.Location)
-		p, err := aggregation.ComputeUser(ctx, r.cfg.Logs, userID, q.Policy, q.Window, q.Now, acc)
-		if err != nil {
-			e.err = err
+		if b := e.batch; b != nil {
+			b.once.Do(func() { b.res, b.err = r.cfg.Service.Users(ctx, b.users, query(q)) })
+			e.res, e.err = b.res[userID], b.err
+			if e.res == nil && e.err == nil {
+				e.err = fmt.Errorf("resolvers: no result for user %d in its batch", userID)
+			}
 			return
 		}
-		e.res = acc.Result(userID, p, q.Window)
+		e.res, e.err = r.cfg.Service.User(ctx, userID, query(q))
 	})
 	return e.res, e.err
+}
+
+// computeAll returns the users' results for the query (in the order of
+// userIDs), computing those the request has not computed yet in one
+// Service.Users call, whose batched log reads cover them all; each is
+// memoized for the fields that ask for it later.
+func (r *Resolver) computeAll(ctx context.Context, userIDs []int64, q model.StatsQuery) ([]*aggregation.Result, []error) {
+	rq := requestOf(ctx)
+	entries := make([]*statsEntry, len(userIDs))
+	b := new(statsBatch)
+	rq.mu.Lock()
+	for i, id := range userIDs {
+		k := keyOf(id, q)
+		e := rq.stats[k]
+		if e == nil {
+			e = &statsEntry{batch: b}
+			rq.stats[k] = e
+			b.users = append(b.users, id)
+		}
+		entries[i] = e
+	}
+	rq.mu.Unlock()
+	res := make([]*aggregation.Result, len(userIDs))
+	errs := make([]error, len(userIDs))
+	for i, e := range entries {
+		res[i], errs[i] = r.settle(ctx, e, userIDs[i], q)
+	}
+	return res, errs
 }
 
 // explain returns one page of the user's laps for the query (limit laps
@@ -186,17 +240,8 @@ func (r *Resolver) explain(ctx context.Context, userID int64, q model.StatsQuery
 	}
 	rq.mu.Unlock()
 	e.once.Do(func() {
-		if limit == 0 {
-			// Explainer.Limit 0 keeps everything: an empty page needs no laps.
-			e.x = new(aggregation.Explainer)
-			return
-		}
-		x := &aggregation.Explainer{Offset: offset, Limit: limit}
-		if _, err := aggregation.ComputeUser(ctx, r.cfg.Logs, userID, q.Policy, q.Window, q.Now, x); err != nil {
-			e.err = err
-			return
-		}
-		e.x = x
+		// The service keeps only this page (an empty one reads nothing).
+		e.x, e.err = r.cfg.Service.Explain(ctx, userID, query(q), offset, limit)
 	})
 	return e.x, e.err
 }

@@ -3,7 +3,6 @@ package resolvers
 import (
 	"context"
 	"slices"
-	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
 
@@ -15,9 +14,6 @@ import (
 // which only call these. Authorization is decided where data is fetched:
 // user, users, course and participants check the scopes and hand each User
 // its Access; the statistics resolvers obey that Access.
-
-// prefetchWorkers bounds the log scans a participants page runs at once.
-const prefetchWorkers = 8
 
 // findUser resolves Query.user. A site:read token sees any user (a missing
 // one is NOT_FOUND); other tokens see themselves (user:<id>:self) and the
@@ -165,7 +161,7 @@ func (r *Resolver) findCourse(ctx context.Context, by model.CourseBy) (*model.Co
 
 // participants resolves Course.participants: site:read or the course's
 // read scope, whatever path led to the course. When the page's statistics
-// are selected they are computed here, a few users at a time, and the
+// are selected they are computed here, the whole page at once, and the
 // grades and activity names they show are fetched in one batch each, so
 // the page costs one Directory call per kind, not one per row.
 func (r *Resolver) participants(ctx context.Context, course *model.Course, first *int, after *string, rng *model.TimeRange, pol *model.PolicyInput, scope *model.StatsScope) (*model.ParticipantConnection, error) {
@@ -222,26 +218,17 @@ func (r *Resolver) participants(ctx context.Context, course *model.Course, first
 	return conn, nil
 }
 
-// prefetch computes the page's statistics (memoized for the stats
+// prefetch computes the page's statistics in one Service.Users call (its
+// log reads batched over the page's users; memoized for the stats
 // resolvers), then loads the grades and the activity names they will show
 // in one batch each (grades first: their activities' names join the
 // batch). Errors are left to the resolvers that read the results.
 func (r *Resolver) prefetch(ctx context.Context, courseID int64, page []aggregation.UserInfo, q model.StatsQuery, grades, gradeNames, names bool) {
-	results := make([]*aggregation.Result, len(page))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range min(prefetchWorkers, len(page)) {
-		wg.Go(func() {
-			for i := range next {
-				results[i], _ = r.compute(ctx, page[i].ID, q)
-			}
-		})
+	ids := make([]int64, len(page))
+	for i, u := range page {
+		ids[i] = u.ID
 	}
-	for i := range page {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	results, _ := r.computeAll(ctx, ids, q)
 
 	ld := requestOf(ctx).loaders
 	var cmids []int64

@@ -53,8 +53,12 @@ func BenchmarkGraphQLLoad(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	svc, err := aggregation.NewService(aggregation.ServiceConfig{Logs: src})
+	if err != nil {
+		b.Fatal(err)
+	}
 	h, err := resolvers.NewHandler(resolvers.Config{
-		Logs: src, Directory: src.Directory(),
+		Service: svc, Directory: src.Directory(),
 		Authenticate: func(ctx context.Context, tok string) (aggregation.Scopes, error) {
 			t, err := st.Authenticate(ctx, tok, time.Now().Unix())
 			return t.Scopes, err

@@ -33,6 +33,7 @@ type serveConfig struct {
 	timezone, logLevel                        string
 	timeout                                   time.Duration
 	demoUsers                                 int
+	workers                                   int // the query service's pool
 	wwwroot, mnetCaller                       string
 	mnetAutoRegister                          bool
 	mnetTimeout                               time.Duration
@@ -59,6 +60,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&c.timezone, "timezone", envOr("USESTATS_TIMEZONE", "UTC"), "time zone of calendar days (env USESTATS_TIMEZONE)")
 	fs.StringVar(&c.logLevel, "log-level", envOr("USESTATS_LOG_LEVEL", "info"), "debug, info, warn or error (env USESTATS_LOG_LEVEL)")
 	fs.DurationVar(&c.timeout, "request-timeout", env.duration("USESTATS_REQUEST_TIMEOUT", 10*time.Second), "deadline of one GraphQL request, database included (env USESTATS_REQUEST_TIMEOUT)")
+	fs.IntVar(&c.workers, "workers", env.int("USESTATS_WORKERS", 2), "log queries running at once in the whole process (GraphQL, web services, MNET), each over a share of a batch's users (env USESTATS_WORKERS)")
 	if env.err != nil {
 		return env.err
 	}
@@ -70,6 +72,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if err := c.ws.check(); err != nil {
 		return err
+	}
+	if c.workers < 1 {
+		return aggregation.Errorf(aggregation.EInvalid, "serve: --workers must be positive")
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
@@ -116,6 +121,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	// One query service for every surface: one bounded pool of log reads
+	// for the whole process, panics logged and turned into errors.
+	svc, err := aggregation.NewService(aggregation.ServiceConfig{
+		Logs:     src,
+		Location: loc,
+		Now:      func() int64 { return time.Now().Unix() },
+		Workers:  c.workers,
+		OnPanic: func(v any, stack []byte) {
+			log.Error("query service: panic", "panic", fmt.Sprint(v), "stack", string(stack))
+		},
+	})
+	if err != nil {
+		return err
+	}
 	node, err := newMnetNode(ctx, st, src, mnetOptions{wwwroot: c.wwwroot, autoRegister: c.mnetAutoRegister,
 		caller: c.mnetCaller, policy: policy, location: loc}, log)
 	if err != nil {
@@ -124,14 +143,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	go node.keys.rotateEvery(ctx, time.Minute)
 
 	gql, err := resolvers.NewHandler(resolvers.Config{
-		Logs:      src,
+		Service:   svc,
 		Directory: src.Directory(),
 		Authenticate: func(ctx context.Context, token string) (aggregation.Scopes, error) {
 			tok, err := st.Authenticate(ctx, token, time.Now().Unix())
 			return tok.Scopes, err
 		},
 		Now:           func() int64 { return time.Now().Unix() },
-		Location:      loc,
 		Logger:        log,
 		GraphiQL:      c.graphiql,
 		Timeout:       c.timeout,
@@ -178,7 +196,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "demo token (site:read): %s\n", plain)
 		fmt.Fprintf(stdout, "  send it as the header  Authorization: Bearer %s\n", plain)
 	}
-	log.Info("serving", "addr", ln.Addr().String(), "moodle", src.DB().Redacted, "store", dbconn.Redact(c.storeURL), "graphiql", c.graphiql)
+	log.Info("serving", "addr", ln.Addr().String(), "moodle", src.DB().Redacted, "store", dbconn.Redact(c.storeURL), "graphiql", c.graphiql,
+		"workers", svc.Workers())
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
