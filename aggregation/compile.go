@@ -410,7 +410,7 @@ func (c *Compiler) incremental(ctx context.Context, p Policy, key CompileKey, st
 		}
 	}
 	if len(forget) > 0 {
-		if err := c.Forget(ctx, forget); err != nil {
+		if err := ForgetUsers(ctx, c.Store, forget); err != nil {
 			return err
 		}
 		stats.Forgotten = len(forget)
@@ -481,22 +481,29 @@ type span struct{ lo, hi int64 }
 // compiled (answers come from the log) and nothing is pending.
 var forgotten = UserState{CompiledTo: math.MinInt64 + 1, LastTime: math.MinInt64}
 
-// Forget removes the users' rollups under every key and marks them
-// uncompiled under the compiler's key, so their answers come from the log.
-func (c *Compiler) Forget(ctx context.Context, userIDs []int64) error {
-	_, key, err := c.defaults()
-	if err != nil {
-		return err
+// ForgetUsers removes the users' rollups and sessions under every key of
+// the store and marks them uncompiled, so their answers come from the log
+// (privacy requests, users deleted in the site). A user who is still
+// active is compiled again from the log at their next activity.
+func ForgetUsers(ctx context.Context, st CompileStore, userIDs []int64) error {
+	if len(userIDs) == 0 {
+		return nil
 	}
-	if err := c.Store.ForgetUsers(ctx, userIDs); err != nil {
+	if err := st.ForgetUsers(ctx, userIDs); err != nil {
+		return fmt.Errorf("forgetting %d users: %w", len(userIDs), err)
+	}
+	keys, err := st.Keys(ctx)
+	if err != nil {
 		return fmt.Errorf("forgetting %d users: %w", len(userIDs), err)
 	}
 	marks := make([]UserCompile, len(userIDs))
 	for i, id := range userIDs {
 		marks[i] = UserCompile{UserID: id, FromDay: minDay, State: forgotten}
 	}
-	if err := c.Store.WriteUsers(ctx, key, marks, nil); err != nil {
-		return fmt.Errorf("forgetting %d users: %w", len(userIDs), err)
+	for _, key := range keys {
+		if err := st.WriteUsers(ctx, key, marks, nil); err != nil {
+			return fmt.Errorf("forgetting %d users under %s: %w", len(userIDs), key, err)
+		}
 	}
 	return nil
 }

@@ -4,6 +4,8 @@
 //	usestats serve  [--moodle DSN] …             the GraphQL service (a demo database by default)
 //	usestats seed   --moodle DSN [--users N] …   create and fill a demo Moodle database
 //	usestats report --moodle DSN --user U …      one user's time, as JSON or a table
+//	usestats compile --moodle DSN --store DSN …  compile the log into rollups (--follow)
+//	usestats forget --store DSN --user ID        remove a user's rollups
 //
 // Every failure prints one line on stderr and exits non-zero (2 for bad
 // input, 1 otherwise).
@@ -37,6 +39,8 @@ commands:
   report   compute one user's time spent from a Moodle database
   token    create, list and revoke API tokens
   peer     register, list and remove MNET peers (key exchange)
+  compile  compile the log into rollups in usestats' store (once, or --follow)
+  forget   remove users' rollups and sessions from the store
 
 Run 'usestats <command> -h' for the command's flags.
 `
@@ -59,11 +63,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runServe(ctx, args[1:], stdout, stderr)
 	case "peer":
 		err = runPeer(ctx, args[1:], stdout, stderr)
+	case "compile":
+		err = runCompile(ctx, args[1:], stdout, stderr)
+	case "forget":
+		err = runForget(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "usestats: unknown command %q (commands: serve, seed, report, token, peer; see 'usestats help')\n", args[0])
+		fmt.Fprintf(stderr, "usestats: unknown command %q (commands: serve, seed, report, token, peer, compile, forget; see 'usestats help')\n", args[0])
 		return 2
 	}
 	return exitCode(err, stderr)
