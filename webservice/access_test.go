@@ -54,7 +54,7 @@ func TestLookupsConcealed(t *testing.T) {
 	}
 	// Mistakes that need no lookup are reported the same whether the
 	// course or user exists or not: they are checked first.
-	h3 := newTestHandler(t, func(c *Config) { c.MaxUsers = 2 })
+	h3 := newTestHandler(t, func(c *testConfig) { c.MaxUsers = 2 })
 	for tok, courses := range map[string][2]string{
 		"alicetoken":  {"cidsource=shortname&cid=SECRET", "cidsource=shortname&cid=NOPE"},
 		"coursetoken": {"cidsource=id&cid=2", "cidsource=id&cid=77"},
@@ -164,9 +164,9 @@ func (l perUserLogs) UserEvents(ctx context.Context, user, from, to int64, fn fu
 // Reading the log one user at a time or several users per pass (with 1,
 // 2 or 3 passes at once) gives the same answers to every golden call.
 func TestLogReadsAgree(t *testing.T) {
-	base := newTestHandler(t, func(c *Config) { c.Logs = perUserLogs{newLogs()} })
+	base := newTestHandler(t, func(c *testConfig) { c.Logs = perUserLogs{newLogs()} })
 	for _, workers := range []int{1, 2, 3} {
-		h := newTestHandler(t, func(c *Config) { c.Workers = workers })
+		h := newTestHandler(t, func(c *testConfig) { c.Workers = workers })
 		for _, tc := range goldenCases {
 			for _, f := range []string{"json", "xml"} {
 				rq := tc.rq
@@ -198,7 +198,7 @@ func (p perUserPanickingLogs) UserEvents(ctx context.Context, user, from, to int
 func panicInWorker(t *testing.T, reader aggregation.LogReader) {
 	t.Helper()
 	var logs strings.Builder
-	h := newTestHandler(t, func(c *Config) {
+	h := newTestHandler(t, func(c *testConfig) {
 		c.Logs = reader
 		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	})
@@ -244,7 +244,7 @@ func (d *countingDirectory) Courses(ctx context.Context, ids []int64) (map[int64
 // once per batch, not once per user.
 func TestBulkReadsOncePerBatch(t *testing.T) {
 	d := &countingDirectory{fakeDirectory: newDirectory()}
-	h := newTestHandler(t, func(c *Config) { c.Directory = d })
+	h := newTestHandler(t, func(c *testConfig) { c.Directory = d })
 	// alice has time in courses 2 and 3, bob in 2, carol nowhere; asked twice each.
 	v := jsonCall(t, h, request{body: tokSite + fnUsers + "&uidsource=id&uids[]=3&uids[]=4&uids[]=5&uids[]=3&uids[]=4&moodlewsrestformat=json"})
 	list, ok := v.([]any)

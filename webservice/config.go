@@ -90,13 +90,16 @@ type Config struct {
 	Authenticate func(ctx context.Context, token, remoteIP string) (Principal, error)
 	// Directory knows the site's users, courses and grades. Required.
 	Directory aggregation.Directory
-	// Logs streams a user's log. Required.
-	Logs aggregation.LogReader
-	// Policy turns events into time (default: the usestats preset).
+	// Service computes the users' time: it reads a batch's log in
+	// shares of its one bounded pool (Workers log queries at once for the
+	// whole process, each over a share of the batch's users when its log
+	// reads several users in one pass) and recovers panics, which fail
+	// the call with Moodle's generic exception. Required.
+	Service *aggregation.Service
+	// Policy is the time policy asked of the Service (default: the
+	// usestats preset).
 	Policy aggregation.Policy
-	// Location is the time zone of calendar days (default UTC).
-	Location *time.Location
-	// Now returns the current Unix time (default time.Now).
+	// Now returns the current Unix time (default Service.Now).
 	Now func() int64
 	// SiteInfo describes the site for core_webservice_get_site_info.
 	SiteInfo SiteInfo
@@ -107,11 +110,6 @@ type Config struct {
 	// BatchSize is how many users a bulk call resolves and grades at once
 	// (default 100).
 	BatchSize int
-	// Workers is how many log reads of a batch run at once (default 2),
-	// each holding one database query: with a Logs that implements
-	// aggregation.UsersLogReader, each read covers a share of the batch's
-	// users; otherwise one user. Answers keep the request's order.
-	Workers int
 	// Timeout is the deadline of one call, database included (default 2
 	// minutes). A call that runs out of time answers a
 	// moodle_exception (generalexceptionmessage) saying so.
@@ -145,8 +143,8 @@ func New(cfg Config) (*Handler, error) {
 		return nil, errors.New("webservice: Config.Authenticate is required")
 	case cfg.Directory == nil:
 		return nil, errors.New("webservice: Config.Directory is required")
-	case cfg.Logs == nil:
-		return nil, errors.New("webservice: Config.Logs is required")
+	case cfg.Service == nil:
+		return nil, errors.New("webservice: Config.Service is required")
 	}
 	if cfg.Policy.Name == "" && cfg.Policy.Threshold == 0 {
 		p, err := aggregation.Preset(aggregation.DefaultPolicy)
@@ -160,20 +158,14 @@ func New(cfg Config) (*Handler, error) {
 		return nil, errors.Join(errors.New("webservice: invalid policy"), err)
 	}
 	cfg.Policy = p
-	if cfg.Location == nil {
-		cfg.Location = time.UTC
-	}
 	if cfg.Now == nil {
-		cfg.Now = func() int64 { return time.Now().Unix() }
+		cfg.Now = cfg.Service.Now
 	}
 	if cfg.MaxUsers <= 0 {
 		cfg.MaxUsers = 1000
 	}
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 100
-	}
-	if cfg.Workers <= 0 {
-		cfg.Workers = 2
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 2 * time.Minute

@@ -77,7 +77,7 @@ func TestDependencyFailures(t *testing.T) {
 	} {
 		dir := newDirectory()
 		dir.fail = tc.err
-		h := newTestHandler(t, func(c *Config) { c.Directory = dir })
+		h := newTestHandler(t, func(c *testConfig) { c.Directory = dir })
 		for _, body := range []string{
 			fnUser + "&uidsource=username&uid=alice",
 			fnUsers + "&uidsource=id&uids[0]=3",

@@ -221,21 +221,44 @@ func authenticate(_ context.Context, token, ip string) (Principal, error) {
 	return Principal{}, aggregation.Errorf(aggregation.EUnauthenticated, "unknown token")
 }
 
-func newTestHandler(t testing.TB, mod ...func(*Config)) *Handler {
+// testConfig is a Handler's configuration and its query service's.
+type testConfig struct {
+	Config
+	Logs    aggregation.LogReader // the service's log
+	Workers int                   // the service's pool (0 = its default)
+}
+
+// newService builds the query service of a test handler; its panics are
+// logged, with their stack, to logger.
+func newService(t testing.TB, logs aggregation.LogReader, workers int, logger *slog.Logger) *aggregation.Service {
 	t.Helper()
-	cfg := Config{
+	s, err := aggregation.NewService(aggregation.ServiceConfig{
+		Logs: logs, Now: func() int64 { return now }, Workers: workers,
+		OnPanic: func(v any, stack []byte) {
+			logger.Error("query service: panic", "panic", v, "stack", string(stack))
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func newTestHandler(t testing.TB, mod ...func(*testConfig)) *Handler {
+	t.Helper()
+	cfg := testConfig{Config: Config{
 		Authenticate: authenticate,
 		Directory:    newDirectory(),
-		Logs:         newLogs(),
 		Now:          func() int64 { return now },
 		SiteInfo: SiteInfo{SiteName: "Usestats test site", SiteURL: "https://moodle.example.org",
 			Release: "4.5 (Build: 20241007)", Version: "2024100700"},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}
+	}, Logs: newLogs()}
 	for _, m := range mod {
 		m(&cfg)
 	}
-	h, err := New(cfg)
+	cfg.Service = newService(t, cfg.Logs, cfg.Workers, cfg.Logger)
+	h, err := New(cfg.Config)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,7 @@ func FuzzServeREST(f *testing.F) {
 		}
 	}
 	f.Add([]byte("a[][][]=1&a[]=%ff&" + tokSite + fnUsers + "&uids[x][]=3"))
-	h := newTestHandler(f, func(c *Config) {
+	h := newTestHandler(f, func(c *testConfig) {
 		c.Limits = Limits{MaxBodyBytes: 64 << 10, MaxVars: 500, MaxArrayLen: 200}
 		c.MaxUsers = 50
 		c.Authenticate = func(ctx context.Context, token, ip string) (Principal, error) {

@@ -160,7 +160,7 @@ func TestScopes(t *testing.T) {
 }
 
 func TestHideDebugInfo(t *testing.T) {
-	h := newTestHandler(t, func(c *Config) { c.HideDebugInfo = true })
+	h := newTestHandler(t, func(c *testConfig) { c.HideDebugInfo = true })
 	w := serve(h, request{body: tokSite + fnUser + "&uidsource=id&uid=3&foo=1&moodlewsrestformat=json"})
 	want := `{"exception":"invalid_parameter_exception","errorcode":"invalidparameter","message":"Invalid parameter value detected"}`
 	if w.Body.String() != want {
@@ -173,11 +173,11 @@ func TestHideDebugInfo(t *testing.T) {
 func TestBatches(t *testing.T) {
 	body := tokSite + fnUsers + "&moodlewsrestformat=json&uidsource=id&uids[]=3&uids[]=4&uids[]=5&uids[]=3"
 	want := serve(newTestHandler(t), request{body: body}).Body.String()
-	got := serve(newTestHandler(t, func(c *Config) { c.BatchSize = 1 }), request{body: body}).Body.String()
+	got := serve(newTestHandler(t, func(c *testConfig) { c.BatchSize = 1 }), request{body: body}).Body.String()
 	if got != want || !strings.HasPrefix(got, "[") {
 		t.Errorf("batch size 1:\n%s\nwant\n%s", got, want)
 	}
-	v := jsonCall(t, newTestHandler(t, func(c *Config) { c.MaxUsers = 3 }), request{body: body})
+	v := jsonCall(t, newTestHandler(t, func(c *testConfig) { c.MaxUsers = 3 }), request{body: body})
 	if errorCode(v) != "invalidparameter" || !strings.Contains(v.(map[string]any)["debuginfo"].(string), "at most 3") {
 		t.Errorf("MaxUsers: %v", v)
 	}
@@ -221,14 +221,15 @@ func TestNewRequiresConfig(t *testing.T) {
 	if _, err := New(Config{}); err == nil {
 		t.Error("New accepted an empty config")
 	}
-	bad := Config{Authenticate: authenticate, Directory: newDirectory(), Logs: newLogs(), Policy: aggregation.Policy{Name: "x", Threshold: -1}}
+	bad := Config{Authenticate: authenticate, Directory: newDirectory(), Service: newService(t, newLogs(), 0, slog.Default()),
+		Policy: aggregation.Policy{Name: "x", Threshold: -1}}
 	if _, err := New(bad); err == nil {
 		t.Error("New accepted an invalid policy")
 	}
 }
 
 func TestPanicIsMoodleError(t *testing.T) {
-	h := newTestHandler(t, func(c *Config) {
+	h := newTestHandler(t, func(c *testConfig) {
 		c.Authenticate = func(context.Context, string, string) (Principal, error) { panic("boom") }
 	})
 	r := httptest.NewRequest(http.MethodGet, Path+"?moodlewsrestformat=json", nil)
@@ -251,7 +252,7 @@ func (stallingLogs) UserEvents(ctx context.Context, _, _, _ int64, _ func(*aggre
 // both formats; a client that went away is not blamed on the server.
 func TestTimeout(t *testing.T) {
 	var logs strings.Builder
-	h := newTestHandler(t, func(c *Config) {
+	h := newTestHandler(t, func(c *testConfig) {
 		c.Logs, c.Timeout = stallingLogs{}, 20*time.Millisecond
 		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	})
@@ -278,7 +279,7 @@ func TestTimeout(t *testing.T) {
 	r := httptest.NewRequest(http.MethodPost, Path, strings.NewReader(tokSite+fnUser+"&uidsource=id&uid=3&moodlewsrestformat=json")).WithContext(ctx)
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	rec := httptest.NewRecorder()
-	newTestHandler(t, func(c *Config) {
+	newTestHandler(t, func(c *testConfig) {
 		c.Logs = stallingLogs{}
 		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	}).ServeHTTP(rec, r)

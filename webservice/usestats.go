@@ -4,11 +4,8 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"runtime/debug"
 	"slices"
 	"strconv"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/usestats/usestats/aggregation"
 )
@@ -171,83 +168,27 @@ func (h *Handler) checkAccess(ctx context.Context, p *Principal, u aggregation.U
 	return target{UserInfo: u, courseOnly: !self}, nil
 }
 
-// parallel calls fn(ctx, i) for i in [0, n) on up to Workers goroutines
-// and returns the first error; the others are then cancelled. A panic in
-// fn is logged with its stack and returned as an internal error: it fails
-// the call, not the process.
-func (h *Handler) parallel(ctx context.Context, n int, fn func(ctx context.Context, i int) error) error {
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(h.cfg.Workers)
-	for i := range n {
-		g.Go(func() (err error) {
-			defer func() {
-				if v := recover(); v != nil {
-					h.cfg.Logger.Error("webservice: panic", "panic", v, "stack", string(debug.Stack()))
-					err = internalError(fmt.Errorf("panic: %v", v))
-				}
-			}()
-			return fn(gctx, i)
-		})
-	}
-	return g.Wait()
-}
-
-// computeAll runs the time algorithm for each target. A log that reads
-// several users in one pass (aggregation.UsersLogReader) is read in
-// Workers passes at once, each over a share of the batch's distinct users;
-// any other log is read one user at a time, Workers users at once.
+// computeAll computes each target's time, in the targets' order, with
+// one Service.Users call: the Service reads the batch's distinct users in
+// shares of its pool and turns a panic into an EInternal error (Moodle's
+// generic exception), so a bad row fails the call, not the process.
 func (h *Handler) computeAll(ctx context.Context, ts []target, w aggregation.Window, now int64) ([]*aggregation.Result, error) {
 	rs := make([]*aggregation.Result, len(ts))
 	if len(ts) == 0 {
 		return rs, nil
 	}
-	multi, ok := h.cfg.Logs.(aggregation.UsersLogReader)
-	if !ok {
-		err := h.parallel(ctx, len(ts), func(ctx context.Context, i int) error {
-			acc := aggregation.NewAccumulator(h.cfg.Location)
-			p, err := aggregation.ComputeUser(ctx, h.cfg.Logs, ts[i].ID, h.cfg.Policy, w, now, acc)
-			if err != nil {
-				return fmt.Errorf("computing user %d: %w", ts[i].ID, err)
-			}
-			rs[i] = acc.Result(ts[i].ID, p, w)
-			return nil
-		})
-		return rs, err
-	}
 	ids := make([]int64, len(ts))
 	for i, t := range ts {
 		ids[i] = t.ID
 	}
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
-	shares := slices.Collect(slices.Chunk(ids, (len(ids)+h.cfg.Workers-1)/h.cfg.Workers))
-	found := make([]map[int64]*aggregation.Result, len(shares))
-	err := h.parallel(ctx, len(shares), func(ctx context.Context, k int) error {
-		found[k] = make(map[int64]*aggregation.Result, len(shares[k]))
-		accs := make(map[int64]*aggregation.Accumulator, len(shares[k]))
-		err := aggregation.ComputeUsers(ctx, multi, shares[k], h.cfg.Policy, w, now,
-			func(id int64) aggregation.Sink {
-				accs[id] = aggregation.NewAccumulator(h.cfg.Location)
-				return accs[id]
-			},
-			func(id int64, p aggregation.Policy) {
-				found[k][id] = accs[id].Result(id, p, w)
-				delete(accs, id)
-			})
-		if err != nil {
-			return fmt.Errorf("computing %d users: %w", len(shares[k]), err)
-		}
-		return nil
-	})
+	all, err := h.cfg.Service.Users(ctx, ids, aggregation.Query{Policy: h.cfg.Policy, Window: w, Now: now})
 	if err != nil {
-		return nil, err
-	}
-	all := make(map[int64]*aggregation.Result, len(ids))
-	for _, f := range found {
-		maps.Copy(all, f)
+		return nil, fmt.Errorf("computing %d users: %w", len(ids), err)
 	}
 	for i, t := range ts {
-		rs[i] = all[t.ID]
+		if rs[i] = all[t.ID]; rs[i] == nil {
+			return nil, fmt.Errorf("computing users: no result for user %d", t.ID)
+		}
 	}
 	return rs, nil
 }

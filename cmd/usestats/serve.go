@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -73,8 +74,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := c.ws.check(); err != nil {
 		return err
 	}
-	if c.workers < 1 {
-		return aggregation.Errorf(aggregation.EInvalid, "serve: --workers must be positive")
+	workersNote, err := c.resolveWorkers(fs)
+	if err != nil {
+		return err
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
@@ -85,6 +87,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return aggregation.Errorf(aggregation.EInvalid, "serve: unknown time zone %q", c.timezone)
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if workersNote != "" {
+		log.Warn(workersNote)
+	}
 
 	st, err := openStore(ctx, c.storeURL)
 	if err != nil {
@@ -159,7 +164,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	ws, err := newWSHandler(ctx, c.ws, wsDeps{st: st, src: src, policy: policy, loc: loc, log: log, wwwroot: c.wwwroot})
+	ws, err := newWSHandler(ctx, c.ws, wsDeps{st: st, src: src, svc: svc, policy: policy, log: log, wwwroot: c.wwwroot})
 	if err != nil {
 		return err
 	}
@@ -217,6 +222,30 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// resolveWorkers settles the query service's pool: --workers (env
+// USESTATS_WORKERS), or the deprecated --ws-workers (env
+// USESTATS_WS_WORKERS) when only it is given. It returns a warning to log
+// when the deprecated flag was used.
+func (c *serveConfig) resolveWorkers(fs *flag.FlagSet) (string, error) {
+	given := map[string]bool{"workers": envOr("USESTATS_WORKERS", "") != "", "ws-workers": envOr("USESTATS_WS_WORKERS", "") != ""}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var note string
+	switch {
+	case given["ws-workers"] && given["workers"]:
+		note = "--ws-workers (USESTATS_WS_WORKERS) is deprecated and ignored: --workers (USESTATS_WORKERS) sizes the one pool of the whole process"
+	case given["ws-workers"]:
+		if c.ws.workers < 1 {
+			return "", aggregation.Errorf(aggregation.EInvalid, "serve: --ws-workers (deprecated: use --workers) must be positive")
+		}
+		c.workers = c.ws.workers
+		note = "--ws-workers (USESTATS_WS_WORKERS) is deprecated: use --workers (USESTATS_WORKERS), the one pool of the whole process"
+	}
+	if c.workers < 1 {
+		return "", aggregation.Errorf(aggregation.EInvalid, "serve: --workers must be positive")
+	}
+	return note, nil
 }
 
 // ensureDemo creates the demo Moodle database once.

@@ -21,7 +21,7 @@ import (
 type wsConfig struct {
 	moodleTokens bool           // also accept the site's external_tokens
 	maxUsers     int            // most users in one bulk call
-	workers      int            // users computed at once in a bulk call
+	workers      int            // deprecated alias of serve's --workers (0: not given)
 	timeout      time.Duration  // deadline of one call
 	debugInfo    bool           // send debuginfo with errors
 	proxies      string         // reverse proxies whose X-Forwarded-For is believed
@@ -34,8 +34,8 @@ func (c *wsConfig) addFlags(fs *flag.FlagSet, env *envDefaults) {
 		"also accept the Moodle site's own web-service tokens (external_tokens) (env USESTATS_WS_MOODLE_TOKENS)")
 	fs.IntVar(&c.maxUsers, "ws-max-users", env.int("USESTATS_WS_MAX_USERS", 1000),
 		"most users one bulk web-service call may ask for (env USESTATS_WS_MAX_USERS)")
-	fs.IntVar(&c.workers, "ws-workers", env.int("USESTATS_WS_WORKERS", 2),
-		"log queries of one bulk web-service call run at once, each over a share of a batch's users (env USESTATS_WS_WORKERS)")
+	fs.IntVar(&c.workers, "ws-workers", env.int("USESTATS_WS_WORKERS", 0),
+		"deprecated: use --workers, the one pool of log queries of the whole process (env USESTATS_WS_WORKERS)")
 	fs.DurationVar(&c.timeout, "ws-timeout", env.duration("USESTATS_WS_TIMEOUT", 2*time.Minute),
 		"deadline of one web-service call, database included (env USESTATS_WS_TIMEOUT)")
 	fs.BoolVar(&c.debugInfo, "ws-debuginfo", env.bool("USESTATS_WS_DEBUGINFO", true),
@@ -46,8 +46,8 @@ func (c *wsConfig) addFlags(fs *flag.FlagSet, env *envDefaults) {
 
 // check refuses values that cannot work.
 func (c *wsConfig) check() error {
-	if c.maxUsers < 1 || c.workers < 1 || c.timeout <= 0 {
-		return aggregation.Errorf(aggregation.EInvalid, "serve: --ws-max-users, --ws-workers and --ws-timeout must be positive")
+	if c.maxUsers < 1 || c.timeout <= 0 {
+		return aggregation.Errorf(aggregation.EInvalid, "serve: --ws-max-users and --ws-timeout must be positive")
 	}
 	var err error
 	c.trusted, err = parseTrustedProxies(c.proxies)
@@ -58,8 +58,8 @@ func (c *wsConfig) check() error {
 type wsDeps struct {
 	st      *store.Store
 	src     *moodle.Source
+	svc     *aggregation.Service // computes the time
 	policy  aggregation.Policy
-	loc     *time.Location
 	log     *slog.Logger
 	wwwroot string
 }
@@ -80,13 +80,11 @@ func newWSHandler(ctx context.Context, c wsConfig, d wsDeps) (*webservice.Handle
 	return webservice.New(webservice.Config{
 		Authenticate:  wsAuth{st: d.st, src: d.src, moodleTokens: c.moodleTokens, now: time.Now}.authenticate,
 		Directory:     d.src.Directory(),
-		Logs:          d.src,
+		Service:       d.svc,
 		Policy:        d.policy,
-		Location:      d.loc,
 		Now:           func() int64 { return time.Now().Unix() },
 		SiteInfo:      info,
 		MaxUsers:      c.maxUsers,
-		Workers:       c.workers,
 		Timeout:       c.timeout,
 		HideDebugInfo: !c.debugInfo,
 		RemoteIP:      c.trusted.remoteIP,

@@ -106,8 +106,8 @@ func TestWSAuthMoodleTokens(t *testing.T) {
 	}
 }
 
-// Bad --ws-* values and USESTATS_WS_* variables stop serve before it
-// opens anything, naming what is wrong.
+// Bad --ws-* (and --workers) values and USESTATS_WS_* variables stop
+// serve before it opens anything, naming what is wrong.
 func TestServeWSFlags(t *testing.T) {
 	for _, tc := range []struct {
 		env, value string
@@ -118,6 +118,8 @@ func TestServeWSFlags(t *testing.T) {
 		{"USESTATS_WS_TIMEOUT", "2", nil, "USESTATS_WS_TIMEOUT is not a duration"},
 		{"USESTATS_WS_DEBUGINFO", "maybe", nil, "USESTATS_WS_DEBUGINFO is not a boolean"},
 		{"", "", []string{"--ws-workers", "0"}, "--ws-workers"},
+		{"USESTATS_WORKERS", "many", nil, "USESTATS_WORKERS is not a number"},
+		{"", "", []string{"--workers", "0"}, "--workers"},
 		{"", "", []string{"--ws-timeout", "-1s"}, "--ws-timeout"},
 		{"", "", []string{"--ws-max-users", "0"}, "--ws-max-users"},
 		{"", "", []string{"--ws-trusted-proxies", "10.0.0.1, proxy.local"}, `"proxy.local" is neither an address nor a CIDR prefix`},
@@ -133,6 +135,45 @@ func TestServeWSFlags(t *testing.T) {
 		}
 		if tc.env != "" {
 			os.Unsetenv(tc.env)
+		}
+	}
+}
+
+// --workers sizes the query service's one pool; the deprecated
+// --ws-workers (or USESTATS_WS_WORKERS) still does when --workers is not
+// given, with a warning, and is ignored when it is.
+func TestServeWorkers(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		args []string
+		want int
+		note string
+	}{
+		{nil, nil, 2, ""},
+		{nil, []string{"--workers", "5"}, 5, ""},
+		{map[string]string{"USESTATS_WORKERS": "3"}, nil, 3, ""},
+		{nil, []string{"--ws-workers", "4"}, 4, "deprecated: use --workers"},
+		{map[string]string{"USESTATS_WS_WORKERS": "6"}, nil, 6, "deprecated: use --workers"},
+		{nil, []string{"--ws-workers", "4", "--workers", "3"}, 3, "deprecated and ignored"},
+		{map[string]string{"USESTATS_WORKERS": "7", "USESTATS_WS_WORKERS": "6"}, nil, 7, "deprecated and ignored"},
+	} {
+		for k, v := range tc.env {
+			t.Setenv(k, v)
+		}
+		fs := newFlags("serve", io.Discard)
+		var c serveConfig
+		env := envDefaults{cmd: "serve"}
+		fs.IntVar(&c.workers, "workers", env.int("USESTATS_WORKERS", 2), "")
+		c.ws.addFlags(fs, &env)
+		if err := parseFlags(fs, tc.args); err != nil || env.err != nil {
+			t.Fatalf("%v %v: %v %v", tc.env, tc.args, err, env.err)
+		}
+		note, err := c.resolveWorkers(fs)
+		if err != nil || c.workers != tc.want || !strings.Contains(note, tc.note) || (tc.note == "") != (note == "") {
+			t.Errorf("%v %v: workers %d, note %q, %v; want %d, %q", tc.env, tc.args, c.workers, note, err, tc.want, tc.note)
+		}
+		for k := range tc.env {
+			os.Unsetenv(k)
 		}
 	}
 }

@@ -92,14 +92,17 @@ func BenchmarkWSCourseStats1000(b *testing.B) {
 	for _, r := range runs {
 		logs, workers := r.logs, r.workers
 		b.Run(fmt.Sprintf("reads=%s/workers=%d", r.reads, workers), func(b *testing.B) {
+			svc, err := aggregation.NewService(aggregation.ServiceConfig{Logs: logs, Workers: workers,
+				Now: func() int64 { return seed.DefaultEnd }})
+			if err != nil {
+				b.Fatal(err)
+			}
 			h, err := webservice.New(webservice.Config{
 				Authenticate: func(context.Context, string, string) (webservice.Principal, error) {
 					return webservice.Principal{Scopes: scopes}, nil
 				},
 				Directory: src.Directory(),
-				Logs:      logs,
-				Now:       func() int64 { return seed.DefaultEnd },
-				Workers:   workers,
+				Service:   svc,
 			})
 			if err != nil {
 				b.Fatal(err)
