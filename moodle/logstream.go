@@ -128,6 +128,16 @@ func (s *Source) ScanFrom(ctx context.Context, watermark, overlap int64, seen fu
 // a chunk at a time. It returns the number of rows read and whether fn
 // asked to stop.
 func (s *Source) stream(ctx context.Context, q *bun.SelectQuery, fn func(*aggregation.Event) bool) (int, bool, error) {
+	if s.streams != nil {
+		// A stream holds its connection while it resolves course modules on
+		// another: with every connection held by a stream, none would move.
+		select {
+		case s.streams <- struct{}{}:
+			defer func() { <-s.streams }()
+		case <-ctx.Done():
+			return 0, false, ctx.Err()
+		}
+	}
 	rows, err := q.Rows(ctx)
 	if err != nil {
 		return 0, false, err

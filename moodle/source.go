@@ -28,6 +28,10 @@ type Source struct {
 	db     *dbconn.DB
 	prefix string
 	owned  bool // Close closes db
+	// streams bounds the log streams open at once to one less than the
+	// pool's connections (nil: an unbounded pool), so a connection is
+	// always left for the course-module lookups a stream waits on.
+	streams chan struct{}
 
 	mu      sync.Mutex
 	modules map[int64]string // modules.id → name, loaded once
@@ -134,6 +138,9 @@ func New(ctx context.Context, db *dbconn.DB, prefix string) (*Source, error) {
 		return nil, aggregation.Errorf(aggregation.EInvalid, "moodle: the database pool allows one connection; the adapter needs at least two (open it read-only)")
 	}
 	s := &Source{db: db, prefix: prefix, cms: make(map[int64]cmInfo)}
+	if n := db.DB.DB.Stats().MaxOpenConnections; n > 1 {
+		s.streams = make(chan struct{}, n-1)
+	}
 	for _, t := range requiredTables {
 		if err := s.checkTable(ctx, t); err != nil {
 			return nil, err
