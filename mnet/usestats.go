@@ -65,10 +65,12 @@ type UseStats struct {
 	WWWRoot   string // ours, without a trailing slash
 	Site      UseStatsSite
 	Directory aggregation.Directory
-	Logs      aggregation.LogReader
-	Policy    aggregation.Policy
-	Location  *time.Location // calendar days (default UTC)
-	Now       func() int64   // Unix seconds
+	// QueryService computes the user's time (its Location gives
+	// calendar days); the method Service describes the MNET service.
+	QueryService *aggregation.Service
+	// Policy is the time policy asked of QueryService.
+	Policy aggregation.Policy
+	Now    func() int64 // Unix seconds (default QueryService.Now)
 	// Forward reaches other hosts when whereroot names one; nil answers
 	// such calls with status 500.
 	Forward Forwarder
@@ -169,8 +171,11 @@ func (u *UseStats) log() *slog.Logger {
 }
 
 func (u *UseStats) now() int64 {
-	if u.Now != nil {
+	switch {
+	case u.Now != nil:
 		return u.Now()
+	case u.QueryService != nil:
+		return u.QueryService.Now()
 	}
 	return time.Now().Unix()
 }

@@ -55,12 +55,13 @@ func (u *UseStats) localStats(ctx context.Context, username string, scope int, f
 	}
 	now := u.now()
 	w := aggregation.Window{From: from, To: now}
-	acc := aggregation.NewAccumulator(u.Location)
-	p, err := aggregation.ComputeUser(ctx, u.Logs, user.ID, u.Policy, w, now, acc)
+	if u.QueryService == nil {
+		return nil, aggregation.Errorf(aggregation.EInternal, "mnet: UseStats.QueryService is not set")
+	}
+	res, err := u.QueryService.User(ctx, user.ID, aggregation.Query{Policy: u.Policy, Window: w, Now: now})
 	if err != nil {
 		return nil, err
 	}
-	res := acc.Result(user.ID, p, w)
 	if res.Total.Events == 0 && res.Total.Elapsed == 0 {
 		return &Answer{Status: StatusSuccess, Message: "<USE_STATS><EMPTYSET /></USE_STATS>"}, nil
 	}

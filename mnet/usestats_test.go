@@ -164,13 +164,17 @@ func usFixture() (*UseStats, []aggregation.Event) {
 		grades: map[[2]int64]float64{{10, 5}: 17.5},
 	}
 	p, _ := aggregation.Preset(aggregation.PolicyUsestats)
+	svc, err := aggregation.NewService(aggregation.ServiceConfig{Logs: aggregation.SliceReader(evs), Now: func() int64 { return usNow }})
+	if err != nil {
+		panic(err)
+	}
 	u := &UseStats{
-		WWWRoot:   "http://usestats.test",
-		Site:      &usSite{hosts: map[string]int64{"http://usestats.test": 1, usCaller: 2, "http://moodle-c.test": 3}, caps: map[int64]bool{6: true}},
-		Directory: dir,
-		Logs:      aggregation.SliceReader(evs),
-		Policy:    p,
-		Now:       func() int64 { return usNow },
+		WWWRoot:      "http://usestats.test",
+		Site:         &usSite{hosts: map[string]int64{"http://usestats.test": 1, usCaller: 2, "http://moodle-c.test": 3}, caps: map[int64]bool{6: true}},
+		Directory:    dir,
+		QueryService: svc,
+		Policy:       p,
+		Now:          func() int64 { return usNow },
 	}
 	return u, evs
 }

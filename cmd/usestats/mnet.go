@@ -169,7 +169,7 @@ type mnetOptions struct {
 	autoRegister bool
 	caller       string // username peers know us by
 	policy       aggregation.Policy
-	location     *time.Location
+	service      *aggregation.Service // computes the time of use_stats calls
 }
 
 func newMnetNode(ctx context.Context, st *store.Store, src *moodle.Source, opt mnetOptions, log *slog.Logger) (*mnetNode, error) {
@@ -183,15 +183,14 @@ func newMnetNode(ctx context.Context, st *store.Store, src *moodle.Source, opt m
 		return n, nil
 	}
 	us := &mnet.UseStats{
-		WWWRoot:   opt.wwwroot,
-		Site:      moodleSite{src},
-		Directory: src.Directory(),
-		Logs:      src,
-		Policy:    opt.policy,
-		Location:  opt.location,
-		Now:       func() int64 { return time.Now().Unix() },
-		Forward:   n.forward,
-		Logger:    log,
+		WWWRoot:      opt.wwwroot,
+		Site:         moodleSite{src},
+		Directory:    src.Directory(),
+		QueryService: opt.service,
+		Policy:       opt.policy,
+		Now:          func() int64 { return time.Now().Unix() },
+		Forward:      n.forward,
+		Logger:       log,
 	}
 	n.server = &mnet.Server{
 		WWWRoot:      opt.wwwroot,

@@ -141,7 +141,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	node, err := newMnetNode(ctx, st, src, mnetOptions{wwwroot: c.wwwroot, autoRegister: c.mnetAutoRegister,
-		caller: c.mnetCaller, policy: policy, location: loc}, log)
+		caller: c.mnetCaller, policy: policy, service: svc}, log)
 	if err != nil {
 		return err
 	}
