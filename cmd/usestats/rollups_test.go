@@ -1,0 +1,300 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	mrand "math/rand/v2"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/usestats/usestats/aggregation"
+	"github.com/usestats/usestats/aggregation/rolluptest"
+	"github.com/usestats/usestats/dbconn"
+	"github.com/usestats/usestats/moodle"
+	"github.com/usestats/usestats/seed"
+	"github.com/usestats/usestats/store"
+)
+
+// rollupSite is a seeded Moodle database with a store to compile into.
+type rollupSite struct {
+	name   string
+	moodle string // Moodle URL
+	prefix string
+	store  string // store URL
+	src    *moodle.Source
+	st     *store.Store
+	users  []int64
+}
+
+// storeURLs returns a fresh SQLite store always and a fresh PostgreSQL
+// schema when USESTATS_TEST_POSTGRES is set (mandatory under CI).
+func storeURLs(t *testing.T) map[string]string {
+	t.Helper()
+	out := map[string]string{"sqlite": "sqlite://" + filepath.Join(t.TempDir(), "store.db")}
+	if pg := os.Getenv("USESTATS_TEST_POSTGRES"); pg != "" {
+		out["postgres"] = pgSchema(t, pg)
+	} else if os.Getenv("CI") == "true" {
+		t.Fatal("USESTATS_TEST_POSTGRES is not set under CI")
+	}
+	return out
+}
+
+// pgSchema creates a schema of its own in the PostgreSQL database at
+// admin, dropped at cleanup, and returns a URL whose sessions use it.
+func pgSchema(t testing.TB, admin string) string {
+	t.Helper()
+	ctx := context.Background()
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "ust_" + hex.EncodeToString(b)
+	db, err := dbconn.Open(ctx, admin, dbconn.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, "CREATE SCHEMA ?", bun.Ident(schema)); err != nil {
+		db.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		defer db.Close()
+		_, _ = db.ExecContext(context.Background(), "DROP SCHEMA ? CASCADE", bun.Ident(schema))
+	})
+	u, _ := url.Parse(admin)
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// newRollupSites seeds a small site on every Moodle database and pairs it
+// with a store: SQLite with SQLite, the servers with PostgreSQL when set.
+func newRollupSites(t *testing.T, users, days int) []*rollupSite {
+	t.Helper()
+	ctx := context.Background()
+	stores := storeURLs(t)
+	var out []*rollupSite
+	for name, murl := range servers(t) {
+		prefix := fmt.Sprintf("ru%05d_", mrand.IntN(100_000))
+		db, err := dbconn.Open(ctx, murl, dbconn.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := seed.Seed(ctx, db, seed.Options{Seed: 5, Users: users, Days: days, Prefix: prefix}); err != nil {
+			t.Fatalf("%s: seed: %v", name, err)
+		}
+		t.Cleanup(func() { seed.DropSchema(context.Background(), db, prefix); db.Close() })
+		surl := stores["sqlite"]
+		if name != "sqlite" && stores["postgres"] != "" {
+			surl = pgSchema(t, os.Getenv("USESTATS_TEST_POSTGRES"))
+		} else if name != "sqlite" {
+			surl = "sqlite://" + filepath.Join(t.TempDir(), name+"-store.db")
+		}
+		s := &rollupSite{name: name, moodle: murl, prefix: prefix, store: surl}
+		if s.src, err = moodle.Open(ctx, murl, prefix); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.src.Close() })
+		if s.st, err = openStore(ctx, surl); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.st.Close() })
+		us, err := s.src.Directory().ListUsers(ctx, aggregation.UserFilter{}, 0, 10_000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range us {
+			s.users = append(s.users, u.ID)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// compare answers every user from the rollups and from the log for a few
+// windows, under the policy, and fails on the first difference.
+func (s *rollupSite) compare(t *testing.T, p aggregation.Policy, loc *time.Location, now int64, r *mrand.Rand, what string) {
+	t.Helper()
+	ctx := context.Background()
+	clock := func() int64 { return now }
+	live, err := aggregation.NewService(aggregation.ServiceConfig{Logs: s.src, Location: loc, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromRollups, _ := aggregation.NewService(aggregation.ServiceConfig{Logs: s.src, Rollups: s.st, Location: loc, Now: clock})
+	end := int64(seed.DefaultEnd)
+	day := func(t int64) int64 {
+		y, m, d := time.Unix(t, 0).In(loc).Date()
+		return time.Date(y, m, d, 0, 0, 0, 0, loc).Unix()
+	}
+	a := end - 40*86400 + r.Int64N(30*86400)
+	b := a + r.Int64N(20*86400)
+	windows := []aggregation.Window{
+		aggregation.AllTime,
+		{From: day(a), To: day(b) - 1},
+		{From: a, To: b},
+		{From: day(a), To: now},
+		{From: a, To: now + 3600},
+	}
+	sources := map[aggregation.Source]int{}
+	for _, w := range windows {
+		q := aggregation.Query{Policy: p, Window: w}
+		want, err := live.Users(ctx, s.users, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := fromRollups.Users(ctx, s.users, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range s.users {
+			sources[got[u].Source]++
+			if d := rolluptest.Diff(want[u], got[u]); d != "" {
+				t.Fatalf("%s %s: user %d, window [%d, %d] (%s):\n%s", s.name, what, u, w.From, w.To, got[u].Source, d)
+			}
+		}
+	}
+	if sources[aggregation.SourceRollups]+sources[aggregation.SourceMixed] == 0 {
+		t.Fatalf("%s %s: no answer came from the rollups (%v)", s.name, what, sources)
+	}
+}
+
+// appendRows writes n new log rows copied from existing ones of the given
+// users: most at now, some backdated (late rows, an old time under a new
+// id).
+func (s *rollupSite) appendRows(t *testing.T, users []int64, n int, now int64, r *mrand.Rand) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := dbconn.Open(ctx, s.moodle, dbconn.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	table := bun.Ident(s.prefix + "logstore_standard_log")
+	var maxID int64
+	if err := db.NewRaw("SELECT MAX(id) FROM ?", table).Scan(ctx, &maxID); err != nil {
+		t.Fatal(err)
+	}
+	cols := "eventname, component, action, target, objecttable, objectid, crud, edulevel, contextid, contextlevel, contextinstanceid, userid, courseid, relateduserid, anonymous, other, origin, ip, realuserid"
+	for i := range n {
+		u := users[r.IntN(len(users))]
+		var srcID int64
+		if err := db.NewRaw("SELECT id FROM ? WHERE userid = ? ORDER BY id LIMIT 1 OFFSET ?", table, u, r.IntN(50)).Scan(ctx, &srcID); err != nil {
+			continue
+		}
+		at := now - 300 + int64(i)*7
+		if r.IntN(4) == 0 {
+			at = int64(seed.DefaultEnd) - r.Int64N(20*86400) // a late row
+		}
+		maxID++
+		q := fmt.Sprintf("INSERT INTO %s (id, timecreated, %s) SELECT %d, %d, %s FROM %s WHERE id = %d",
+			s.prefix+"logstore_standard_log", cols, maxID, at, cols, s.prefix+"logstore_standard_log", srcID)
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: appending a row: %v", s.name, err)
+		}
+	}
+}
+
+// Rollups compiled from a real Moodle database (every engine) into a real
+// store answer every user and window exactly as the log does: after a
+// fresh compile, after new and backdated rows, and after a user is deleted.
+func TestRollupsEqualLiveOnEveryDatabase(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seeds databases")
+	}
+	ctx := context.Background()
+	loc, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		loc = time.FixedZone("CET", 3600)
+	}
+	for _, s := range newRollupSites(t, 12, 40) {
+		t.Run(s.name, func(t *testing.T) {
+			r := mrand.New(mrand.NewPCG(11, 12))
+			for _, name := range []string{"usestats", "dedication", "canvas"} {
+				p, _ := aggregation.Preset(name)
+				now := time.Now().Unix()
+				c := &aggregation.Compiler{Logs: s.src, Store: s.st, Policy: p, Location: loc, Now: func() int64 { return now }, Shards: 5}
+				if _, err := c.Run(ctx); err != nil {
+					t.Fatalf("%s: fresh compile: %v", name, err)
+				}
+				s.compare(t, p, loc, now, r, name+" fresh")
+			}
+			p, _ := aggregation.Preset("usestats")
+			now := time.Now().Unix() + 60
+			s.appendRows(t, s.users[:4], 30, now, r)
+			c := &aggregation.Compiler{Logs: s.src, Store: s.st, Policy: p, Location: loc, Now: func() int64 { return now + 7200 }}
+			if _, err := c.Run(ctx); err != nil {
+				t.Fatalf("incremental compile: %v", err)
+			}
+			s.compare(t, p, loc, now+7200, r, "after new and late rows")
+			db, err := dbconn.Open(ctx, s.moodle, dbconn.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			gone := s.users[1]
+			if _, err := db.ExecContext(ctx, "UPDATE ? SET deleted = 1 WHERE id = ?", bun.Ident(s.prefix+"user"), gone); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+			stats, err := c.Run(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stats.Forgotten != 1 {
+				t.Fatalf("the deleted user was not forgotten: %+v", stats)
+			}
+			key, _ := c.Key()
+			got, _, err := s.st.Rollups(ctx, key, []int64{gone}, -1<<40, 1<<40)
+			if err != nil || len(got[gone].Cells) != 0 || len(got[gone].Pieces) != 0 {
+				t.Fatalf("the deleted user keeps rollups: %v %+v", err, got[gone])
+			}
+			s.compare(t, p, loc, now+7200, r, "after a user was deleted")
+		})
+	}
+}
+
+// storeDump reads everything a store holds for a key through its reader,
+// for comparing two stores.
+func storeDump(t *testing.T, st *store.Store, key aggregation.CompileKey, users []int64) string {
+	t.Helper()
+	got, ok, err := st.Rollups(context.Background(), key, users, -1<<40, 1<<40)
+	if err != nil || !ok {
+		t.Fatalf("reading %s: ok=%t %v", key, ok, err)
+	}
+	var b strings.Builder
+	for _, u := range users {
+		r := got[u]
+		cells := slices.Clone(r.Cells)
+		slices.SortFunc(cells, func(a, b aggregation.RollupEntry) int {
+			return strings.Compare(fmt.Sprint(a.Key), fmt.Sprint(b.Key))
+		})
+		for _, c := range cells {
+			fmt.Fprintf(&b, "%+v %+v\n", c.Key, c.Cell)
+		}
+		pieces := slices.Clone(r.Pieces)
+		slices.SortFunc(pieces, func(a, b aggregation.SessionPiece) int {
+			return strings.Compare(fmt.Sprint(a.Key, a.Day), fmt.Sprint(b.Key, b.Day))
+		})
+		for _, p := range pieces {
+			fmt.Fprintf(&b, "%+v\n", p)
+		}
+	}
+	states, err := st.UserStates(context.Background(), key, users)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range users {
+		if s, ok := states[u]; ok {
+			fmt.Fprintf(&b, "user %d last %d compiled %d\n", u, s.LastTime, s.CompiledTo)
+		}
+	}
+	return b.String()
+}
