@@ -135,11 +135,23 @@ func (s *rollupSite) compare(t *testing.T, p aggregation.Policy, loc *time.Locat
 		y, m, d := time.Unix(t, 0).In(loc).Date()
 		return time.Date(y, m, d, 0, 0, 0, 0, loc).Unix()
 	}
+	// Window bounds on event times: a head or tail cut off by a second
+	// shows.
+	var times []int64
+	_ = s.src.UsersEvents(ctx, s.users, end-60*86400, end, func(ev *aggregation.Event) bool {
+		times = append(times, ev.Time)
+		return true
+	})
+	slices.Sort(times)
 	a := end - 40*86400 + r.Int64N(30*86400)
 	b := a + r.Int64N(20*86400)
+	if len(times) > 0 {
+		a = times[r.IntN(len(times))]
+		b = max(a, times[r.IntN(len(times))])
+	}
 	windows := []aggregation.Window{
 		aggregation.AllTime,
-		{From: day(a), To: day(b) - 1},
+		{From: day(a), To: day(b+86400) - 1},
 		{From: a, To: b},
 		{From: day(a), To: now},
 		{From: a, To: now + 3600},
