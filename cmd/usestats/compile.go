@@ -126,7 +126,7 @@ func runCompile(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 // compiler returns the compiler of one policy.
 func (c compileConfig) compiler(src *moodle.Source, st *store.Store, p aggregation.Policy, progress func(aggregation.CompileProgress)) *aggregation.Compiler {
-	return &aggregation.Compiler{Logs: src, Store: st, Policy: p, Location: c.loc,
+	return &aggregation.Compiler{Logs: src, Store: withFailpoint(st), Policy: p, Location: c.loc,
 		RetainDays: c.retainDays, Shards: c.shards, Progress: progress}
 }
 
