@@ -28,6 +28,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	format := fs.String("format", "json", "output format: json or table")
 	tz := fs.String("timezone", "UTC", "time zone of calendar days (IANA name)")
 	live := fs.Bool("live", false, "compute from the Moodle log, never from compiled rollups (the answer's source is then LIVE)")
+	storeURL := fs.String("store", "", "usestats' store with compiled rollups to answer from (the newest events still come from the log); empty: the log only")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -74,7 +75,16 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer src.Close()
-	svc, err := aggregation.NewService(aggregation.ServiceConfig{Logs: src, Location: loc, Now: func() int64 { return now }, Workers: 1})
+	cfg := aggregation.ServiceConfig{Logs: src, Location: loc, Now: func() int64 { return now }, Workers: 1}
+	if *storeURL != "" {
+		st, err := openStore(ctx, *storeURL)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		cfg.Rollups = st
+	}
+	svc, err := aggregation.NewService(cfg)
 	if err != nil {
 		return err
 	}

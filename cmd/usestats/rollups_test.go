@@ -9,7 +9,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -310,3 +312,45 @@ func storeDump(t *testing.T, st *store.Store, key aggregation.CompileKey, users 
 	}
 	return b.String()
 }
+
+// report --store and report --live print the same JSON, but for source,
+// for every user of a seeded site, on every Moodle engine.
+func TestReportStoreEqualsLive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seeds databases")
+	}
+	now := strconv.FormatInt(time.Now().Unix(), 10)
+	for _, s := range newRollupSites(t, 15, 30) {
+		t.Run(s.name, func(t *testing.T) {
+			if _, stderr, code := usestats(t, "compile", "--moodle", s.moodle, "--prefix", s.prefix, "--store", s.store); code != 0 {
+				t.Fatalf("compile exited %d: %s", code, stderr)
+			}
+			sources := map[string]int{}
+			for _, u := range s.users {
+				id := strconv.FormatInt(u, 10)
+				args := []string{"report", "--moodle", s.moodle, "--prefix", s.prefix, "--user", id, "--now", now}
+				stored, stderr, code := usestats(t, append(args, "--store", s.store)...)
+				if code != 0 {
+					t.Fatalf("report --store exited %d: %s", code, stderr)
+				}
+				live, stderr, code := usestats(t, append(args, "--live")...)
+				if code != 0 {
+					t.Fatalf("report --live exited %d: %s", code, stderr)
+				}
+				src := sourceRE.FindStringSubmatch(stored)
+				if src == nil || !strings.Contains(live, `"source": "LIVE"`) {
+					t.Fatalf("user %d: no source in the reports:\n%s\n%s", u, stored, live)
+				}
+				sources[src[1]]++
+				if a, b := sourceRE.ReplaceAllString(stored, ""), sourceRE.ReplaceAllString(live, ""); a != b {
+					t.Fatalf("user %d: report --store and --live differ: %s", u, firstDiff(a, b))
+				}
+			}
+			if sources["LIVE"] == len(s.users) {
+				t.Fatalf("no report came from the rollups: %v", sources)
+			}
+		})
+	}
+}
+
+var sourceRE = regexp.MustCompile(`"source": "(\w+)",?`)

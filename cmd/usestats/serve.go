@@ -39,6 +39,9 @@ type serveConfig struct {
 	mnetAutoRegister                          bool
 	mnetTimeout                               time.Duration
 	ws                                        wsConfig
+	compileEvery                              time.Duration // 0: never
+	compilePolicies                           string
+	retainDays                                int
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -61,6 +64,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&c.timezone, "timezone", envOr("USESTATS_TIMEZONE", "UTC"), "time zone of calendar days (env USESTATS_TIMEZONE)")
 	fs.StringVar(&c.logLevel, "log-level", envOr("USESTATS_LOG_LEVEL", "info"), "debug, info, warn or error (env USESTATS_LOG_LEVEL)")
 	fs.DurationVar(&c.timeout, "request-timeout", env.duration("USESTATS_REQUEST_TIMEOUT", 10*time.Second), "deadline of one GraphQL request, database included (env USESTATS_REQUEST_TIMEOUT)")
+	fs.DurationVar(&c.compileEvery, "compile-every", env.duration("USESTATS_COMPILE_EVERY", time.Minute), "compile new log rows into rollups this often, in the background; 0: never (env USESTATS_COMPILE_EVERY)")
+	fs.StringVar(&c.compilePolicies, "compile-policies", envOr("USESTATS_COMPILE_POLICIES", ""), "presets compiled besides the default policy, comma-separated (env USESTATS_COMPILE_POLICIES)")
+	fs.IntVar(&c.retainDays, "retain-days", env.int("USESTATS_RETAIN_DAYS", 0), "drop rollups older than this many days on each compile; 0 keeps all (env USESTATS_RETAIN_DAYS)")
 	fs.IntVar(&c.workers, "workers", env.int("USESTATS_WORKERS", 2), "log queries running at once in the whole process (GraphQL, web services, MNET), each over a share of a batch's users (env USESTATS_WORKERS)")
 	if env.err != nil {
 		return env.err
@@ -70,6 +76,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if c.demoUsers < 1 || c.timeout <= 0 {
 		return aggregation.Errorf(aggregation.EInvalid, "serve: --demo-users and --request-timeout must be positive")
+	}
+	if c.compileEvery < 0 || c.retainDays < 0 {
+		return aggregation.Errorf(aggregation.EInvalid, "serve: --compile-every and --retain-days must not be negative")
+	}
+	policies, err := parsePolicies(c.compilePolicies)
+	if err != nil {
+		return err
 	}
 	if err := c.ws.check(); err != nil {
 		return err
@@ -128,8 +141,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	// One query service for every surface: one bounded pool of log reads
 	// for the whole process, panics logged and turned into errors.
+	bg := &backgroundCompiler{cfg: compileConfig{policies: policies, loc: loc, retainDays: c.retainDays, shards: 32},
+		src: src, st: st, storeURL: c.storeURL, log: log}
+	if demo {
+		// The demo answers from rollups from its first request on.
+		bg.pass(ctx)
+	}
+	if c.compileEvery > 0 {
+		go bg.loop(ctx, c.compileEvery)
+	}
 	svc, err := aggregation.NewService(aggregation.ServiceConfig{
 		Logs:     src,
+		Rollups:  st,
 		Location: loc,
 		Now:      func() int64 { return time.Now().Unix() },
 		Workers:  c.workers,
