@@ -1,0 +1,364 @@
+package moodle
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"sync/atomic"
+
+	"github.com/uptrace/bun"
+
+	"github.com/usestats/usestats/aggregation"
+	"github.com/usestats/usestats/dbconn"
+)
+
+var _ aggregation.LogScanner = (*Source)(nil)
+
+// MaxLogID returns the highest log id (0 for an empty log). It implements
+// aggregation.LogScanner.
+func (s *Source) MaxLogID(ctx context.Context) (int64, error) {
+	var id sql.NullInt64
+	err := s.db.NewSelect().ColumnExpr("MAX(id)").TableExpr("?", s.table("logstore_standard_log")).Scan(ctx, &id)
+	if err != nil {
+		return 0, fmt.Errorf("reading the highest log id: %w", err)
+	}
+	return id.Int64, nil
+}
+
+// LogIDs returns the log ids in (from, to], ascending. It implements
+// aggregation.LogScanner; callers ask for a short range (the overlap
+// window below a watermark).
+func (s *Source) LogIDs(ctx context.Context, from, to int64) ([]int64, error) {
+	if to <= from {
+		return nil, nil
+	}
+	var ids []int64
+	err := s.db.NewSelect().Column("id").TableExpr("?", s.table("logstore_standard_log")).
+		Where("id > ?", from).Where("id <= ?", to).OrderExpr("id").Scan(ctx, &ids)
+	if err != nil && !isNoRows(err) {
+		return nil, fmt.Errorf("reading the log ids in (%d, %d]: %w", from, to, err)
+	}
+	return ids, nil
+}
+
+// UserBounds returns the lowest and highest user id of the log's rows (0,
+// 0 for an empty log). It implements aggregation.LogScanner. Each bound is
+// its own query: every engine answers a lone MIN or MAX of an indexed
+// column (user-module's leading column) from the index.
+func (s *Source) UserBounds(ctx context.Context) (lo, hi int64, err error) {
+	var b [2]sql.NullInt64
+	for i, agg := range []string{"MIN(userid)", "MAX(userid)"} {
+		if err := s.db.NewSelect().ColumnExpr(agg).TableExpr("?", s.table("logstore_standard_log")).Scan(ctx, &b[i]); err != nil {
+			return 0, 0, fmt.Errorf("reading the log's user ids: %w", err)
+		}
+	}
+	return b[0].Int64, b[1].Int64, nil
+}
+
+// DeletedUsers returns the ids of the users deleted in the site (user.deleted
+// set), ascending. It implements aggregation.LogScanner.
+func (s *Source) DeletedUsers(ctx context.Context) ([]int64, error) {
+	var ids []int64
+	err := s.db.NewSelect().Column("id").TableExpr("?", s.table("user")).
+		Where("deleted <> 0").OrderExpr("id").Scan(ctx, &ids)
+	if err != nil && !isNoRows(err) {
+		return nil, fmt.Errorf("reading deleted users: %w", err)
+	}
+	return ids, nil
+}
+
+// newRowsBatch is how many extra ids one NewRows query names.
+const newRowsBatch = 1000
+
+// NewRows calls fn with the user and time of each row whose id is in
+// (after, upTo] or in extra, each row once, in no particular order. It
+// implements aggregation.LogScanner. The range is one query; the extra
+// ids outside it (the gaps of an overlap window, a few) are read in
+// batches by primary key.
+func (s *Source) NewRows(ctx context.Context, after, upTo int64, extra []int64, fn func(userID, time int64)) error {
+	read := func(q *bun.SelectQuery, what string) error {
+		rows, err := q.Rows(ctx)
+		if err != nil {
+			return fmt.Errorf("reading new log rows (%s): %w", what, err)
+		}
+		defer rows.Close()
+		var user, t int64
+		for rows.Next() {
+			if err := rows.Scan(&user, &t); err != nil {
+				return fmt.Errorf("reading new log rows (%s): %w", what, err)
+			}
+			fn(user, t)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("reading new log rows (%s): %w", what, err)
+		}
+		return nil
+	}
+	base := func() *bun.SelectQuery {
+		return s.db.NewSelect().ColumnExpr("userid, timecreated").TableExpr("?", s.table("logstore_standard_log"))
+	}
+	if upTo > after {
+		if err := read(base().Where("id > ?", after).Where("id <= ?", upTo), fmt.Sprintf("ids in (%d, %d]", after, upTo)); err != nil {
+			return err
+		}
+	}
+	var ids []int64
+	for _, id := range extra {
+		if id <= after || id > upTo {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	for start := 0; start < len(ids); start += newRowsBatch {
+		batch := ids[start:min(start+newRowsBatch, len(ids))]
+		if err := read(base().Where("id IN (?)", bun.In(batch)), fmt.Sprintf("%d ids from %d", len(batch), batch[0])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ScanUsers calls fn for each event of the users lo ≤ userid < hi whose log
+// id is ≤ maxID, in (userid, timecreated, id) order, until fn returns
+// false. It implements aggregation.LogScanner: it is the read of a fresh
+// compile, one streamed query per call.
+//
+// The rows f rejects are left out by the query itself, and only what the
+// time engine reads is fetched: seven integer columns (id, timecreated,
+// userid, courseid, contextlevel, contextinstanceid and realuserid when
+// login-as rows are kept), a kind code computed by the database from
+// action, target and anonymous (see scanKind), origin and ip. The events
+// carry exactly what the engine and the accumulator read of the rows f
+// keeps, whatever the policy: ID, Time, UserID, CourseID (0 for NULL),
+// ContextLevel, ContextInstanceID, RealUserID (0 when f drops login-as
+// rows: every row left has none), Anonymous, Origin, IP, the resolved
+// CMID, ModuleType and SectionID, and Action and Target for the rows
+// whose action the engine tests (loggedin, login, loggedout, logout,
+// failed, and graded with target user; both "" for any other row).
+// EventName, CRUD, EduLevel and ContextID are left empty.
+//
+// On PostgreSQL the rows arrive through COPY … TO STDOUT, decoded without
+// database/sql (see scancopy.go); elsewhere through database/sql.
+func (s *Source) ScanUsers(ctx context.Context, lo, hi, maxID int64, f aggregation.RowFilter, fn func(*aggregation.Event) bool) error {
+	if hi <= lo {
+		return nil
+	}
+	q := s.scanQuery(lo, hi, maxID, f)
+	k := newScanSink(ctx, s, fn)
+	var err error
+	if s.db.Kind == dbconn.Postgres && !scanWithoutCopy.Load() {
+		err = s.scanCopy(ctx, q, k)
+	} else {
+		err = s.scanRows(ctx, q, k)
+	}
+	if err == nil {
+		err = k.finish()
+	}
+	if err != nil {
+		return fmt.Errorf("scanning the events of users %d to %d: %w", lo, hi-1, err)
+	}
+	return nil
+}
+
+// scanWithoutCopy makes ScanUsers read PostgreSQL through database/sql
+// too (tests and benchmarks compare both paths).
+var scanWithoutCopy atomic.Bool
+
+// scanKind is the kind code ScanUsers' query computes per row: the low
+// bits say which of the actions the engine tests the row has, the
+// anonymous bit is set for an anonymous row when f keeps them.
+type scanKind = int64
+
+// The kind codes.
+const (
+	kindOther      scanKind = iota // any other action
+	kindLoggedIn                   // action loggedin
+	kindLogin                      // action login
+	kindLoggedOut                  // action loggedout
+	kindLogout                     // action logout
+	kindFailed                     // action failed
+	kindGradedUser                 // action graded, target user (\core\event\user_graded)
+
+	kindActionMask scanKind = 7
+	kindAnonymous  scanKind = 8 // anonymous <> 0
+)
+
+// kindActions is the action each kind code stands for.
+var kindActions = [...]string{
+	kindOther: "", kindLoggedIn: "loggedin", kindLogin: "login", kindLoggedOut: "loggedout",
+	kindLogout: "logout", kindFailed: "failed", kindGradedUser: "graded",
+}
+
+// scanColumnCount is the number of columns of scanQuery, in scan order:
+// id, timecreated, userid, courseid, contextlevel, contextinstanceid,
+// kind, realuserid (integers), origin, ip (strings, NULL as "").
+const scanColumnCount = 10
+
+// scanQuery is ScanUsers' query: the narrow projection, f's filters and
+// the (userid, timecreated, id) order.
+func (s *Source) scanQuery(lo, hi, maxID int64, f aggregation.RowFilter) *bun.SelectQuery {
+	// Strings compare byte for byte, as the engine compares them: MariaDB
+	// and MySQL columns have case- and pad-insensitive collations.
+	str := func(expr string) string {
+		if s.db.Kind == dbconn.MySQL {
+			return "CAST(" + expr + " AS BINARY)"
+		}
+		return expr
+	}
+	action, target := str("COALESCE(action, '')"), str("COALESCE(target, '')")
+	kind := fmt.Sprintf("CASE %s WHEN 'loggedin' THEN %d WHEN 'login' THEN %d WHEN 'loggedout' THEN %d WHEN 'logout' THEN %d "+
+		"WHEN 'failed' THEN %d WHEN 'graded' THEN CASE WHEN %s = 'user' THEN %d ELSE %d END ELSE %d END",
+		action, kindLoggedIn, kindLogin, kindLoggedOut, kindLogout, kindFailed, target, kindGradedUser, kindOther, kindOther)
+	if !f.DropAnonymous {
+		kind = fmt.Sprintf("(%s) + CASE WHEN anonymous <> 0 THEN %d ELSE 0 END", kind, kindAnonymous)
+	}
+	realUser := "0"
+	if !f.DropLoginAs {
+		realUser = "COALESCE(realuserid, 0)"
+	}
+	cols := []string{"id", "timecreated", "userid", "COALESCE(courseid, 0)", "contextlevel", "contextinstanceid", kind, realUser, "origin", "ip"}
+	q := s.db.NewSelect().
+		ColumnExpr(strings.Join(cols, ", ")).
+		TableExpr("?", s.table("logstore_standard_log")).
+		Where("userid >= ?", lo).Where("userid < ?", hi).Where("id <= ?", maxID)
+	// Each filter keeps exactly the rows the engine's filter keeps, NULLs
+	// read as the engine reads them (a NULL string is "", a NULL course 0).
+	if len(f.DropOrigins) > 0 {
+		q = q.Where(str("COALESCE(origin, '')")+" NOT IN (?)", bun.In(f.DropOrigins))
+	}
+	if f.DropFailed {
+		q = q.Where(action + " <> 'failed'")
+	}
+	if f.DropLoginAs {
+		q = q.Where("(realuserid IS NULL OR realuserid = 0)")
+	}
+	if f.DropAnonymous {
+		q = q.Where("anonymous = 0")
+	}
+	if f.DropGraded {
+		q = q.Where("NOT (" + action + " = 'graded' AND " + target + " = 'user')")
+	}
+	switch f.SiteRows {
+	case aggregation.SiteNone:
+		q = q.Where("courseid <> 0") // a NULL course is course 0
+	case aggregation.SiteLoginLogout:
+		q = q.Where("(courseid <> 0 OR " + action + " IN ('loggedin', 'login', 'loggedout', 'logout'))")
+	}
+	return q.OrderExpr("userid, timecreated, id")
+}
+
+// scanRow is one row of scanQuery.
+type scanRow struct {
+	id, time, user, course, level, instance, kind, realUser int64
+	origin, ip                                              []byte // nil or empty: none
+}
+
+// scanSink turns scanned rows into events a chunk at a time, resolving
+// their course modules per chunk as stream does, and hands them to fn.
+type scanSink struct {
+	ctx     context.Context
+	s       *Source
+	fn      func(*aggregation.Event) bool
+	chunk   []aggregation.Event
+	intern  interner
+	origin  string // the previous row's origin and address: rows of a
+	lastIP  string // user mostly repeat them
+	stopped bool   // fn returned false: the rest is not wanted
+}
+
+func newScanSink(ctx context.Context, s *Source, fn func(*aggregation.Event) bool) *scanSink {
+	return &scanSink{ctx: ctx, s: s, fn: fn, chunk: make([]aggregation.Event, 0, chunkSize), intern: make(interner)}
+}
+
+// add queues the row's event; with a full chunk it resolves and delivers
+// the chunk. It reports whether more rows are wanted.
+func (k *scanSink) add(r *scanRow) (bool, error) {
+	n := len(k.chunk)
+	k.chunk = k.chunk[:n+1]
+	ev := &k.chunk[n]
+	a := r.kind & kindActionMask
+	*ev = aggregation.Event{
+		ID: r.id, Time: r.time, UserID: r.user, CourseID: r.course,
+		ContextLevel: int32(r.level), ContextInstanceID: r.instance,
+		RealUserID: r.realUser, Anonymous: r.kind&kindAnonymous != 0,
+	}
+	if a > kindOther && a < scanKind(len(kindActions)) {
+		ev.Action = kindActions[a]
+		if a == kindGradedUser {
+			ev.Target = "user"
+		}
+	}
+	if len(r.origin) > 0 {
+		if string(r.origin) != k.origin {
+			k.origin = k.intern.get(r.origin)
+		}
+		ev.Origin = k.origin
+	}
+	if len(r.ip) > 0 {
+		if string(r.ip) != k.lastIP {
+			k.lastIP = k.intern.get(r.ip)
+		}
+		ev.IP = k.lastIP
+	}
+	if len(k.chunk) < chunkSize {
+		return true, nil
+	}
+	return k.flush()
+}
+
+// flush resolves and delivers the queued events.
+func (k *scanSink) flush() (bool, error) {
+	if k.stopped {
+		return false, nil
+	}
+	if len(k.chunk) == 0 {
+		return true, nil
+	}
+	if err := k.ctx.Err(); err != nil {
+		return false, err
+	}
+	if err := k.s.resolve(k.ctx, k.chunk); err != nil {
+		return false, err
+	}
+	for i := range k.chunk {
+		if !k.fn(&k.chunk[i]) {
+			k.stopped = true
+			break
+		}
+	}
+	k.chunk = k.chunk[:0]
+	return !k.stopped, nil
+}
+
+// finish delivers what is left after the last row.
+func (k *scanSink) finish() error {
+	_, err := k.flush()
+	return err
+}
+
+// scanRows reads scanQuery through database/sql.
+func (s *Source) scanRows(ctx context.Context, q *bun.SelectQuery, k *scanSink) error {
+	rows, err := q.Rows(ctx)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var (
+		r          scanRow
+		origin, ip sql.RawBytes
+	)
+	for rows.Next() {
+		if err := rows.Scan(&r.id, &r.time, &r.user, &r.course, &r.level, &r.instance, &r.kind, &r.realUser, &origin, &ip); err != nil {
+			return err
+		}
+		r.origin, r.ip = origin, ip
+		more, err := k.add(&r)
+		if err != nil || !more {
+			return err
+		}
+	}
+	return rows.Err()
+}
