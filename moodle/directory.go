@@ -135,29 +135,35 @@ func (d Directory) FindCourse(ctx context.Context, by aggregation.CourseKey) (ag
 }
 
 // Courses implements aggregation.Directory.
+// Descriptions are reused for NamesTTL.
 func (d Directory) Courses(ctx context.Context, ids []int64) (map[int64]aggregation.CourseInfo, error) {
-	cs, err := d.src.Courses(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[int64]aggregation.CourseInfo, len(cs))
-	for id, c := range cs {
-		out[id] = courseInfo(c)
-	}
-	return out, nil
+	return cached(ctx, &d.src.names.courses, ids, func(ctx context.Context, ids []int64) (map[int64]aggregation.CourseInfo, error) {
+		cs, err := d.src.Courses(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[int64]aggregation.CourseInfo, len(cs))
+		for id, c := range cs {
+			out[id] = courseInfo(c)
+		}
+		return out, nil
+	})
 }
 
 // Modules implements aggregation.Directory.
+// Descriptions are reused for NamesTTL.
 func (d Directory) Modules(ctx context.Context, cmids []int64) (map[int64]aggregation.ModuleInfo, error) {
-	ms, err := d.src.Modules(ctx, cmids)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[int64]aggregation.ModuleInfo, len(ms))
-	for id, m := range ms {
-		out[id] = aggregation.ModuleInfo{CMID: m.CMID, CourseID: m.CourseID, Type: m.Type, Name: m.Name, IDNumber: m.IDNumber, SectionID: m.SectionID}
-	}
-	return out, nil
+	return cached(ctx, &d.src.names.modules, cmids, func(ctx context.Context, cmids []int64) (map[int64]aggregation.ModuleInfo, error) {
+		ms, err := d.src.Modules(ctx, cmids)
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[int64]aggregation.ModuleInfo, len(ms))
+		for id, m := range ms {
+			out[id] = aggregation.ModuleInfo{CMID: m.CMID, CourseID: m.CourseID, Type: m.Type, Name: m.Name, IDNumber: m.IDNumber, SectionID: m.SectionID}
+		}
+		return out, nil
+	})
 }
 
 // Participants implements aggregation.Directory: the non-deleted users

@@ -33,6 +33,8 @@ type Source struct {
 	// always left for the course-module lookups a stream waits on.
 	streams chan struct{}
 
+	names nameCaches // course and module descriptions, reused for NamesTTL
+
 	mu      sync.Mutex
 	modules map[int64]string // modules.id → name, loaded once
 	cms     map[int64]cmInfo // cmid → resolution (type, section, …); missing cms cached too
