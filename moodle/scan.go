@@ -267,10 +267,20 @@ type scanSink struct {
 	origin  string // the previous row's origin and address: rows of a
 	lastIP  string // user mostly repeat them
 	stopped bool   // fn returned false: the rest is not wanted
+
+	// cms holds the resolutions this scan has used (from the Source's
+	// cache or read), so a module event costs one map look-up; missing
+	// collects a chunk's course modules not in it.
+	cms     map[int64]cmInfo
+	missing []int64
 }
 
+// maxScanCMs bounds a scan's own course-module map; past it, it restarts.
+const maxScanCMs = 100_000
+
 func newScanSink(ctx context.Context, s *Source, fn func(*aggregation.Event) bool) *scanSink {
-	return &scanSink{ctx: ctx, s: s, fn: fn, chunk: make([]aggregation.Event, 0, chunkSize), intern: make(interner)}
+	return &scanSink{ctx: ctx, s: s, fn: fn, chunk: make([]aggregation.Event, 0, chunkSize),
+		intern: make(interner), cms: make(map[int64]cmInfo)}
 }
 
 // add queues the row's event; with a full chunk it resolves and delivers
@@ -320,7 +330,7 @@ func (k *scanSink) flush() (bool, error) {
 	if err := k.ctx.Err(); err != nil {
 		return false, err
 	}
-	if err := k.s.resolve(k.ctx, k.chunk); err != nil {
+	if err := k.resolve(); err != nil {
 		return false, err
 	}
 	for i := range k.chunk {
@@ -331,6 +341,45 @@ func (k *scanSink) flush() (bool, error) {
 	}
 	k.chunk = k.chunk[:0]
 	return !k.stopped, nil
+}
+
+// resolve fills CMID, ModuleType and SectionID of the chunk's module
+// events, as Source.resolve does, asking the Source only for the course
+// modules this scan has not met yet.
+func (k *scanSink) resolve() error {
+	if len(k.cms) > maxScanCMs-chunkSize {
+		clear(k.cms) // restart before the chunk: all it needs is then read
+	}
+	k.missing = k.missing[:0]
+	for i := range k.chunk {
+		ev := &k.chunk[i]
+		if ev.ContextLevel != aggregation.ContextModule {
+			continue
+		}
+		if _, ok := k.cms[ev.ContextInstanceID]; !ok && !slices.Contains(k.missing, ev.ContextInstanceID) {
+			k.missing = append(k.missing, ev.ContextInstanceID)
+		}
+	}
+	if len(k.missing) > 0 {
+		got, err := k.s.cmInfos(k.ctx, k.missing)
+		if err != nil {
+			return err
+		}
+		for id, cm := range got {
+			k.cms[id] = cm
+		}
+	}
+	for i := range k.chunk {
+		ev := &k.chunk[i]
+		if ev.ContextLevel != aggregation.ContextModule {
+			continue
+		}
+		ev.CMID = ev.ContextInstanceID // the cmid, copied at event time: survives deletion
+		if cm := k.cms[ev.CMID]; cm.known {
+			ev.ModuleType, ev.SectionID = cm.typ, cm.section
+		}
+	}
+	return nil
 }
 
 // finish delivers what is left after the last row.
