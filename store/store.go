@@ -27,6 +27,11 @@ import (
 // Store is usestats' own database. It is safe for concurrent use.
 type Store struct {
 	db *dbconn.DB
+	// rdb serves the rollup reads: on SQLite a pool of its own, so reads
+	// never wait for the single writer connection (which a shard claim
+	// holds); on PostgreSQL db itself.
+	rdb    *dbconn.DB
+	claims claimSet // SQLite: the shards claimed in this process
 }
 
 // Open connects to the store named by dsn: sqlite://PATH (the file is
@@ -46,11 +51,19 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{db: db}, nil
+	s := &Store{db: db, rdb: db}
+	if err := s.openReaders(ctx, dsn); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 // Close closes the database.
 func (s *Store) Close() error {
+	if s.rdb != s.db {
+		s.rdb.Close()
+	}
 	return s.db.Close()
 }
 
