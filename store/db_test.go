@@ -41,7 +41,7 @@ func eachDB(t *testing.T, f func(t *testing.T, dsn string)) {
 // returns a URL whose sessions use it: pgdriver sends unknown URL query
 // parameters as startup parameters, so search_path holds for every pooled
 // connection.
-func freshSchema(t *testing.T, admin string) string {
+func freshSchema(t testing.TB, admin string) string {
 	t.Helper()
 	ctx := context.Background()
 	b := make([]byte, 6)
@@ -74,7 +74,7 @@ func freshSchema(t *testing.T, admin string) string {
 }
 
 // openStore opens and migrates the store at dsn, closed at cleanup.
-func openStore(t *testing.T, dsn string) *store.Store {
+func openStore(t testing.TB, dsn string) *store.Store {
 	t.Helper()
 	s, err := store.Open(context.Background(), dsn)
 	if err != nil {
