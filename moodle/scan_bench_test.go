@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/usestats/usestats/aggregation"
+	"github.com/usestats/usestats/aggregation/rolluptest"
 	"github.com/usestats/usestats/dbconn"
 	"github.com/usestats/usestats/moodle"
 	"github.com/usestats/usestats/seed"
@@ -107,8 +108,8 @@ func benchSite(b *testing.B, kind, baseURL, name string, opt seed.Options) (stri
 // (log rows covered per second): ScanUsers with the usestats policy's row
 // filter and with a filter that keeps every row (on PostgreSQL through
 // COPY and through database/sql), ScanUsers feeding the time engine and an
-// accumulator user by user (a compile without its store), and the
-// full-column UsersEvents. PostgreSQL (USESTATS_TEST_POSTGRES): a cached
+// accumulator user by user, a fresh compile into an in-memory store (one
+// shard and the compiler's default 32), and the full-column UsersEvents. PostgreSQL (USESTATS_TEST_POSTGRES): a cached
 // database usestats_bench_1m5 of about 1.53 M rows; SQLite: a cached file
 // of about 270 k rows.
 func BenchmarkScanUsers(b *testing.B) {
@@ -220,6 +221,23 @@ func BenchmarkScanUsers(b *testing.B) {
 				}
 				report(b, events)
 			})
+			for _, shards := range []int{1, 32} {
+				// A fresh compile into an in-memory store: the read, the
+				// engine and the rollups, without a database store.
+				b.Run(fmt.Sprintf("Compile/memstore/%d-shards", shards), func(b *testing.B) {
+					var events int64
+					for b.Loop() {
+						c := &aggregation.Compiler{Logs: src, Store: rolluptest.NewMemStore(), Policy: p, Shards: shards,
+							Now: func() int64 { return seed.DefaultEnd + 86400 }}
+						st, err := c.Run(ctx)
+						if err != nil {
+							b.Fatal(err)
+						}
+						events += st.Rows
+					}
+					report(b, events)
+				})
+			}
 			b.Run("UsersEvents", func(b *testing.B) {
 				var users []int64
 				for u := lo; u <= hi; u++ {
