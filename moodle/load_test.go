@@ -101,3 +101,38 @@ func TestConcurrentReadsBoundedPool(t *testing.T) {
 		})
 	}
 }
+
+// Scans of every user's log hold their place in the pool like streams:
+// four at once through two connections, on a cold course-module cache,
+// all finish instead of each waiting for the other's connection.
+func TestConcurrentScansBoundedPool(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			withFixture(t, e, syntheticLog(6, 5_000), func(t *testing.T, fixture *moodle.Source) {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				src, err := moodle.OpenWith(ctx, e.url, fixture.Prefix(), moodle.Options{MaxConns: 2})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer src.Close()
+				var wg sync.WaitGroup
+				counts := make([]int, 4)
+				errs := make([]error, 4)
+				for i := range counts {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						errs[i] = src.ScanUsers(ctx, 0, 1<<40, 1<<40, aggregation.RowFilter{}, func(*aggregation.Event) bool { counts[i]++; return true })
+					}()
+				}
+				wg.Wait()
+				for i, err := range errs {
+					if err != nil || counts[i] == 0 || counts[i] != counts[0] {
+						t.Fatalf("scan %d: %d events, %v (scan 0: %d)", i, counts[i], err, counts[0])
+					}
+				}
+			})
+		})
+	}
+}

@@ -124,20 +124,31 @@ func (s *Source) ScanFrom(ctx context.Context, watermark, overlap int64, seen fu
 	return max(high, watermark), err
 }
 
+// streamSlot waits for a stream's place in the pool. A stream holds its
+// connection while it resolves course modules on another: with every
+// connection held by a stream, none would move, so at most one less than
+// the pool's connections stream at once.
+func (s *Source) streamSlot(ctx context.Context) (func(), error) {
+	if s.streams == nil {
+		return func() {}, nil
+	}
+	select {
+	case s.streams <- struct{}{}:
+		return func() { <-s.streams }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 // stream runs one page query and hands its rows to fn, decoded and resolved
 // a chunk at a time. It returns the number of rows read and whether fn
 // asked to stop.
 func (s *Source) stream(ctx context.Context, q *bun.SelectQuery, fn func(*aggregation.Event) bool) (int, bool, error) {
-	if s.streams != nil {
-		// A stream holds its connection while it resolves course modules on
-		// another: with every connection held by a stream, none would move.
-		select {
-		case s.streams <- struct{}{}:
-			defer func() { <-s.streams }()
-		case <-ctx.Done():
-			return 0, false, ctx.Err()
-		}
+	release, err := s.streamSlot(ctx)
+	if err != nil {
+		return 0, false, err
 	}
+	defer release()
 	rows, err := q.Rows(ctx)
 	if err != nil {
 		return 0, false, err

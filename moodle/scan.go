@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync/atomic"
 
 	"github.com/uptrace/bun"
 
@@ -148,8 +147,12 @@ func (s *Source) ScanUsers(ctx context.Context, lo, hi, maxID int64, f aggregati
 	}
 	q := s.scanQuery(lo, hi, maxID, f)
 	k := newScanSink(ctx, s, fn)
-	var err error
-	if s.db.Kind == dbconn.Postgres && !scanWithoutCopy.Load() {
+	release, err := s.streamSlot(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if s.db.Kind == dbconn.Postgres && !s.scanNoCopy.Load() {
 		err = s.scanCopy(ctx, q, k)
 	} else {
 		err = s.scanRows(ctx, q, k)
@@ -162,10 +165,6 @@ func (s *Source) ScanUsers(ctx context.Context, lo, hi, maxID int64, f aggregati
 	}
 	return nil
 }
-
-// scanWithoutCopy makes ScanUsers read PostgreSQL through database/sql
-// too (tests and benchmarks compare both paths).
-var scanWithoutCopy atomic.Bool
 
 // scanKind is the kind code ScanUsers' query computes per row: the low
 // bits say which of the actions the engine tests the row has, the

@@ -172,7 +172,7 @@ func BenchmarkScanUsers(b *testing.B) {
 						name += "/" + path.name
 					}
 					b.Run(name, func(b *testing.B) {
-						defer moodle.ScanWithoutCopy(moodle.ScanWithoutCopy(path.rows))
+						defer moodle.ScanWithoutCopy(src, moodle.ScanWithoutCopy(src, path.rows))
 						var events int64
 						for b.Loop() {
 							if err := src.ScanUsers(ctx, lo, hi+1, maxID, f.f, func(*aggregation.Event) bool { events++; return true }); err != nil {

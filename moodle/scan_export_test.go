@@ -2,9 +2,9 @@ package moodle
 
 import "context"
 
-// ScanWithoutCopy makes ScanUsers read PostgreSQL through database/sql
-// (on) or COPY (off); it returns the previous setting.
-func ScanWithoutCopy(on bool) bool { return scanWithoutCopy.Swap(on) }
+// ScanWithoutCopy makes s's ScanUsers read PostgreSQL through
+// database/sql (on) or COPY (off); it returns the previous setting.
+func ScanWithoutCopy(s *Source, on bool) bool { return s.scanNoCopy.Swap(on) }
 
 // ScanCopyNative reports whether the connections of s's pool can run
 // ScanUsers' COPY (PostgreSQL through the bun driver, wrapped or not).

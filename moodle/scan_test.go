@@ -251,10 +251,10 @@ func TestScanUsersEquivalence(t *testing.T) {
 			}
 			checkScanned(t, p, full, fullByID, scanned)
 			if s.db.Kind == dbconn.Postgres {
-				prev := moodle.ScanWithoutCopy(true)
+				prev := moodle.ScanWithoutCopy(src, true)
 				var viaSQL []aggregation.Event
 				err := src.ScanUsers(ctx, lo, hi+1, maxID, p.RowFilter(), func(ev *aggregation.Event) bool { viaSQL = append(viaSQL, *ev); return true })
-				moodle.ScanWithoutCopy(prev)
+				moodle.ScanWithoutCopy(src, prev)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -32,6 +33,9 @@ type Source struct {
 	// pool's connections (nil: an unbounded pool), so a connection is
 	// always left for the course-module lookups a stream waits on.
 	streams chan struct{}
+	// scanNoCopy makes ScanUsers read PostgreSQL through database/sql
+	// instead of COPY (tests and benchmarks compare both paths).
+	scanNoCopy atomic.Bool
 
 	names nameCaches // course and module descriptions, reused for NamesTTL
 
