@@ -41,8 +41,10 @@ type Compiler struct {
 	Overlap int64
 	// Batch is how many users one store write holds (default 500).
 	Batch int
-	// Shards is how many user ranges a fresh compile is split into
-	// (default 32).
+	// Shards is how many user ranges a fresh compile is split into, for
+	// the workers that share it (default 1). Each is one read of the log
+	// in (user, time, id) order, which the database answers by scanning
+	// the whole table: more shards than workers only cost.
 	Shards int
 	// RetainDays drops cells and pieces older than that many days on each
 	// compile (0 = keep everything).
@@ -93,7 +95,7 @@ func (c *Compiler) defaults() (Policy, CompileKey, error) {
 		c.Batch = 500
 	}
 	if c.Shards <= 0 {
-		c.Shards = 32
+		c.Shards = 1
 	}
 	return p, CompileKeyOf(PolicyRef{Name: p.Name, Version: p.Version}, c.Location), nil
 }
@@ -215,6 +217,9 @@ func (c *Compiler) fresh(ctx context.Context, p Policy, key CompileKey, st Compi
 	return done, nil
 }
 
+// batchCells bounds the cells and pieces of one store write.
+const batchCells = 50_000
+
 // shardsOf splits the user ids lo..hi into about n ranges.
 func shardsOf(lo, hi int64, n int) []Shard {
 	if hi < lo {
@@ -296,37 +301,69 @@ func (c *Compiler) compileShard(ctx context.Context, p Policy, run CompileRun, c
 	uc := newUserCompiler(p, c.Location)
 	w := Window{From: math.MinInt64, To: run.Horizon - 1}
 	now := flushAt(&p, run.Horizon)
+	// Batches go to the store from a goroutine of their own, so the log
+	// keeps streaming while the previous batch is written; a batch closes
+	// at Batch users or batchCells cells and pieces, whichever comes first,
+	// so memory stays flat whatever the shard's size.
+	wctx, cancelWrites := context.WithCancel(ctx)
+	defer cancelWrites()
+	batches := make(chan []UserCompile, 1)
+	written := make(chan error, 1)
+	go func() {
+		var err error
+		defer func() {
+			if v := recover(); v != nil {
+				err = Errorf(EInternal, "compiler: panic writing rollups: %v", v)
+			}
+			if err != nil {
+				cancelWrites()
+			}
+			for range batches { // drain after a failure
+			}
+			written <- err
+		}()
+		for b := range batches {
+			if err = claim.Write(wctx, b); err != nil {
+				err = fmt.Errorf("writing rollups of %d users: %w", len(b), err)
+				return
+			}
+		}
+	}()
 	var batch []UserCompile
+	size := 0
+	send := func() {
+		if len(batch) > 0 {
+			batches <- batch
+			batch, size = nil, 0
+		}
+	}
+	add := func(u UserCompile) {
+		batch = append(batch, u)
+		size += len(u.Cells) + len(u.Pieces)
+		if len(batch) >= c.Batch || size >= batchCells {
+			send()
+		}
+	}
 	write := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		if err := claim.Write(ctx, batch); err != nil {
-			return fmt.Errorf("writing rollups of %d users: %w", len(batch), err)
-		}
-		batch = batch[:0]
-		return nil
+		send()
+		close(batches)
+		return <-written
 	}
 	var runErr error
 	skip := int64(math.MinInt64) // a deleted user being skipped
-	err := c.Logs.ScanUsers(ctx, sh.Lo, sh.Hi, run.Watermark, p.RowFilter(), func(ev *Event) bool {
+	err := c.Logs.ScanUsers(wctx, sh.Lo, sh.Hi, run.Watermark, p.RowFilter(), func(ev *Event) bool {
 		stats.Rows++
 		if ev.UserID == skip {
 			return true
 		}
 		if uc.eng == nil || ev.UserID != uc.user {
 			if uc.eng != nil {
-				batch = append(batch, uc.end(math.MinInt64))
+				add(uc.end(math.MinInt64))
 				stats.Users++
-			}
-			if len(batch) >= c.Batch {
-				if runErr = write(); runErr != nil {
-					return false
-				}
 			}
 			if deleted[ev.UserID] {
 				// Answers for a deleted user come from the log.
-				batch = append(batch, UserCompile{UserID: ev.UserID, FromDay: minDay, State: forgotten})
+				add(UserCompile{UserID: ev.UserID, FromDay: minDay, State: forgotten})
 				skip = ev.UserID
 				return true
 			}
@@ -342,15 +379,15 @@ func (c *Compiler) compileShard(ctx context.Context, p Policy, run CompileRun, c
 	if err == nil {
 		err = runErr
 	}
-	if err != nil {
-		return fmt.Errorf("compiling users %d–%d: %w", sh.Lo, sh.Hi-1, err)
-	}
-	if uc.eng != nil {
-		batch = append(batch, uc.end(math.MinInt64))
+	if err == nil && uc.eng != nil {
+		add(uc.end(math.MinInt64))
 		stats.Users++
 	}
-	if err := write(); err != nil {
-		return err
+	if werr := write(); werr != nil {
+		return werr // the scan's error, if any, came from the cancelled writes
+	}
+	if err != nil {
+		return fmt.Errorf("compiling users %d–%d: %w", sh.Lo, sh.Hi-1, err)
 	}
 	if err := claim.Done(ctx); err != nil {
 		return fmt.Errorf("committing users %d–%d: %w", sh.Lo, sh.Hi-1, err)

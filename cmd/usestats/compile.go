@@ -60,7 +60,7 @@ func runCompile(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	policies := fs.String("policies", envOr("USESTATS_COMPILE_POLICIES", ""), "presets compiled besides the default policy, comma-separated (env USESTATS_COMPILE_POLICIES)")
 	tz := fs.String("timezone", envOr("USESTATS_TIMEZONE", "UTC"), "time zone of the rollups' days (env USESTATS_TIMEZONE)")
 	retain := fs.Int("retain-days", env.int("USESTATS_RETAIN_DAYS", 0), "drop rollups older than this many days on each pass; 0 keeps all (env USESTATS_RETAIN_DAYS)")
-	shards := fs.Int("shards", env.int("USESTATS_COMPILE_SHARDS", 32), "user ranges a fresh compile is split into, claimed by the workers sharing a store (env USESTATS_COMPILE_SHARDS)")
+	shards := fs.Int("shards", env.int("USESTATS_COMPILE_SHARDS", 1), "user ranges a fresh compile is split into, claimed by the workers sharing a store: as many as the workers (each is one read of the whole log table) (env USESTATS_COMPILE_SHARDS)")
 	mf := addMoodleFlags(fs, &env)
 	if env.err != nil {
 		return env.err

@@ -141,7 +141,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	// One query service for every surface: one bounded pool of log reads
 	// for the whole process, panics logged and turned into errors.
-	bg := &backgroundCompiler{cfg: compileConfig{policies: policies, loc: loc, retainDays: c.retainDays, shards: 32},
+	bg := &backgroundCompiler{cfg: compileConfig{policies: policies, loc: loc, retainDays: c.retainDays, shards: 1},
 		src: src, st: st, storeURL: c.storeURL, log: log}
 	if demo {
 		// The demo answers from rollups from its first request on.
