@@ -57,6 +57,7 @@ type Compiler struct {
 type CompileProgress struct {
 	Phase       string // "fresh" or "incremental"
 	Rows        int64  // events read so far
+	RowsTotal   int64  // about how many a fresh compile reads (its watermark); 0 unknown
 	Users       int64  // users compiled so far
 	ShardsDone  int    // shards finished by this worker (fresh)
 	ShardsTotal int    // shards of the run (fresh)
@@ -207,7 +208,7 @@ func (c *Compiler) fresh(ctx context.Context, p Policy, key CompileKey, st Compi
 			return false, errorsJoin(err, claim.Abort())
 		}
 		if c.Progress != nil {
-			c.Progress(CompileProgress{Phase: "fresh", Rows: stats.Rows, Users: stats.Users, ShardsDone: n + 1, ShardsTotal: total})
+			c.Progress(CompileProgress{Phase: "fresh", Rows: stats.Rows, RowsTotal: run.Watermark, Users: stats.Users, ShardsDone: n + 1, ShardsTotal: total})
 		}
 	}
 	done, err := c.Store.FinishRun(ctx, key, run.ID)
@@ -216,6 +217,10 @@ func (c *Compiler) fresh(ctx context.Context, p Policy, key CompileKey, st Compi
 	}
 	return done, nil
 }
+
+// progressEvery is how many events a fresh compile reads between two
+// progress reports.
+const progressEvery = 100_000
 
 // batchCells bounds the cells and pieces of one store write.
 const batchCells = 50_000
@@ -353,6 +358,9 @@ func (c *Compiler) compileShard(ctx context.Context, p Policy, run CompileRun, c
 	skip := int64(math.MinInt64) // a deleted user being skipped
 	err := c.Logs.ScanUsers(wctx, sh.Lo, sh.Hi, run.Watermark, p.RowFilter(), func(ev *Event) bool {
 		stats.Rows++
+		if c.Progress != nil && stats.Rows%progressEvery == 0 {
+			c.Progress(CompileProgress{Phase: "fresh", Rows: stats.Rows, RowsTotal: run.Watermark, Users: stats.Users})
+		}
 		if ev.UserID == skip {
 			return true
 		}

@@ -186,21 +186,20 @@ func newCompileProgress(w io.Writer, log *slog.Logger) *compileProgress {
 func (p *compileProgress) report(c aggregation.CompileProgress) {
 	if p.tty {
 		if p.bar == nil {
-			p.bar = progressbar.NewOptions(max(c.ShardsTotal, 1), progressbar.OptionSetWriter(p.out),
+			p.bar = progressbar.NewOptions64(max(c.RowsTotal, 1), progressbar.OptionSetWriter(p.out),
 				progressbar.OptionSetDescription(c.Phase+" compile"), progressbar.OptionShowCount(),
+				progressbar.OptionSetItsString("rows"), progressbar.OptionShowIts(),
 				progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish())
 		}
-		p.bar.Describe(fmt.Sprintf("%s compile: %d rows, %d users", c.Phase, c.Rows, c.Users))
-		if c.ShardsTotal > 0 {
-			_ = p.bar.Set(c.ShardsDone)
-		}
+		p.bar.Describe(fmt.Sprintf("%s compile: %d users", c.Phase, c.Users))
+		_ = p.bar.Set64(min(c.Rows, max(c.RowsTotal, 1)))
 		return
 	}
 	if time.Since(p.last) < 5*time.Second {
 		return
 	}
 	p.last = time.Now()
-	p.log.Info("compiling", "phase", c.Phase, "rows", c.Rows, "users", c.Users, "shards_done", c.ShardsDone, "shards", c.ShardsTotal)
+	p.log.Info("compiling", "phase", c.Phase, "rows", c.Rows, "rows_total", c.RowsTotal, "users", c.Users, "shards_done", c.ShardsDone, "shards", c.ShardsTotal)
 }
 
 func (p *compileProgress) done() {
