@@ -59,6 +59,11 @@ type ServiceConfig struct {
 	// OnPanic is told of a panic recovered in a computation (for logging);
 	// the call that hit it fails with an EInternal error.
 	OnPanic func(v any, stack []byte)
+	// RollupTTL is how many seconds what the store answered for a user
+	// and a run of days is used again (default 0: read every time). The
+	// newest events always come from the log; within the TTL an answer
+	// may miss a late row's re-settling of the past or a forgotten user.
+	RollupTTL int64
 }
 
 // Service is the one query service every surface calls: GraphQL, the web
@@ -70,9 +75,10 @@ type ServiceConfig struct {
 // computation fails its call, never the process. It is safe for
 // concurrent use.
 type Service struct {
-	cfg   ServiceConfig
-	multi UsersLogReader // cfg.Logs as a UsersLogReader, or nil
-	slots chan struct{}
+	cfg    ServiceConfig
+	multi  UsersLogReader // cfg.Logs as a UsersLogReader, or nil
+	slots  chan struct{}
+	cached rollupCache
 }
 
 // NewService returns a service for cfg.
@@ -89,7 +95,7 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	if cfg.Workers <= 0 {
 		cfg.Workers = 2
 	}
-	s := &Service{cfg: cfg, slots: make(chan struct{}, cfg.Workers)}
+	s := &Service{cfg: cfg, slots: make(chan struct{}, cfg.Workers), cached: rollupCache{ttl: cfg.RollupTTL}}
 	s.multi, _ = cfg.Logs.(UsersLogReader)
 	return s, nil
 }
@@ -168,7 +174,8 @@ func (s *Service) Users(ctx context.Context, userIDs []int64, q Query) (map[int6
 	var compiled map[int64]*UserRollups
 	if s.cfg.Rollups != nil && !q.Live && q.Window.CourseFrom == nil {
 		if from, to, need := rollupDays(q.Window, s.cfg.Location); need {
-			users, ok, err := s.cfg.Rollups.Rollups(ctx, CompileKeyOf(PolicyRef{Name: q.Policy.Name, Version: q.Policy.Version}, s.cfg.Location), ids, from, to)
+			key := CompileKeyOf(PolicyRef{Name: q.Policy.Name, Version: q.Policy.Version}, s.cfg.Location)
+			users, ok, err := s.cached.read(ctx, s.cfg.Rollups, key, ids, from, to, q.Now)
 			if err != nil {
 				return nil, fmt.Errorf("reading rollups: %w", err)
 			}
