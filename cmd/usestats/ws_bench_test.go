@@ -32,8 +32,9 @@ func (p perUserReader) UserEvents(ctx context.Context, user, from, to int64, fn 
 // block_use_stats_get_users_course_stats call for one course and its
 // 1 000 learners (with score) on a seeded PostgreSQL database (one course,
 // 1 000 learners, 90 days, about 1 M log rows), over HTTP, json format,
-// reading the log for many users per query (batched, what serve does) or
-// one query per user, with 1, 2 (the default) and 4 reads at once. It needs
+// from compiled rollups (what serve does), or reading the log for many
+// users per query (batched) or one query per user, with 1, 2 (the
+// default) and 4 reads at once. It needs
 // USESTATS_TEST_POSTGRES; the seeding (about 10 s) is not timed.
 func BenchmarkWSCourseStats1000(b *testing.B) {
 	dsn := os.Getenv("USESTATS_TEST_POSTGRES")
@@ -77,22 +78,34 @@ func BenchmarkWSCourseStats1000(b *testing.B) {
 	}
 	scopes, _ := aggregation.ParseScopes("site:read")
 	body := form.Encode()
+	// The rollups: the site compiled into a PostgreSQL store of its own.
+	stURL := pgSchema(b, dsn)
+	comp, err := openStore(ctx, stURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer comp.Close()
+	p, _ := aggregation.Preset(aggregation.DefaultPolicy)
+	if _, err := (&aggregation.Compiler{Logs: src, Store: comp, Policy: p}).Run(ctx); err != nil {
+		b.Fatal(err)
+	}
 	type run struct {
 		reads   string
 		logs    aggregation.LogReader
 		workers int
+		rollups aggregation.RollupReader
 	}
-	var runs []run
+	runs := []run{{"rollups", src, 2, comp}}
 	for _, w := range []int{1, 2, 4} {
-		runs = append(runs, run{"batched", src, w})
+		runs = append(runs, run{"batched", src, w, nil})
 	}
 	for _, w := range []int{1, 2, 4} {
-		runs = append(runs, run{"per-user", perUserReader{src}, w})
+		runs = append(runs, run{"per-user", perUserReader{src}, w, nil})
 	}
 	for _, r := range runs {
-		logs, workers := r.logs, r.workers
+		logs, workers, rollups := r.logs, r.workers, r.rollups
 		b.Run(fmt.Sprintf("reads=%s/workers=%d", r.reads, workers), func(b *testing.B) {
-			svc, err := aggregation.NewService(aggregation.ServiceConfig{Logs: logs, Workers: workers,
+			svc, err := aggregation.NewService(aggregation.ServiceConfig{Logs: logs, Workers: workers, Rollups: rollups,
 				Now: func() int64 { return seed.DefaultEnd }})
 			if err != nil {
 				b.Fatal(err)
