@@ -257,3 +257,56 @@ func TestCompileCrashResume(t *testing.T) {
 		}
 	}
 }
+
+// With a retention period, the days before it are dropped from the store
+// and answered from the log: every window still equals the log's answer.
+func TestCompileRetention(t *testing.T) {
+	p := preset(t, "usestats")
+	dropped := 0
+	for seed := range 6 {
+		r := propRand(seed, 'R')
+		s := newCompileSite(r)
+		for _, ids := range s.stages {
+			s.log.Commit(ids...)
+		}
+		st := rolluptest.NewMemStore()
+		now := s.nows[len(s.nows)-1]
+		c := compileWith(s.log, st, p, time.UTC, now)
+		c.RetainDays = 1 + r.IntN(20)
+		for range 2 { // the fresh pass, then one that drops
+			if _, err := c.Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		key, _ := c.Key()
+		state, _ := st.CompileState(context.Background(), key)
+		if state.RetainFrom == 0 {
+			t.Fatalf("seed %d: nothing retained", seed)
+		}
+		got, _, _ := st.Rollups(context.Background(), key, s.users, -1<<40, 1<<40)
+		cut := aggregation.Day(state.RetainFrom / 86400)
+		for _, u := range got {
+			for _, cell := range u.Cells {
+				if cell.Key.Day < cut {
+					t.Fatalf("seed %d: a cell of %s kept, retention from %s", seed, cell.Key.Day, cut)
+				}
+			}
+		}
+		full := rolluptest.NewMemStore()
+		if _, err := compileWith(s.log, full, p, time.UTC, now).Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		all, _, _ := full.Rollups(context.Background(), key, s.users, -1<<40, 1<<40)
+		for _, u := range all {
+			for _, cell := range u.Cells {
+				if cell.Key.Day < cut {
+					dropped++
+				}
+			}
+		}
+		checkRollupsEqualLive(t, s, st, p, time.UTC, now, r, "retention seed "+itoa(seed))
+	}
+	if dropped == 0 {
+		t.Fatal("the retention never dropped a cell: the test proves nothing")
+	}
+}
