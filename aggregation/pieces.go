@@ -151,15 +151,7 @@ func SessionsFromPieces(pieces []SessionPiece) []Session {
 		s := Session{UserID: first.UserID, Start: first.Start, End: first.End, FirstID: first.FirstID,
 			Continues: first.PrevLastID != 0, PrevID: first.PrevLastID}
 		for _, p := range ps[i:j] {
-			s.End = max(s.End, p.End)
-			s.Elapsed += p.Elapsed
-			s.Events += p.Events
-			s.LastID = p.LastID
-			for _, c := range p.Courses {
-				if !slices.Contains(s.Courses, c) {
-					s.Courses = append(s.Courses, c)
-				}
-			}
+			s.extend(p.End, p.Elapsed, p.Events, p.LastID, p.Courses)
 		}
 		out = append(out, s)
 		i = j
@@ -181,15 +173,7 @@ func MergeSessions(parts ...[]Session) []Session {
 				if i, ok := byLast[[2]int64{s.UserID, s.PrevID}]; ok {
 					t := &out[i]
 					delete(byLast, [2]int64{t.UserID, t.LastID})
-					t.End = max(t.End, s.End)
-					t.Elapsed += s.Elapsed
-					t.Events += s.Events
-					t.LastID = s.LastID
-					for _, c := range s.Courses {
-						if !slices.Contains(t.Courses, c) {
-							t.Courses = append(t.Courses, c)
-						}
-					}
+					t.extend(s.End, s.Elapsed, s.Events, s.LastID, s.Courses)
 					byLast[[2]int64{t.UserID, t.LastID}] = i
 					continue
 				}
@@ -201,4 +185,18 @@ func MergeSessions(parts ...[]Session) []Session {
 	}
 	SortSessions(out)
 	return out
+}
+
+// extend adds a later part of the session (its end, time, events, last
+// log id and courses in first-seen order) to s.
+func (s *Session) extend(end, elapsed, events, lastID int64, courses []int64) {
+	s.End = max(s.End, end)
+	s.Elapsed += elapsed
+	s.Events += events
+	s.LastID = lastID
+	for _, c := range courses {
+		if !slices.Contains(s.Courses, c) {
+			s.Courses = append(s.Courses, c)
+		}
+	}
 }

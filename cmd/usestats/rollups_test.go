@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	mrand "math/rand/v2"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -21,6 +18,7 @@ import (
 	"github.com/usestats/usestats/aggregation"
 	"github.com/usestats/usestats/aggregation/rolluptest"
 	"github.com/usestats/usestats/dbconn"
+	"github.com/usestats/usestats/dbconn/dbconntest"
 	"github.com/usestats/usestats/moodle"
 	"github.com/usestats/usestats/seed"
 	"github.com/usestats/usestats/store"
@@ -50,32 +48,8 @@ func storeURLs(t *testing.T) map[string]string {
 	return out
 }
 
-// pgSchema creates a schema of its own in the PostgreSQL database at
-// admin, dropped at cleanup, and returns a URL whose sessions use it.
-func pgSchema(t testing.TB, admin string) string {
-	t.Helper()
-	ctx := context.Background()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "ust_" + hex.EncodeToString(b)
-	db, err := dbconn.Open(ctx, admin, dbconn.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.ExecContext(ctx, "CREATE SCHEMA ?", bun.Ident(schema)); err != nil {
-		db.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		defer db.Close()
-		_, _ = db.ExecContext(context.Background(), "DROP SCHEMA ? CASCADE", bun.Ident(schema))
-	})
-	u, _ := url.Parse(admin)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+// pgSchema returns a URL of a fresh PostgreSQL schema of the test's own.
+func pgSchema(t testing.TB, admin string) string { return dbconntest.Schema(t, admin) }
 
 // newRollupSites seeds a small site on every Moodle database and pairs it
 // with a store: SQLite with SQLite, the servers with PostgreSQL when set.
