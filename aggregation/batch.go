@@ -101,6 +101,9 @@ func computeUsers(ctx context.Context, r UsersLogReader, userIDs []int64, p Poli
 	// without events on the way.
 	start := func(id int64) error {
 		finish()
+		if runErr != nil { // the previous user's context failed to push
+			return runErr
+		}
 		for next < len(ids) && ids[next] <= id {
 			e, err := NewEngine(p, w, sink(ids[next]))
 			if err != nil {
@@ -112,6 +115,9 @@ func computeUsers(ctx context.Context, r UsersLogReader, userIDs []int64, p Poli
 			next++
 			if curID != id {
 				finish()
+				if runErr != nil {
+					return runErr
+				}
 			}
 		}
 		return nil

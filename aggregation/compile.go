@@ -2,6 +2,7 @@ package aggregation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -73,6 +74,9 @@ type CompileStats struct {
 	Forgotten int   // deleted users whose rollups were removed
 	Horizon   int64
 	Watermark int64
+	// Raced: another worker's incremental pass moved the state first;
+	// this one wrote nothing (the next pass goes on from there).
+	Raced bool
 }
 
 func (c *Compiler) defaults() (Policy, CompileKey, error) {
@@ -158,7 +162,9 @@ func gapsIn(from, to int64, present []int64) []int64 {
 	return gaps
 }
 
-// snapshot reads the log's watermark and the gaps in its overlap.
+// snapshot reads the log's watermark and the gaps in its overlap: the
+// overlap is how far below the newest id a transaction may still be open
+// (in ids), however many ids a pass covers.
 func (c *Compiler) snapshot(ctx context.Context) (int64, []int64, error) {
 	w, err := c.Logs.MaxLogID(ctx)
 	if err != nil {
@@ -189,6 +195,9 @@ func (c *Compiler) fresh(ctx context.Context, p Policy, key CompileKey, st Compi
 		if err != nil {
 			return false, fmt.Errorf("starting a compile of %s: %w", key, err)
 		}
+		if run.ID == 0 {
+			return true, nil // another worker finished the run meanwhile
+		}
 	}
 	stats.Horizon, stats.Watermark = run.Horizon, run.Watermark
 	deleted, err := c.deletedSet(ctx)
@@ -204,8 +213,12 @@ func (c *Compiler) fresh(ctx context.Context, p Policy, key CompileKey, st Compi
 		if !ok {
 			break
 		}
-		if err := c.compileShard(ctx, p, run, claim, deleted, stats); err != nil {
-			return false, errorsJoin(err, claim.Abort())
+		err = func() error {
+			defer claim.Abort() // after Done it does nothing; after a panic it frees the shard
+			return c.compileShard(ctx, p, run, claim, deleted, stats)
+		}()
+		if err != nil {
+			return false, err
 		}
 		if c.Progress != nil {
 			c.Progress(CompileProgress{Phase: "fresh", Rows: stats.Rows, RowsTotal: run.Watermark, Users: stats.Users, ShardsDone: n + 1, ShardsTotal: total})
@@ -349,11 +362,20 @@ func (c *Compiler) compileShard(ctx context.Context, p Policy, run CompileRun, c
 			send()
 		}
 	}
+	closed := false
 	write := func() error {
 		send()
+		closed = true
 		close(batches)
 		return <-written
 	}
+	defer func() { // a panic below: the writer still ends
+		if !closed {
+			cancelWrites()
+			close(batches)
+			<-written
+		}
+	}()
 	var runErr error
 	skip := int64(math.MinInt64) // a deleted user being skipped
 	err := c.Logs.ScanUsers(wctx, sh.Lo, sh.Hi, run.Watermark, p.RowFilter(), func(ev *Event) bool {
@@ -371,7 +393,7 @@ func (c *Compiler) compileShard(ctx context.Context, p Policy, run CompileRun, c
 			}
 			if deleted[ev.UserID] {
 				// Answers for a deleted user come from the log.
-				add(UserCompile{UserID: ev.UserID, FromDay: minDay, State: forgotten})
+				add(UserCompile{UserID: ev.UserID, FromDay: minDay, State: Forgotten})
 				skip = ev.UserID
 				return true
 			}
@@ -450,7 +472,7 @@ func (c *Compiler) incremental(ctx context.Context, p Policy, key CompileKey, st
 	// Deleted users that still have rollups lose them.
 	var forget []int64
 	for _, id := range del {
-		if s, ok := states[id]; ok && s != forgotten {
+		if s, ok := states[id]; ok && s != Forgotten {
 			forget = append(forget, id)
 		}
 	}
@@ -481,6 +503,10 @@ func (c *Compiler) incremental(ctx context.Context, p Policy, key CompileKey, st
 		} else {
 			from = math.MinInt64
 		}
+		// Days before the retention start stay dropped.
+		if st.RetainFrom != 0 && from < st.RetainFrom {
+			from = st.RetainFrom
+		}
 		if groups[from] == nil {
 			starts = append(starts, from)
 		}
@@ -505,7 +531,11 @@ func (c *Compiler) incremental(ctx context.Context, p Policy, key CompileKey, st
 		}
 	}
 	next := CompileState{Complete: true, Horizon: h, Watermark: w, Gaps: gaps, RetainFrom: st.RetainFrom}
-	if err := c.Store.WriteUsers(ctx, key, all, &next); err != nil {
+	if err := c.Store.Advance(ctx, key, all, st, next); err != nil {
+		if errors.Is(err, ErrStateMoved) {
+			stats.Raced = true // another worker compiled these rows first
+			return nil
+		}
 		return fmt.Errorf("saving the rollups of %d users: %w", len(all), err)
 	}
 	if c.RetainDays > 0 {
@@ -522,10 +552,6 @@ func (c *Compiler) incremental(ctx context.Context, p Policy, key CompileKey, st
 // span is the earliest and latest time of a user's new rows.
 type span struct{ lo, hi int64 }
 
-// forgotten is the state of a user whose rollups were removed: nothing is
-// compiled (answers come from the log) and nothing is pending.
-var forgotten = UserState{CompiledTo: math.MinInt64 + 1, LastTime: math.MinInt64}
-
 // ForgetUsers removes the users' rollups and sessions under every key of
 // the store and marks them uncompiled, so their answers come from the log
 // (privacy requests, users deleted in the site). A user who is still
@@ -536,19 +562,6 @@ func ForgetUsers(ctx context.Context, st CompileStore, userIDs []int64) error {
 	}
 	if err := st.ForgetUsers(ctx, userIDs); err != nil {
 		return fmt.Errorf("forgetting %d users: %w", len(userIDs), err)
-	}
-	keys, err := st.Keys(ctx)
-	if err != nil {
-		return fmt.Errorf("forgetting %d users: %w", len(userIDs), err)
-	}
-	marks := make([]UserCompile, len(userIDs))
-	for i, id := range userIDs {
-		marks[i] = UserCompile{UserID: id, FromDay: minDay, State: forgotten}
-	}
-	for _, key := range keys {
-		if err := st.WriteUsers(ctx, key, marks, nil); err != nil {
-			return fmt.Errorf("forgetting %d users under %s: %w", len(userIDs), key, err)
-		}
 	}
 	return nil
 }
@@ -629,11 +642,4 @@ func (c *Compiler) joinContinued(ctx context.Context, key CompileKey, out []User
 		}
 	}
 	return nil
-}
-
-func errorsJoin(a, b error) error {
-	if b == nil {
-		return a
-	}
-	return fmt.Errorf("%w (and aborting: %v)", a, b)
 }

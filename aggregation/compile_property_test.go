@@ -5,6 +5,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -309,4 +310,141 @@ func TestCompileRetention(t *testing.T) {
 	if dropped == 0 {
 		t.Fatal("the retention never dropped a cell: the test proves nothing")
 	}
+}
+
+// racingStore runs another worker's pass just before the first Advance it
+// is asked for.
+type racingStore struct {
+	*rolluptest.MemStore
+	other func()
+}
+
+func (r *racingStore) Advance(ctx context.Context, key aggregation.CompileKey, users []aggregation.UserCompile, from, next aggregation.CompileState) error {
+	if r.other != nil {
+		o := r.other
+		r.other = nil
+		o()
+	}
+	return r.MemStore.Advance(ctx, key, users, from, next)
+}
+
+// Two incremental passes at once: the one that read the state first and
+// writes last writes nothing (its rows are the other's), and answers
+// stay the log's.
+func TestCompileRacingPasses(t *testing.T) {
+	p := preset(t, "usestats")
+	for seed := range 4 {
+		r := propRand(seed, 'X')
+		s := newCompileSite(r)
+		st := rolluptest.NewMemStore()
+		s.log.Commit(s.stages[0]...)
+		if _, err := compileWith(s.log, st, p, time.UTC, s.nows[0]).Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		for _, ids := range s.stages[1:] {
+			s.log.Commit(ids...)
+		}
+		later := s.nows[len(s.nows)-1]
+		racing := &racingStore{MemStore: st, other: func() {
+			if _, err := compileWith(s.log, st, p, time.UTC, later+60).Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}}
+		stats, err := compileWith(s.log, racing, p, time.UTC, later).Run(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !stats.Raced {
+			t.Fatalf("seed %d: the stale pass did not notice the other: %+v", seed, stats)
+		}
+		checkRollupsEqualLive(t, s, st, p, time.UTC, later+60, r, "racing seed "+itoa(seed))
+	}
+}
+
+// A panic in the middle of a fresh compile frees the shard and ends the
+// writer; the next run completes the store as a clean compile does.
+func TestCompilePanicFreesShard(t *testing.T) {
+	p := preset(t, "usestats")
+	s := newCompileSite(propRand(2, 'P'))
+	for _, ids := range s.stages {
+		s.log.Commit(ids...)
+	}
+	now := s.nows[len(s.nows)-1]
+	st := rolluptest.NewMemStore()
+	c := compileWith(panickyLog{s.log}, st, p, time.UTC, now)
+	c.Batch = 1 // the writer is busy when the read panics
+	before := runtime.NumGoroutine()
+	func() {
+		defer func() {
+			if v := recover(); v == nil {
+				t.Fatal("no panic")
+			}
+		}()
+		_, _ = c.Run(context.Background())
+	}()
+	time.Sleep(10 * time.Millisecond)
+	if n := runtime.NumGoroutine(); n > before {
+		t.Fatalf("%d goroutines left behind", n-before)
+	}
+	c.Logs = s.log
+	if _, err := c.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	clean := rolluptest.NewMemStore()
+	if _, err := compileWith(s.log, clean, p, time.UTC, now).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	key, _ := c.Key()
+	if d := rolluptest.DiffLines(clean.Dump(key), st.Dump(key)); d != "" {
+		t.Fatalf("after the panic (- clean, + resumed):\n%s", d)
+	}
+}
+
+// A forget that lands while a pass is under way wins: the pass does not
+// bring part of the user's days back.
+func TestForgetDuringPass(t *testing.T) {
+	p := preset(t, "usestats")
+	s := newCompileSite(propRand(4, 'F'))
+	st := rolluptest.NewMemStore()
+	s.log.Commit(s.stages[0]...)
+	ctx := context.Background()
+	if _, err := compileWith(s.log, st, p, time.UTC, s.nows[0]).Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, ids := range s.stages[1:] {
+		s.log.Commit(ids...)
+	}
+	gone := s.users[0]
+	racing := &racingStore{MemStore: st, other: func() {
+		if err := aggregation.ForgetUsers(ctx, st, []int64{gone}); err != nil {
+			t.Fatal(err)
+		}
+	}}
+	later := s.nows[len(s.nows)-1]
+	if _, err := compileWith(s.log, racing, p, time.UTC, later).Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	key, _ := compileWith(s.log, st, p, time.UTC, later).Key()
+	states, _ := st.UserStates(ctx, key, []int64{gone})
+	got, _, _ := st.Rollups(ctx, key, []int64{gone}, -1<<40, 1<<40)
+	if states[gone] != aggregation.Forgotten && len(got[gone].Cells) > 0 {
+		// The pass replaced all its days (a full recompile): then it must
+		// hold everything, which the comparison below checks.
+		t.Logf("user %d recompiled in full", gone)
+	}
+	checkRollupsEqualLive(t, s, st, p, time.UTC, later, propRand(4, 'G'), "forget during a pass")
+}
+
+// panickyLog panics in the middle of a scan, at its second user.
+type panickyLog struct{ *rolluptest.MemLog }
+
+func (l panickyLog) ScanUsers(ctx context.Context, lo, hi, maxID int64, f aggregation.RowFilter, fn func(*aggregation.Event) bool) error {
+	users := map[int64]bool{}
+	return l.MemLog.ScanUsers(ctx, lo, hi, maxID, f, func(ev *aggregation.Event) bool {
+		users[ev.UserID] = true
+		if len(users) == 2 {
+			panic("the log reader broke")
+		}
+		return fn(ev)
+	})
 }

@@ -1,6 +1,9 @@
 package aggregation
 
-import "context"
+import (
+	"context"
+	"math"
+)
 
 // RowFilter is the part of a policy's event hygiene that a log reader may
 // apply itself, in its query: rows it rejects would never enter a
@@ -97,6 +100,19 @@ type UserState struct {
 	LastTime   int64 // time of the user's latest event read so far
 }
 
+// Forgotten is the state of a user whose rollups were removed (forget,
+// or deleted in the site): nothing is compiled, so answers come from the
+// log, and nothing is pending.
+var Forgotten = UserState{CompiledTo: math.MinInt64 + 1, LastTime: math.MinInt64}
+
+// MinDay comes before every day: a UserCompile with FromDay MinDay
+// replaces all of the user's days.
+const MinDay = minDay
+
+// ErrStateMoved is returned by CompileStore.Advance when another pass
+// moved the key's state first.
+var ErrStateMoved = &Error{Code: EUnavailable, Message: "another compile moved the rollups' state first"}
+
 // UserCompile replaces what a key holds of one user from a day on.
 type UserCompile struct {
 	UserID  int64
@@ -115,7 +131,9 @@ type CompileStore interface {
 	CompileState(ctx context.Context, key CompileKey) (CompileState, error)
 	// BeginRun starts a fresh compile of key with run's horizon, watermark
 	// and gaps, split into shards, unless a run is in progress: then it
-	// returns that run unchanged (a worker joining it).
+	// returns that run unchanged (a worker joining it); or unless the key
+	// is complete (another worker finished the run meanwhile): then it
+	// returns the zero run and changes nothing.
 	BeginRun(ctx context.Context, key CompileKey, run CompileRun, shards []Shard) (CompileRun, error)
 	// ClaimShard hands one shard of the run that is neither done nor
 	// claimed to the caller (ok is false when none is left). Everything
@@ -136,9 +154,17 @@ type CompileStore interface {
 	SessionKeys(ctx context.Context, key CompileKey, refs [][2]int64) (map[[2]int64]int64, error)
 	// WriteUsers replaces, for each user, the cells and pieces on days ≥
 	// FromDay and saves the user's state, in one transaction; with next
-	// non-nil the key's state becomes *next in it too.
+	// non-nil the key's state becomes *next in it too. A user whose state
+	// is Forgotten is left alone unless FromDay is MinDay (a forget that
+	// came after the writer read the user's state wins).
 	WriteUsers(ctx context.Context, key CompileKey, users []UserCompile, next *CompileState) error
-	// ForgetUsers removes every key's rollups and state of the users.
+	// Advance is WriteUsers that also moves the key's state from from to
+	// next, only if the key's state is still from (complete, horizon,
+	// watermark, no run): otherwise it writes nothing and returns
+	// ErrStateMoved (another worker's pass came first).
+	Advance(ctx context.Context, key CompileKey, users []UserCompile, from, next CompileState) error
+	// ForgetUsers removes every key's rollups of the users and gives them
+	// the Forgotten state under every key, in one transaction.
 	ForgetUsers(ctx context.Context, userIDs []int64) error
 	// Retain drops key's cells and pieces of days before the day of t and
 	// records t as RetainFrom.

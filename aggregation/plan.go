@@ -60,8 +60,13 @@ func wholeDays(w Window, loc *time.Location) (a, e int64) {
 }
 
 // planFor splits the window given the user's horizon h and the start of
-// retained rollups from (0 = all retained).
+// retained rollups from (0 = all retained). A user whose rollups were
+// removed (horizon before every event) is answered from the log.
 func planFor(w Window, h, from int64, loc *time.Location) plan {
+	if h <= math.MinInt64+1 {
+		ww := w
+		return plan{tail: &ww}
+	}
 	a, e := wholeDays(w, loc)
 	if from != 0 && a < from {
 		a = nextDay(from-1, loc) // the first whole retained day

@@ -175,7 +175,7 @@ func (s *Service) Users(ctx context.Context, userIDs []int64, q Query) (map[int6
 	if s.cfg.Rollups != nil && !q.Live && q.Window.CourseFrom == nil {
 		if from, to, need := rollupDays(q.Window, s.cfg.Location); need {
 			key := CompileKeyOf(PolicyRef{Name: q.Policy.Name, Version: q.Policy.Version}, s.cfg.Location)
-			users, ok, err := s.cached.read(ctx, s.cfg.Rollups, key, ids, from, to, q.Now)
+			users, ok, err := s.cached.read(ctx, s.cfg.Rollups, key, ids, from, to, s.cfg.Now())
 			if err != nil {
 				return nil, fmt.Errorf("reading rollups: %w", err)
 			}
@@ -224,12 +224,24 @@ func (s *Service) Users(ctx context.Context, userIDs []int64, q Query) (map[int6
 			live = true
 		}
 		if u := compiled[id]; pl.rollups && u != nil {
-			for _, c := range u.Cells {
-				cells.Add(c.Key, c.Cell)
+			// Days before the retention start are the head's (a store may
+			// still hold some until its next pass drops them).
+			first := minDay
+			if u.From != 0 {
+				first = dayOf(u.From, s.cfg.Location)
 			}
-			parts = append(parts, SessionsFromPieces(u.Pieces))
+			for _, c := range u.Cells {
+				if c.Key.Day >= first {
+					cells.Add(c.Key, c.Cell)
+				}
+			}
+			pieces := u.Pieces
+			if u.From != 0 {
+				pieces = slices.DeleteFunc(slices.Clone(pieces), func(p SessionPiece) bool { return p.Day < first })
+			}
+			parts = append(parts, SessionsFromPieces(pieces))
+			stored = true
 		}
-		stored = pl.rollups
 		if a := tails[id]; a != nil {
 			cells.Merge(a.Rollup())
 			parts = append(parts, a.Sessions())

@@ -224,7 +224,7 @@ func clearKeySQL(keyID int64) string {
 // loses its rollups, user states and retention mark, and gets a new run
 // (run's horizon, watermark and gaps; the id is the store's) with the
 // shards given. While a run is in progress it returns that run unchanged
-// instead. On PostgreSQL the key's row lock makes concurrent calls agree
+// instead, and for a complete key the zero run (nothing changes). On PostgreSQL the key's row lock makes concurrent calls agree
 // on one run.
 func (s *Store) BeginRun(ctx context.Context, key aggregation.CompileKey, run aggregation.CompileRun, shards []aggregation.Shard) (aggregation.CompileRun, error) {
 	for _, sh := range shards {
@@ -240,6 +240,10 @@ func (s *Store) BeginRun(ctx context.Context, key aggregation.CompileKey, run ag
 		}
 		if r.st.Run.ID != 0 {
 			out = r.st.Run
+			return nil
+		}
+		if r.st.Complete { // another worker finished the run meanwhile
+			out = aggregation.CompileRun{}
 			return nil
 		}
 		out = aggregation.CompileRun{ID: r.runSeq + 1, Horizon: run.Horizon, Watermark: run.Watermark, Gaps: slices.Clone(run.Gaps)}
@@ -415,7 +419,43 @@ func (s *Store) WriteUsers(ctx context.Context, key aggregation.CompileKey, user
 	})
 }
 
-// ForgetUsers removes the users' cells, pieces and states under every key.
+// Advance replaces the users' rollups (as WriteUsers) and moves key's
+// state from from to next in one transaction, only if the key's state is
+// still from: otherwise nothing is written and the error is
+// aggregation.ErrStateMoved. On PostgreSQL the key's row lock orders
+// concurrent passes.
+func (s *Store) Advance(ctx context.Context, key aggregation.CompileKey, users []aggregation.UserCompile, from, next aggregation.CompileState) error {
+	if err := checkUsers(users, nil); err != nil {
+		return err
+	}
+	moved := false
+	err := s.inTx(ctx, "advance rollups", func(w *wtx) error {
+		r, err := s.ensureKey(ctx, w, key)
+		if err != nil {
+			return err
+		}
+		cur := r.st
+		if cur.Complete != from.Complete || cur.Horizon != from.Horizon || cur.Watermark != from.Watermark || cur.Run.ID != 0 {
+			moved = true
+			return nil
+		}
+		if err := w.replace(ctx, r.id, users); err != nil {
+			return err
+		}
+		_, err = w.tx.ExecContext(ctx, "UPDATE usestats_compile_keys SET complete = "+sqlBool(next.Complete)+
+			", horizon = ?, watermark = ?, gaps = ?, retain_from = ? WHERE id = ?",
+			next.Horizon, next.Watermark, formatIDs(next.Gaps), next.RetainFrom, r.id)
+		return err
+	})
+	if err == nil && moved {
+		return aggregation.ErrStateMoved
+	}
+	return err
+}
+
+// ForgetUsers removes the users' cells and pieces under every key and
+// gives them the aggregation.Forgotten state under every key, in one
+// transaction.
 func (s *Store) ForgetUsers(ctx context.Context, userIDs []int64) error {
 	ids := uniqueIDs(userIDs)
 	if len(ids) == 0 {
@@ -441,9 +481,13 @@ func (s *Store) ForgetUsers(ctx context.Context, userIDs []int64) error {
 		for _, k := range keyIDs {
 			for chunk := range slices.Chunk(ids, maxListLen) {
 				where := " WHERE key_id = " + itoa(k) + " AND user_id IN (" + string(appendIDs(nil, chunk)) + ");\n"
+				marks := make([]aggregation.UserCompile, len(chunk))
+				for i, id := range chunk {
+					marks[i] = aggregation.UserCompile{UserID: id, State: aggregation.Forgotten}
+				}
 				if err := w.exec(ctx, "DELETE FROM usestats_rollup_days"+where+
 					"DELETE FROM usestats_session_ends"+where+
-					"DELETE FROM usestats_compile_users"+where); err != nil {
+					string(appendUpsertUsers(nil, k, marks))); err != nil {
 					return err
 				}
 			}

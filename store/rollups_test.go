@@ -369,6 +369,17 @@ func TestBeginRun(t *testing.T) {
 		if err := s.Retain(ctx, keyA, 3600); err != nil {
 			t.Fatal(err)
 		}
+		// A complete key is left alone: another worker finished its run.
+		if run, err := s.BeginRun(ctx, keyA, aggregation.CompileRun{Horizon: 700, Watermark: 800}, shards(0, 10)); err != nil || run.ID != 0 {
+			t.Fatalf("BeginRun on a complete key = %+v, %v; want the zero run", run, err)
+		}
+		if got := mustRollups(t, s, keyA, []int64{5}, minDay, maxDay); len(got[5].Cells) != 1 {
+			t.Fatalf("BeginRun on a complete key cleared it: %+v", got[5])
+		}
+		// A key that is not complete (its rules changed, a run died) starts clean.
+		if err := s.WriteUsers(ctx, keyA, nil, &aggregation.CompileState{Complete: false, Horizon: 100, RetainFrom: 3600}); err != nil {
+			t.Fatal(err)
+		}
 		run, err := s.BeginRun(ctx, keyA, aggregation.CompileRun{ID: 42, Horizon: 700, Watermark: 800, Gaps: []int64{799}}, shards(0, 10, 20))
 		if err != nil {
 			t.Fatal(err)
@@ -429,7 +440,10 @@ func TestBeginRun(t *testing.T) {
 		if finished, err := s.FinishRun(ctx, keyA, run.ID); err != nil || !finished {
 			t.Errorf("FinishRun again = %v, %v", finished, err)
 		}
-		// A new run gets a new id.
+		// A new run (of a key made incomplete again) gets a new id.
+		if err := s.WriteUsers(ctx, keyA, nil, &aggregation.CompileState{}); err != nil {
+			t.Fatal(err)
+		}
 		run2, err := s.BeginRun(ctx, keyA, aggregation.CompileRun{Horizon: 1}, nil)
 		if err != nil || run2.ID == run.ID || run2.ID == 0 {
 			t.Fatalf("second run = %+v, %v (first %d)", run2, err, run.ID)
@@ -727,12 +741,13 @@ func TestForgetUsers(t *testing.T) {
 				}
 			}
 			states, err := s.UserStates(ctx, key, []int64{1, 2, 3})
-			if err != nil || len(states) != 1 || states[2].CompiledTo != 10 {
-				t.Errorf("%s states %v, %v", key, states, err)
+			if err != nil || len(states) != 3 || states[2].CompiledTo != 10 ||
+				states[1] != aggregation.Forgotten || states[3] != aggregation.Forgotten {
+				t.Errorf("%s states %v, %v; want 1 and 3 forgotten", key, states, err)
 			}
 		}
 		// Nothing else of a user is left in the store's tables.
-		for _, table := range []string{"usestats_rollup_days", "usestats_session_ends", "usestats_compile_users"} {
+		for _, table := range []string{"usestats_rollup_days", "usestats_session_ends"} {
 			var n int
 			if err := store.RawDB(s).NewRaw("SELECT COUNT(*) FROM "+table+" WHERE user_id IN (1, 3)").Scan(ctx, &n); err != nil || n != 0 {
 				t.Errorf("%s: %d rows of forgotten users, %v", table, n, err)

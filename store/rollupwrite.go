@@ -104,6 +104,10 @@ func (s *Store) inTx(ctx context.Context, op string, fn func(*wtx) error) (err e
 
 // replace writes users' compiles (see WriteUsers) into key keyID.
 func (w *wtx) replace(ctx context.Context, keyID int64, users []aggregation.UserCompile) error {
+	users, err := w.skipForgotten(ctx, keyID, users)
+	if err != nil {
+		return err
+	}
 	if len(users) == 0 {
 		return nil
 	}
@@ -596,4 +600,44 @@ func (cs *claimSet) remove(id claimID) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	delete(cs.m, id)
+}
+
+// skipForgotten leaves out the users whose state is aggregation.Forgotten
+// unless their compile replaces all their days: a forget that ran after
+// the writer read the users' states wins.
+func (w *wtx) skipForgotten(ctx context.Context, keyID int64, users []aggregation.UserCompile) ([]aggregation.UserCompile, error) {
+	var partial []int64
+	for i := range users {
+		if users[i].FromDay != aggregation.MinDay {
+			partial = append(partial, users[i].UserID)
+		}
+	}
+	if len(partial) == 0 {
+		return users, nil
+	}
+	gone := map[int64]bool{}
+	for chunk := range slices.Chunk(partial, maxListLen) {
+		rows, err := w.tx.QueryContext(ctx, "SELECT user_id FROM usestats_compile_users WHERE key_id = ? AND compiled_to = ? AND user_id IN ("+
+			string(appendIDs(nil, chunk))+")", keyID, aggregation.Forgotten.CompiledTo)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			gone[id] = true
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return nil, err
+		}
+	}
+	if len(gone) == 0 {
+		return users, nil
+	}
+	return slices.DeleteFunc(slices.Clone(users), func(u aggregation.UserCompile) bool {
+		return gone[u.UserID] && u.FromDay != aggregation.MinDay
+	}), nil
 }

@@ -114,6 +114,9 @@ func (s *MemStore) BeginRun(_ context.Context, key aggregation.CompileKey, run a
 	if m.state.Run.ID != 0 {
 		return m.state.Run, nil
 	}
+	if m.state.Complete {
+		return aggregation.CompileRun{}, nil
+	}
 	if err := s.commit(); err != nil {
 		return run, err
 	}
@@ -201,8 +204,12 @@ func cloneCompile(u aggregation.UserCompile) aggregation.UserCompile {
 	return u
 }
 
-// apply replaces a user's days from FromDay on and saves its state.
+// apply replaces a user's days from FromDay on and saves its state; a
+// forgotten user is left alone unless all its days are replaced.
 func (m *memKey) apply(u aggregation.UserCompile) {
+	if st, ok := m.users[u.UserID]; ok && st == aggregation.Forgotten && u.FromDay != aggregation.MinDay {
+		return
+	}
 	m.cells[u.UserID] = slices.DeleteFunc(m.cells[u.UserID], func(e aggregation.RollupEntry) bool { return e.Key.Day >= u.FromDay })
 	m.cells[u.UserID] = append(m.cells[u.UserID], u.Cells...)
 	m.pieces[u.UserID] = slices.DeleteFunc(m.pieces[u.UserID], func(p aggregation.SessionPiece) bool { return p.Day >= u.FromDay })
@@ -315,9 +322,29 @@ func (s *MemStore) ForgetUsers(_ context.Context, userIDs []int64) error {
 		for _, id := range userIDs {
 			delete(m.cells, id)
 			delete(m.pieces, id)
-			delete(m.users, id)
+			m.users[id] = aggregation.Forgotten
 		}
 	}
+	return nil
+}
+
+// Advance implements aggregation.CompileStore.
+func (s *MemStore) Advance(_ context.Context, key aggregation.CompileKey, users []aggregation.UserCompile, from, next aggregation.CompileState) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.key(key)
+	cur := m.state
+	if cur.Complete != from.Complete || cur.Horizon != from.Horizon || cur.Watermark != from.Watermark || cur.Run.ID != 0 {
+		return aggregation.ErrStateMoved
+	}
+	if err := s.commit(); err != nil {
+		return err
+	}
+	for _, u := range users {
+		m.apply(cloneCompile(u))
+	}
+	m.state = next
+	m.state.Run = aggregation.CompileRun{}
 	return nil
 }
 

@@ -135,6 +135,8 @@ func summary(s aggregation.CompileStats, elapsed time.Duration) string {
 	rate := float64(s.Rows) / max(elapsed.Seconds(), 1e-9)
 	kind := "incremental"
 	switch {
+	case s.Raced:
+		kind = "incremental (another worker's pass came first; nothing written)"
 	case s.Waiting:
 		kind = "fresh (other workers still hold shards)"
 	case s.Fresh:
@@ -144,8 +146,9 @@ func summary(s aggregation.CompileStats, elapsed time.Duration) string {
 		s.Key, kind, s.Rows, s.Users, s.Forgotten, elapsed.Round(time.Millisecond), rate, s.Watermark, time.Unix(s.Horizon, 0).UTC().Format(time.RFC3339))
 }
 
-// dropOutdated removes the rollups of other versions of a policy once the
-// current version is complete (a policy whose rules changed).
+// dropOutdated removes the rollups of other versions of a policy in the
+// same time zone once the current version is complete (a policy whose
+// rules changed).
 func dropOutdated(ctx context.Context, st *store.Store, cur aggregation.CompileKey) error {
 	state, err := st.CompileState(ctx, cur)
 	if err != nil || !state.Complete {
@@ -156,7 +159,7 @@ func dropOutdated(ctx context.Context, st *store.Store, cur aggregation.CompileK
 		return err
 	}
 	for _, k := range keys {
-		if k.Policy == cur.Policy && k != cur {
+		if k.Policy == cur.Policy && k.Zone == cur.Zone && k != cur {
 			if err := st.DropKey(ctx, k); err != nil {
 				return err
 			}

@@ -83,3 +83,9 @@ func (c *killingClaim) Done(ctx context.Context) error {
 	c.k.step() // about to commit
 	return c.ShardClaim.Done(ctx)
 }
+
+func (k *killingStore) Advance(ctx context.Context, key aggregation.CompileKey, users []aggregation.UserCompile, from, next aggregation.CompileState) error {
+	err := k.CompileStore.Advance(ctx, key, users, from, next)
+	k.step()
+	return err
+}
