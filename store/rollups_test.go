@@ -3,6 +3,7 @@ package store_test
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -863,4 +864,63 @@ func mapsKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
 			}
 		}
 	}
+}
+
+// Advance moves the state only from the state the pass read; a forgotten
+// user is not partly rewritten.
+func TestAdvanceAndForgottenGuard(t *testing.T) {
+	eachDB(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		s := openStore(t, dsn)
+		if err := s.WriteUsers(ctx, keyA, []aggregation.UserCompile{{UserID: 5, FromDay: minDay,
+			Cells: []aggregation.RollupEntry{cell(5, 1, 1)}, State: aggregation.UserState{CompiledTo: math.MaxInt64, LastTime: 9}}}, complete(100)); err != nil {
+			t.Fatal(err)
+		}
+		from, err := s.CompileState(ctx, keyA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		next := from
+		next.Horizon, next.Watermark = 200, 50
+		write := []aggregation.UserCompile{{UserID: 5, FromDay: 2, Cells: []aggregation.RollupEntry{cell(5, 2, 1)},
+			State: aggregation.UserState{CompiledTo: math.MaxInt64, LastTime: 10}}}
+		stale := from
+		stale.Horizon = 99
+		if err := s.Advance(ctx, keyA, write, stale, next); !errors.Is(err, aggregation.ErrStateMoved) {
+			t.Fatalf("Advance from a stale state = %v, want ErrStateMoved", err)
+		}
+		if got := mustRollups(t, s, keyA, []int64{5}, minDay, maxDay); len(got[5].Cells) != 1 {
+			t.Fatalf("a refused Advance wrote: %+v", got[5].Cells)
+		}
+		if err := s.Advance(ctx, keyA, write, from, next); err != nil {
+			t.Fatal(err)
+		}
+		if st, _ := s.CompileState(ctx, keyA); st.Horizon != 200 || st.Watermark != 50 {
+			t.Fatalf("state after Advance = %+v", st)
+		}
+		if got := mustRollups(t, s, keyA, []int64{5}, minDay, maxDay); len(got[5].Cells) != 2 {
+			t.Fatalf("cells after Advance = %+v", got[5].Cells)
+		}
+		// Forgotten, then a pass that read the user before writes part of
+		// its days: skipped. A full rewrite is not.
+		if err := s.ForgetUsers(ctx, []int64{5}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.WriteUsers(ctx, keyA, write, nil); err != nil {
+			t.Fatal(err)
+		}
+		if states, _ := s.UserStates(ctx, keyA, []int64{5}); states[5] != aggregation.Forgotten {
+			t.Fatalf("a partial write replaced the forgotten state: %+v", states[5])
+		}
+		if got := mustRollups(t, s, keyA, []int64{5}, minDay, maxDay); len(got[5].Cells) != 0 {
+			t.Fatalf("a partial write brought cells back: %+v", got[5].Cells)
+		}
+		write[0].FromDay = minDay
+		if err := s.WriteUsers(ctx, keyA, write, nil); err != nil {
+			t.Fatal(err)
+		}
+		if got := mustRollups(t, s, keyA, []int64{5}, minDay, maxDay); len(got[5].Cells) != 1 {
+			t.Fatalf("a full rewrite of a forgotten user was skipped: %+v", got[5].Cells)
+		}
+	})
 }
