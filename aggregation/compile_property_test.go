@@ -134,24 +134,12 @@ func checkRollupsEqualLive(t *testing.T, s *compileSite, st *rolluptest.MemStore
 		t.Fatal(err)
 	}
 	live, _ := aggregation.NewService(aggregation.ServiceConfig{Logs: s.log, Location: loc, Now: func() int64 { return qnow }})
-	for _, w := range s.windows(r, loc) {
-		q := aggregation.Query{Policy: p, Window: w}
-		want, err := live.Users(ctx, s.users, q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := fromRollups.Users(ctx, s.users, q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, u := range s.users {
-			if d := rolluptest.Diff(want[u], got[u]); d != "" {
-				t.Fatalf("%s, user %d, window [%d, %d], now %d, zone %s (source %s):\n%s", what, u, w.From, w.To, qnow, loc, got[u].Source, d)
-			}
-			if want[u].Source != aggregation.SourceLive {
-				t.Fatalf("live answer says %s", want[u].Source)
-			}
-		}
+	d, _, err := rolluptest.Compare(ctx, live, fromRollups, s.users, p, s.windows(r, loc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d != "" {
+		t.Fatalf("%s, now %d, zone %s: %s", what, qnow, loc, d)
 	}
 }
 

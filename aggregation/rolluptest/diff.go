@@ -1,6 +1,7 @@
 package rolluptest
 
 import (
+	"context"
 	"fmt"
 	"reflect"
 	"strings"
@@ -78,4 +79,33 @@ func DiffLines(a, b string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// Compare answers the users for each window under the policy from the
+// log (live) and from the rollups (fromRollups), and returns the first
+// difference ("" when every answer is equal) and how many answers came
+// from each source.
+func Compare(ctx context.Context, live, fromRollups *aggregation.Service, users []int64, p aggregation.Policy, windows []aggregation.Window) (string, map[aggregation.Source]int, error) {
+	sources := map[aggregation.Source]int{}
+	for _, w := range windows {
+		q := aggregation.Query{Policy: p, Window: w}
+		want, err := live.Users(ctx, users, q)
+		if err != nil {
+			return "", sources, err
+		}
+		got, err := fromRollups.Users(ctx, users, q)
+		if err != nil {
+			return "", sources, err
+		}
+		for _, u := range users {
+			if want[u].Source != aggregation.SourceLive {
+				return fmt.Sprintf("user %d: the live answer says %s", u, want[u].Source), sources, nil
+			}
+			sources[got[u].Source]++
+			if d := Diff(want[u], got[u]); d != "" {
+				return fmt.Sprintf("user %d, window [%d, %d] (%s):\n%s", u, w.From, w.To, got[u].Source, d), sources, nil
+			}
+		}
+	}
+	return "", sources, nil
 }

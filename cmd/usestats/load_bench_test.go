@@ -57,19 +57,7 @@ func BenchmarkGraphQLLoad(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h, err := resolvers.NewHandler(resolvers.Config{
-		Service: svc, Directory: src.Directory(),
-		Authenticate: func(ctx context.Context, tok string) (aggregation.Scopes, error) {
-			t, err := st.Authenticate(ctx, tok, time.Now().Unix())
-			return t.Scopes, err
-		},
-		Now:     func() int64 { return time.Now().Unix() },
-		Timeout: 5 * time.Minute, // measure latency under load, do not cut it
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
+	srv := benchGraphQL(b, svc, src.Directory(), st, 5*time.Minute) // measure latency under load, do not cut it
 	defer srv.Close()
 
 	const userYear = `query($u: String!) { user(by: {username: $u}) { stats(range: {from: "2025-01-01", to: "2025-12-31"}, scope: MODULE) {
@@ -84,6 +72,25 @@ func BenchmarkGraphQLLoad(b *testing.B) {
 	b.Run("course-100-participants", func(b *testing.B) {
 		load(b, srv.URL+"/graphql", token, func(int) (string, map[string]any) { return course100, nil })
 	})
+}
+
+// benchGraphQL serves GraphQL for a benchmark: the service's answers,
+// the store's tokens, a request deadline.
+func benchGraphQL(b *testing.B, svc *aggregation.Service, dir aggregation.Directory, st *store.Store, timeout time.Duration) *httptest.Server {
+	b.Helper()
+	h, err := resolvers.NewHandler(resolvers.Config{
+		Service: svc, Directory: dir,
+		Authenticate: func(ctx context.Context, tok string) (aggregation.Scopes, error) {
+			t, err := st.Authenticate(ctx, tok, time.Now().Unix())
+			return t.Scopes, err
+		},
+		Now:     func() int64 { return time.Now().Unix() },
+		Timeout: timeout,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return httptest.NewServer(h)
 }
 
 func benchToken(ctx context.Context, st *store.Store) (string, error) {

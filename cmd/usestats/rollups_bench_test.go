@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -23,7 +22,6 @@ import (
 	"github.com/usestats/usestats/aggregation"
 	"github.com/usestats/usestats/dbconn"
 	"github.com/usestats/usestats/moodle"
-	"github.com/usestats/usestats/resolvers"
 	"github.com/usestats/usestats/seed"
 )
 
@@ -169,18 +167,7 @@ func BenchmarkGraphQLRollups(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h, err := resolvers.NewHandler(resolvers.Config{
-		Service: svc, Directory: src.Directory(),
-		Authenticate: func(ctx context.Context, tok string) (aggregation.Scopes, error) {
-			t, err := st.Authenticate(ctx, tok, time.Now().Unix())
-			return t.Scopes, err
-		},
-		Timeout: time.Minute,
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
+	srv := benchGraphQL(b, svc, src.Directory(), st, time.Minute)
 	defer srv.Close()
 	now := time.Now()
 	windows := map[string][2]string{

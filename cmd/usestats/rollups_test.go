@@ -132,23 +132,12 @@ func (s *rollupSite) compare(t *testing.T, p aggregation.Policy, loc *time.Locat
 		{From: day(a), To: now},
 		{From: a, To: now + 3600},
 	}
-	sources := map[aggregation.Source]int{}
-	for _, w := range windows {
-		q := aggregation.Query{Policy: p, Window: w}
-		want, err := live.Users(ctx, s.users, q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := fromRollups.Users(ctx, s.users, q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, u := range s.users {
-			sources[got[u].Source]++
-			if d := rolluptest.Diff(want[u], got[u]); d != "" {
-				t.Fatalf("%s %s: user %d, window [%d, %d] (%s):\n%s", s.name, what, u, w.From, w.To, got[u].Source, d)
-			}
-		}
+	d, sources, err := rolluptest.Compare(ctx, live, fromRollups, s.users, p, windows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d != "" {
+		t.Fatalf("%s %s: %s", s.name, what, d)
 	}
 	if sources[aggregation.SourceRollups]+sources[aggregation.SourceMixed] == 0 {
 		t.Fatalf("%s %s: no answer came from the rollups (%v)", s.name, what, sources)
