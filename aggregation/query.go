@@ -215,7 +215,11 @@ func (s *Service) Users(ctx context.Context, userIDs []int64, q Query) (map[int6
 	}
 	for _, id := range ids {
 		pl := plans[id]
-		cells := NewRollup()
+		n := 0
+		if u := compiled[id]; u != nil {
+			n = len(u.Cells)
+		}
+		cells := newRollupFor(n)
 		var parts [][]Session
 		live, stored := false, false
 		if a := heads[id]; a != nil {

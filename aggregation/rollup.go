@@ -96,6 +96,17 @@ func NewRollup() *Rollup {
 	return r
 }
 
+// newRollupFor returns an empty rollup with room for about n cells.
+func newRollupFor(n int) *Rollup {
+	bits := uint(minTableBits)
+	for 3<<bits < 4*n && bits < 30 {
+		bits++
+	}
+	r := &Rollup{keys: make([]RollupKey, 0, n), cells: make([]RollupCell, 0, n)}
+	r.resize(bits)
+	return r
+}
+
 // Len returns the number of cells.
 func (r *Rollup) Len() int { return len(r.cells) }
 
