@@ -91,8 +91,9 @@ func computeUser(ctx context.Context, r LogReader, userID int64, p Policy, w Win
 					return false
 				}
 				started = true
-				for i := range b.context(t) {
-					if !push(&b.context(t)[i]) {
+				evs := b.context(t)
+				for i := range evs {
+					if !push(&evs[i]) {
 						return false
 					}
 				}
