@@ -264,31 +264,32 @@ func (c *Compiler) deletedSet(ctx context.Context) (map[int64]bool, error) {
 	return set, nil
 }
 
-// userCompiler runs one user at a time through the engine into a
-// PieceSink and collects what the store keeps.
+// userCompiler runs a fresh compile's users, one at a time, through the
+// engine into a PieceSink and collects what the store keeps: every event
+// of the user before the run's horizon, all of its days.
 type userCompiler struct {
 	p    Policy
-	w    Window
-	now  int64
+	w    Window // [MinInt64, horizon − 1]
+	now  int64  // the flush clock of the horizon
 	sink *PieceSink
 	eng  *Engine
 	user int64
 	last int64 // latest event time of the user
-	from Day
 }
 
-func newUserCompiler(p Policy, loc *time.Location) *userCompiler {
-	return &userCompiler{p: p, sink: NewPieceSink(p, loc)}
+func newUserCompiler(p Policy, loc *time.Location, horizon int64) *userCompiler {
+	return &userCompiler{p: p, sink: NewPieceSink(p, loc),
+		w: Window{From: math.MinInt64, To: horizon - 1}, now: flushAt(&p, horizon)}
 }
 
-// start begins a user whose window is w.
-func (u *userCompiler) start(user int64, w Window, now int64, from Day) error {
+// start begins a user.
+func (u *userCompiler) start(user int64) error {
 	u.sink.Reset()
-	e, err := NewEngine(u.p, w, u.sink)
+	e, err := NewEngine(u.p, u.w, u.sink)
 	if err != nil {
 		return err
 	}
-	u.eng, u.user, u.w, u.now, u.from, u.last = e, user, w, now, from, math.MinInt64
+	u.eng, u.user, u.last = e, user, math.MinInt64
 	return nil
 }
 
@@ -301,12 +302,11 @@ func (u *userCompiler) push(ev *Event) error {
 	return u.eng.Push(ev)
 }
 
-// end flushes the user and queues its compile with state (compiled to
-// the window's end + 1, the latest event seen).
-func (u *userCompiler) end(lastTime int64) UserCompile {
+// end flushes the user and returns its compile.
+func (u *userCompiler) end() UserCompile {
 	u.eng.Flush(u.now)
-	uc := UserCompile{UserID: u.user, FromDay: u.from,
-		State: UserState{CompiledTo: math.MaxInt64, LastTime: max(u.last, lastTime)}}
+	uc := UserCompile{UserID: u.user, FromDay: minDay,
+		State: UserState{CompiledTo: math.MaxInt64, LastTime: u.last}}
 	uc.Cells = u.sink.Rollup().AppendEntries(nil)
 	uc.Pieces = slices.Clone(u.sink.Pieces())
 	u.eng = nil
@@ -316,9 +316,7 @@ func (u *userCompiler) end(lastTime int64) UserCompile {
 // compileShard compiles every user of one shard in one read.
 func (c *Compiler) compileShard(ctx context.Context, p Policy, run CompileRun, claim ShardClaim, deleted map[int64]bool, stats *CompileStats) error {
 	sh := claim.Shard()
-	uc := newUserCompiler(p, c.Location)
-	w := Window{From: math.MinInt64, To: run.Horizon - 1}
-	now := flushAt(&p, run.Horizon)
+	uc := newUserCompiler(p, c.Location, run.Horizon)
 	// Batches go to the store from a goroutine of their own, so the log
 	// keeps streaming while the previous batch is written; a batch closes
 	// at Batch users or batchCells cells and pieces, whichever comes first,
@@ -388,7 +386,7 @@ func (c *Compiler) compileShard(ctx context.Context, p Policy, run CompileRun, c
 		}
 		if uc.eng == nil || ev.UserID != uc.user {
 			if uc.eng != nil {
-				add(uc.end(math.MinInt64))
+				add(uc.end())
 				stats.Users++
 			}
 			if deleted[ev.UserID] {
@@ -397,7 +395,7 @@ func (c *Compiler) compileShard(ctx context.Context, p Policy, run CompileRun, c
 				skip = ev.UserID
 				return true
 			}
-			if runErr = uc.start(ev.UserID, w, now, minDay); runErr != nil {
+			if runErr = uc.start(ev.UserID); runErr != nil {
 				return false
 			}
 		}
@@ -410,7 +408,7 @@ func (c *Compiler) compileShard(ctx context.Context, p Policy, run CompileRun, c
 		err = runErr
 	}
 	if err == nil && uc.eng != nil {
-		add(uc.end(math.MinInt64))
+		add(uc.end())
 		stats.Users++
 	}
 	if werr := write(); werr != nil {
@@ -518,11 +516,10 @@ func (c *Compiler) incremental(ctx context.Context, p Policy, key CompileKey, st
 	var all []UserCompile
 	for _, from := range starts {
 		for chunk := range slices.Chunk(groups[from], c.Batch) {
-			out, rows, err := c.recompile(ctx, p, key, chunk, from, h, states, touched)
+			out, err := c.recompile(ctx, p, key, chunk, from, h, states, touched)
 			if err != nil {
 				return err
 			}
-			stats.Rows += rows
 			all = append(all, out...)
 			stats.Users += int64(len(out))
 			if c.Progress != nil {
@@ -567,10 +564,9 @@ func ForgetUsers(ctx context.Context, st CompileStore, userIDs []int64) error {
 }
 
 // recompile computes the users' window [from, h) from the log, its
-// sessions joined to their earlier pieces. It returns what to write and
-// the number of events read.
+// sessions joined to their earlier pieces, and returns what to write.
 func (c *Compiler) recompile(ctx context.Context, p Policy, key CompileKey, users []int64, from, h int64,
-	states map[int64]UserState, touched map[int64]span) ([]UserCompile, int64, error) {
+	states map[int64]UserState, touched map[int64]span) ([]UserCompile, error) {
 	w := Window{From: from, To: h - 1}
 	fromDay := minDay
 	if from != math.MinInt64 {
@@ -605,12 +601,12 @@ func (c *Compiler) recompile(ctx context.Context, p Policy, key CompileKey, user
 				Cells: k.Rollup().AppendEntries(nil), Pieces: k.Pieces()})
 		}, p.joinBehind())
 	if err != nil {
-		return nil, 0, fmt.Errorf("recompiling %d users: %w", len(users), err)
+		return nil, fmt.Errorf("recompiling %d users: %w", len(users), err)
 	}
 	if err := c.joinContinued(ctx, key, out, cont); err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	return out, 0, nil
+	return out, nil
 }
 
 // joinContinued renames the pieces of sessions that continue a session

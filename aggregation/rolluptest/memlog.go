@@ -3,6 +3,7 @@ package rolluptest
 import (
 	"cmp"
 	"context"
+	"math"
 	"slices"
 	"sync"
 
@@ -115,24 +116,16 @@ func (l *MemLog) UserBounds(context.Context) (int64, int64, error) {
 // ScanUsers implements aggregation.LogScanner (it sends every row: the
 // filter is optional).
 func (l *MemLog) ScanUsers(ctx context.Context, lo, hi, maxID int64, _ aggregation.RowFilter, fn func(*aggregation.Event) bool) error {
-	var evs []aggregation.Event
+	var evs aggregation.SliceReader
+	var users []int64
 	for _, r := range l.Visible() {
 		if r.UserID >= lo && r.UserID < hi && r.ID <= maxID {
 			evs = append(evs, r)
+			users = append(users, r.UserID)
 		}
 	}
-	slices.SortFunc(evs, func(a, b aggregation.Event) int {
-		return cmp.Or(cmp.Compare(a.UserID, b.UserID), cmp.Compare(a.Time, b.Time), cmp.Compare(a.ID, b.ID))
-	})
-	for i := range evs {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if !fn(&evs[i]) {
-			return nil
-		}
-	}
-	return nil
+	slices.Sort(users)
+	return evs.UsersEvents(ctx, slices.Compact(users), math.MinInt64, math.MaxInt64, fn)
 }
 
 // NewRows implements aggregation.LogScanner.
