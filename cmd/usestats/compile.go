@@ -135,12 +135,13 @@ func summary(s aggregation.CompileStats, elapsed time.Duration) string {
 	rate := float64(s.Rows) / max(elapsed.Seconds(), 1e-9)
 	kind := "incremental"
 	switch {
-	case s.Raced:
-		kind = "incremental (another worker's pass came first; nothing written)"
 	case s.Waiting:
 		kind = "fresh (other workers still hold shards)"
 	case s.Fresh:
 		kind = "fresh"
+	}
+	if s.Raced {
+		kind += " (another worker's incremental pass came first: it wrote nothing)"
 	}
 	return fmt.Sprintf("compiled %s: %s pass, %d rows read, %d users touched, %d forgotten, %s, %.0f events/s (watermark %d, horizon %s)",
 		s.Key, kind, s.Rows, s.Users, s.Forgotten, elapsed.Round(time.Millisecond), rate, s.Watermark, time.Unix(s.Horizon, 0).UTC().Format(time.RFC3339))
