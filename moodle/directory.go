@@ -151,19 +151,10 @@ func (d Directory) Courses(ctx context.Context, ids []int64) (map[int64]aggregat
 }
 
 // Modules implements aggregation.Directory.
-// Descriptions are reused for NamesTTL.
+// Descriptions are reused for NamesTTL; a module not cached brings in
+// every module of its course (see Source.loadCourseNames).
 func (d Directory) Modules(ctx context.Context, cmids []int64) (map[int64]aggregation.ModuleInfo, error) {
-	return cached(ctx, &d.src.names.modules, cmids, func(ctx context.Context, cmids []int64) (map[int64]aggregation.ModuleInfo, error) {
-		ms, err := d.src.Modules(ctx, cmids)
-		if err != nil {
-			return nil, err
-		}
-		out := make(map[int64]aggregation.ModuleInfo, len(ms))
-		for id, m := range ms {
-			out[id] = aggregation.ModuleInfo{CMID: m.CMID, CourseID: m.CourseID, Type: m.Type, Name: m.Name, IDNumber: m.IDNumber, SectionID: m.SectionID}
-		}
-		return out, nil
-	})
+	return d.src.cachedModules(ctx, cmids)
 }
 
 // Participants implements aggregation.Directory: the non-deleted users

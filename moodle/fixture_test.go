@@ -61,6 +61,23 @@ func newSchema(tb testing.TB, url string) (*dbconn.DB, string, func()) {
 	}
 }
 
+// filledSchema is newSchema filled by fill.
+func filledSchema(tb testing.TB, url string, fill func(ctx context.Context, w *seed.Writer) error) (*dbconn.DB, string, func()) {
+	tb.Helper()
+	ctx := context.Background()
+	db, prefix, cleanup := newSchema(tb, url)
+	w := seed.NewWriter(db, prefix)
+	if err := fill(ctx, w); err != nil {
+		cleanup()
+		tb.Fatal(err)
+	}
+	if err := w.Flush(ctx); err != nil {
+		cleanup()
+		tb.Fatal(err)
+	}
+	return db, prefix, cleanup
+}
+
 // forEachEngine runs f on a fresh Moodle schema (a unique table prefix) on
 // every engine, filled by fill, through a read-only Source.
 func forEachEngine(t *testing.T, fill func(ctx context.Context, w *seed.Writer) error, f func(t *testing.T, src *moodle.Source)) {

@@ -81,5 +81,5 @@ func cached[V any](ctx context.Context, c *nameCache[V], ids []int64, read func(
 // nameCaches are a Source's caches of descriptions.
 type nameCaches struct {
 	courses nameCache[aggregation.CourseInfo]
-	modules nameCache[aggregation.ModuleInfo]
+	modules courseNames // by course (coursenames.go)
 }

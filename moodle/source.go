@@ -3,6 +3,7 @@ package moodle
 import (
 	"context"
 	"fmt"
+	"golang.org/x/sync/singleflight"
 	"regexp"
 	"sync"
 	"sync/atomic"
@@ -37,7 +38,8 @@ type Source struct {
 	// instead of COPY (tests and benchmarks compare both paths).
 	scanNoCopy atomic.Bool
 
-	names nameCaches // course and module descriptions, reused for NamesTTL
+	names  nameCaches         // course and module descriptions, reused for NamesTTL
+	flight singleflight.Group // concurrent reads of one course's modules share one
 
 	mu      sync.Mutex
 	modules map[int64]string // modules.id → name, loaded once

@@ -243,15 +243,8 @@ func TestAuthenticateWSTokenMissingTable(t *testing.T) {
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			ctx := context.Background()
-			db, prefix, cleanup := newSchema(t, e.url)
+			db, prefix, cleanup := filledSchema(t, e.url, fillWSAuth)
 			defer cleanup()
-			w := seed.NewWriter(db, prefix)
-			if err := fillWSAuth(ctx, w); err != nil {
-				t.Fatal(err)
-			}
-			if err := w.Flush(ctx); err != nil {
-				t.Fatal(err)
-			}
 			if _, err := db.DB.DB.ExecContext(ctx, "DROP TABLE "+prefix+"external_services_users"); err != nil {
 				t.Fatal(err)
 			}
