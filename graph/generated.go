@@ -30,7 +30,6 @@ type ResolverRoot interface {
 	Course() CourseResolver
 	CourseStat() CourseStatResolver
 	ModuleScore() ModuleScoreResolver
-	ModuleStat() ModuleStatResolver
 	Participant() ParticipantResolver
 	Query() QueryResolver
 	Score() ScoreResolver
@@ -285,10 +284,6 @@ type CourseStatResolver interface {
 }
 type ModuleScoreResolver interface {
 	Name(ctx context.Context, obj *model.ModuleScore) (*string, error)
-}
-type ModuleStatResolver interface {
-	Name(ctx context.Context, obj *model.ModuleStat) (*string, error)
-	Idnumber(ctx context.Context, obj *model.ModuleStat) (*string, error)
 }
 type ParticipantResolver interface {
 	Stats(ctx context.Context, obj *model.Participant) (*model.CourseStat, error)
@@ -4145,7 +4140,7 @@ func (ec *executionContext) _ModuleStat_name(ctx context.Context, field graphql.
 			return ec.fieldContext_ModuleStat_name(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ModuleStat().Name(ctx, obj)
+			return obj.Name, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -4156,7 +4151,7 @@ func (ec *executionContext) _ModuleStat_name(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_ModuleStat_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ModuleStat", field, true, true, "String")
+	return graphql.NewScalarFieldContext("ModuleStat", field, false, false, "String")
 }
 
 func (ec *executionContext) _ModuleStat_idnumber(ctx context.Context, field graphql.CollectedField, obj *model.ModuleStat) (ret graphql.Marshaler) {
@@ -4168,7 +4163,7 @@ func (ec *executionContext) _ModuleStat_idnumber(ctx context.Context, field grap
 			return ec.fieldContext_ModuleStat_idnumber(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ModuleStat().Idnumber(ctx, obj)
+			return obj.Idnumber, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -4179,7 +4174,7 @@ func (ec *executionContext) _ModuleStat_idnumber(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_ModuleStat_idnumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ModuleStat", field, true, true, "String")
+	return graphql.NewScalarFieldContext("ModuleStat", field, false, false, "String")
 }
 
 func (ec *executionContext) _ModuleStat_section(ctx context.Context, field graphql.CollectedField, obj *model.ModuleStat) (ret graphql.Marshaler) {
@@ -8698,49 +8693,47 @@ func (ec *executionContext) _ModuleStat(ctx context.Context, sel ast.SelectionSe
 		case "cmid":
 			out.Values[i] = ec._ModuleStat_cmid(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "type":
 			out.Values[i] = ec._ModuleStat_type(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "name":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ModuleStat_name(ctx, field, obj)
-				})
+			out.Values[i] = ec._ModuleStat_name(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "idnumber":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ModuleStat_idnumber(ctx, field, obj)
-				})
+			out.Values[i] = ec._ModuleStat_idnumber(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "section":
 			out.Values[i] = ec._ModuleStat_section(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "elapsed":
 			out.Values[i] = ec._ModuleStat_elapsed(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "events":
 			out.Values[i] = ec._ModuleStat_events(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "firstAccess":
 			out.Values[i] = ec._ModuleStat_firstAccess(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "lastAccess":
 			out.Values[i] = ec._ModuleStat_lastAccess(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))

@@ -131,11 +131,14 @@ type CourseStat struct {
 	OfUser int64
 }
 
-// ModuleStat is one activity's time; its name and idnumber are looked up
-// by cmid.
+// ModuleStat is one activity's time. Name and Idnumber come from the
+// Moodle directory, filled for a whole answer at once (nil for a deleted
+// activity).
 type ModuleStat struct {
 	Cmid        int64
 	Type        string
+	Name        *string
+	Idnumber    *string
 	Section     *int64
 	Elapsed     int64
 	Events      int

@@ -2,9 +2,11 @@ package resolvers
 
 import (
 	"context"
+	"errors"
 	"slices"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vikstrous/dataloadgen"
 
 	"github.com/usestats/usestats/aggregation"
 	"github.com/usestats/usestats/model"
@@ -277,6 +279,9 @@ func (r *Resolver) participantStats(ctx context.Context, p *model.Participant) (
 	if c := res.Course(p.InCourse); c != nil {
 		out = courseStatModel(c, p.User.ID, p.Query.Scope)
 	}
+	if err := nameModules(ctx, []model.CourseStat{out}); err != nil {
+		return nil, err
+	}
 	return &out, nil
 }
 
@@ -315,11 +320,11 @@ func wholeUser(s *model.UserStats, what string) (*model.Computation, error) {
 
 // courseStats resolves UserStats.courses: the readable courses, optionally
 // only the given ids; none at SITE scope.
-func courseStats(s *model.UserStats, ids []int64) []model.CourseStat {
+func (r *Resolver) courseStats(ctx context.Context, s *model.UserStats, ids []int64) ([]model.CourseStat, error) {
 	comp := s.Computation
 	out := []model.CourseStat{}
 	if comp.Scope == model.StatsScopeSite {
-		return out
+		return out, nil
 	}
 	for i := range comp.Result.Courses {
 		c := &comp.Result.Courses[i]
@@ -328,7 +333,57 @@ func courseStats(s *model.UserStats, ids []int64) []model.CourseStat {
 		}
 		out = append(out, courseStatModel(c, comp.UserID, comp.Scope))
 	}
-	return out
+	if err := nameModules(ctx, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// nameModules fills the names and idnumbers of the courses' modules, in
+// one batched lookup. Filling them here rather than in field resolvers
+// spares gqlgen a goroutine per module, which cost more than the rest of
+// a one-user answer from rollups.
+func nameModules(ctx context.Context, cs []model.CourseStat) error {
+	var cmids []int64
+	for i := range cs {
+		for _, m := range cs[i].Modules {
+			cmids = append(cmids, m.Cmid)
+		}
+	}
+	if len(cmids) == 0 {
+		return nil
+	}
+	slices.Sort(cmids)
+	cmids = slices.Compact(cmids)
+	infos, err := requestOf(ctx).loaders.modules.LoadAll(ctx, cmids)
+	if err := firstLoadError(err); err != nil {
+		return err
+	}
+	for i := range cs {
+		for j := range cs[i].Modules {
+			m := &cs[i].Modules[j]
+			k, _ := slices.BinarySearch(cmids, m.Cmid)
+			if info := infos[k]; info.CMID == m.Cmid { // zero for a deleted activity
+				m.Name, m.Idnumber = &info.Name, &info.IDNumber
+			}
+		}
+	}
+	return nil
+}
+
+// firstLoadError returns the first error of a LoadAll other than a key
+// not found.
+func firstLoadError(err error) error {
+	var each dataloadgen.ErrorSlice
+	if !errors.As(err, &each) {
+		return err
+	}
+	for _, e := range each {
+		if e != nil && !errors.Is(e, dataloadgen.ErrNotFound) {
+			return e
+		}
+	}
+	return nil
 }
 
 // explainLaps resolves UserStats.explain: a window of the laps.

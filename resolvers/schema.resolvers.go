@@ -35,22 +35,6 @@ func (r *moduleScoreResolver) Name(ctx context.Context, obj *model.ModuleScore) 
 	return &m.Name, nil
 }
 
-func (r *moduleStatResolver) Name(ctx context.Context, obj *model.ModuleStat) (*string, error) {
-	m, ok, err := moduleOf(ctx, obj.Cmid)
-	if err != nil || !ok {
-		return nil, err
-	}
-	return &m.Name, nil
-}
-
-func (r *moduleStatResolver) Idnumber(ctx context.Context, obj *model.ModuleStat) (*string, error) {
-	m, ok, err := moduleOf(ctx, obj.Cmid)
-	if err != nil || !ok {
-		return nil, err
-	}
-	return &m.IDNumber, nil
-}
-
 func (r *participantResolver) Stats(ctx context.Context, obj *model.Participant) (*model.CourseStat, error) {
 	return r.participantStats(ctx, obj)
 }
@@ -88,7 +72,7 @@ func (r *userStatsResolver) Site(ctx context.Context, obj *model.UserStats) (*mo
 }
 
 func (r *userStatsResolver) Courses(ctx context.Context, obj *model.UserStats, ids []int64) ([]model.CourseStat, error) {
-	return courseStats(obj, ids), nil
+	return r.courseStats(ctx, obj, ids)
 }
 
 func (r *userStatsResolver) Sessions(ctx context.Context, obj *model.UserStats) ([]model.Session, error) {
@@ -125,8 +109,6 @@ func (r *Resolver) CourseStat() graph.CourseStatResolver { return &courseStatRes
 
 func (r *Resolver) ModuleScore() graph.ModuleScoreResolver { return &moduleScoreResolver{r} }
 
-func (r *Resolver) ModuleStat() graph.ModuleStatResolver { return &moduleStatResolver{r} }
-
 func (r *Resolver) Participant() graph.ParticipantResolver { return &participantResolver{r} }
 
 func (r *Resolver) Query() graph.QueryResolver { return &queryResolver{r} }
@@ -141,7 +123,6 @@ type (
 	courseResolver      struct{ *Resolver }
 	courseStatResolver  struct{ *Resolver }
 	moduleScoreResolver struct{ *Resolver }
-	moduleStatResolver  struct{ *Resolver }
 	participantResolver struct{ *Resolver }
 	queryResolver       struct{ *Resolver }
 	scoreResolver       struct{ *Resolver }
