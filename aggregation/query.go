@@ -59,11 +59,12 @@ type ServiceConfig struct {
 	// OnPanic is told of a panic recovered in a computation (for logging);
 	// the call that hit it fails with an EInternal error.
 	OnPanic func(v any, stack []byte)
-	// RollupTTL is how many seconds what the store answered for a user
-	// and a run of days is used again (default 0: read every time). The
-	// newest events always come from the log; within the TTL an answer
-	// may miss a late row's re-settling of the past or a forgotten user.
-	RollupTTL int64
+	// RollupCacheBytes is about how much memory the days read from the
+	// store may keep to be used again while the store says the user's
+	// rollups are unchanged (default 0: read every time). It needs a
+	// Rollups that is a RollupVersionReader; answers are the same either
+	// way.
+	RollupCacheBytes int64
 }
 
 // Service is the one query service every surface calls: GraphQL, the web
@@ -95,7 +96,7 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	if cfg.Workers <= 0 {
 		cfg.Workers = 2
 	}
-	s := &Service{cfg: cfg, slots: make(chan struct{}, cfg.Workers), cached: rollupCache{ttl: cfg.RollupTTL}}
+	s := &Service{cfg: cfg, slots: make(chan struct{}, cfg.Workers), cached: rollupCache{budget: cfg.RollupCacheBytes}}
 	s.multi, _ = cfg.Logs.(UsersLogReader)
 	return s, nil
 }
@@ -175,7 +176,7 @@ func (s *Service) Users(ctx context.Context, userIDs []int64, q Query) (map[int6
 	if s.cfg.Rollups != nil && !q.Live && q.Window.CourseFrom == nil {
 		if from, to, need := rollupDays(q.Window, s.cfg.Location); need {
 			key := CompileKeyOf(PolicyRef{Name: q.Policy.Name, Version: q.Policy.Version}, s.cfg.Location)
-			users, ok, err := s.cached.read(ctx, s.cfg.Rollups, key, ids, from, to, s.cfg.Now())
+			users, ok, err := s.cached.read(ctx, s.cfg.Rollups, key, ids, from, to)
 			if err != nil {
 				return nil, fmt.Errorf("reading rollups: %w", err)
 			}

@@ -5,16 +5,21 @@ import (
 	"sync"
 )
 
-// rollupCache keeps what the store answered for a user, a compile key and
-// a run of days for a few seconds: a dashboard asks the same questions
-// again and again, and a stored answer stays exact as long as it is used
-// with its own horizon (the events after it always come from the log).
-// What it can miss for those seconds is a compile that re-settled the
-// user's past (a late row) or removed the user's rollups.
+// rollupCache keeps the days the store answered for users, and uses them
+// again as long as the store says each user's rollups are unchanged: a
+// dashboard asks the same questions again and again, and checking a
+// user's version is one short row where its days are hundreds. The check
+// is exact — a compile that re-settled a user's past, a forgotten user or
+// a retention pass is seen on the next question — and the events after
+// the horizon always come from the log.
+//
+// It needs a RollupVersionReader; with another reader, or a budget of 0,
+// every question reads the store.
 type rollupCache struct {
-	ttl int64 // seconds; 0 disables the cache
-	mu  sync.Mutex
-	m   map[rollupCacheKey]rollupCacheEntry
+	budget int64 // bytes of cells and pieces kept (an estimate); 0 disables
+	mu     sync.Mutex
+	m      map[rollupCacheKey]*rollupCacheEntry
+	size   int64
 }
 
 type rollupCacheKey struct {
@@ -24,30 +29,51 @@ type rollupCacheKey struct {
 }
 
 type rollupCacheEntry struct {
-	u  *UserRollups
-	at int64
+	version, from int64 // UserRollups.Version and From when read
+	cells         []RollupEntry
+	pieces        []SessionPiece
+	size          int64
 }
 
-// rollupCacheMax bounds the entries; past it the cache starts over.
-const rollupCacheMax = 20_000
+// Rough sizes of what an entry holds, for the budget.
+const (
+	cellBytes  = 120
+	pieceBytes = 110
+)
 
-// read answers the users from the cache where it can and from r for the
-// rest, remembering what r answered. ok is false when the key is not
-// complete (nothing is cached then).
-func (c *rollupCache) read(ctx context.Context, r RollupReader, key CompileKey, ids []int64, from, to Day, now int64) (map[int64]*UserRollups, bool, error) {
-	if c.ttl <= 0 {
+// read answers the users, from the cache where their versions match and
+// from r for the rest, remembering what r answered. ok is false when the
+// key is not complete (nothing is used from the cache then). Callers must
+// not modify what it returns: cached cells and pieces are shared.
+func (c *rollupCache) read(ctx context.Context, r RollupReader, key CompileKey, ids []int64, from, to Day) (map[int64]*UserRollups, bool, error) {
+	vr, ok := r.(RollupVersionReader)
+	if c.budget <= 0 || !ok {
 		return r.Rollups(ctx, key, ids, from, to)
+	}
+	vs, ok, err := vr.RollupVersions(ctx, key, ids)
+	if err != nil || !ok {
+		return nil, ok, err
 	}
 	out := make(map[int64]*UserRollups, len(ids))
 	var missing []int64
 	c.mu.Lock()
 	for _, id := range ids {
-		e, ok := c.m[rollupCacheKey{key, id, from, to}]
-		if ok && now-e.at < c.ttl && now >= e.at {
-			out[id] = e.u
-		} else {
+		v := vs[id]
+		if v == nil {
 			missing = append(missing, id)
+			continue
 		}
+		if v.Version == 0 { // no compile state: no days
+			out[id] = v
+			continue
+		}
+		e := c.m[rollupCacheKey{key, id, from, to}]
+		if e == nil || e.version != v.Version || e.from != v.From {
+			missing = append(missing, id)
+			continue
+		}
+		v.Cells, v.Pieces = e.cells, e.pieces
+		out[id] = v
 	}
 	c.mu.Unlock()
 	if len(missing) == 0 {
@@ -58,13 +84,26 @@ func (c *rollupCache) read(ctx context.Context, r RollupReader, key CompileKey, 
 		return nil, ok, err
 	}
 	c.mu.Lock()
-	if c.m == nil || len(c.m)+len(got) > rollupCacheMax {
-		c.m = make(map[rollupCacheKey]rollupCacheEntry)
-	}
+	defer c.mu.Unlock()
 	for id, u := range got {
-		c.m[rollupCacheKey{key, id, from, to}] = rollupCacheEntry{u: u, at: now}
 		out[id] = u
+		if u.Version == 0 {
+			continue
+		}
+		e := &rollupCacheEntry{version: u.Version, from: u.From, cells: u.Cells, pieces: u.Pieces,
+			size: int64(len(u.Cells))*cellBytes + int64(len(u.Pieces))*pieceBytes}
+		if e.size > c.budget/8 { // one user's long history never evicts everyone
+			continue
+		}
+		k := rollupCacheKey{key, id, from, to}
+		if old := c.m[k]; old != nil {
+			c.size -= old.size
+		}
+		if c.m == nil || c.size+e.size > c.budget {
+			c.m, c.size = make(map[rollupCacheKey]*rollupCacheEntry), 0 // over budget: start over
+		}
+		c.m[k] = e
+		c.size += e.size
 	}
-	c.mu.Unlock()
 	return out, true, nil
 }

@@ -3,41 +3,41 @@ package aggregation_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/usestats/usestats/aggregation"
 	"github.com/usestats/usestats/aggregation/rolluptest"
 )
 
-// countingRollups counts the store reads and the users asked.
+// countingRollups counts the reads of days and the users they asked for.
 type countingRollups struct {
-	aggregation.RollupReader
+	*rolluptest.MemStore
 	reads, users int
 }
 
 func (c *countingRollups) Rollups(ctx context.Context, key aggregation.CompileKey, ids []int64, from, to aggregation.Day) (map[int64]*aggregation.UserRollups, bool, error) {
 	c.reads++
 	c.users += len(ids)
-	return c.RollupReader.Rollups(ctx, key, ids, from, to)
+	return c.MemStore.Rollups(ctx, key, ids, from, to)
 }
 
-// With a RollupTTL, a user's stored days are read once per TTL, the
-// answers stay equal to the log's, and only missing users are read.
-func TestServiceRollupTTL(t *testing.T) {
+// With a cache, a user's stored days are read again only when the store
+// says they changed: after a compile that touched the user, after a
+// forget; answers stay equal to the log's throughout.
+func TestServiceRollupCache(t *testing.T) {
 	p := preset(t, "usestats")
 	s := newCompileSite(propRand(5, 'T'))
-	for _, ids := range s.stages {
-		s.log.Commit(ids...)
-	}
-	st := rolluptest.NewMemStore()
+	s.log.Commit(s.stages[0]...)
+	st := &countingRollups{MemStore: rolluptest.NewMemStore()}
 	now := s.nows[len(s.nows)-1]
-	if _, err := compileWith(s.log, st, p, time.UTC, now).Run(context.Background()); err != nil {
-		t.Fatal(err)
+	compile := func() {
+		t.Helper()
+		if _, err := compileWith(s.log, st.MemStore, p, nil, now).Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 	}
-	clock := now
-	counting := &countingRollups{RollupReader: st}
-	svc, _ := aggregation.NewService(aggregation.ServiceConfig{Logs: s.log, Rollups: counting, RollupTTL: 5, Now: func() int64 { return clock }})
-	live, _ := aggregation.NewService(aggregation.ServiceConfig{Logs: s.log, Now: func() int64 { return clock }})
+	compile()
+	svc, _ := aggregation.NewService(aggregation.ServiceConfig{Logs: s.log, Rollups: st, RollupCacheBytes: 1 << 20, Now: func() int64 { return now }})
+	live, _ := aggregation.NewService(aggregation.ServiceConfig{Logs: s.log, Now: func() int64 { return now }})
 	q := aggregation.Query{Policy: p, Window: aggregation.AllTime}
 	ask := func(ids ...int64) {
 		t.Helper()
@@ -52,25 +52,46 @@ func TestServiceRollupTTL(t *testing.T) {
 			}
 		}
 	}
-	ask(s.users[0])
-	ask(s.users[0])
-	clock += 4
-	ask(s.users[0], s.users[1])
-	if counting.reads != 2 || counting.users != 2 {
-		t.Fatalf("%d reads of %d users within the TTL, want 2 reads of 2", counting.reads, counting.users)
+	a, b := s.users[0], s.users[1]
+	ask(a)
+	ask(a)
+	ask(a, b)
+	if st.reads != 2 || st.users != 2 {
+		t.Fatalf("%d reads of %d users' days, want 2 of 2 (each user once)", st.reads, st.users)
 	}
-	clock += 2 // the first user's read is 6 s old
-	ask(s.users[0])
-	if counting.reads != 3 {
-		t.Fatalf("%d reads after the TTL, want 3", counting.reads)
+
+	// New rows, compiled: the users they touched are read again, once.
+	for _, ids := range s.stages[1:] {
+		s.log.Commit(ids...)
 	}
-	none, _ := aggregation.NewService(aggregation.ServiceConfig{Logs: s.log, Rollups: counting, Now: func() int64 { return clock }})
+	compile()
+	before := st.users
+	ask(s.users...)
+	ask(s.users...)
+	if n := st.users - before; n == 0 || n > len(s.users) {
+		t.Fatalf("after a compile: %d users' days read, want between 1 and %d", n, len(s.users))
+	}
+
+	// A forgotten user: read again, answered as the log answers now.
+	s.log.Delete(a)
+	if err := aggregation.ForgetUsers(context.Background(), st.MemStore, []int64{a}); err != nil {
+		t.Fatal(err)
+	}
+	before = st.users
+	ask(a, b)
+	if n := st.users - before; n != 1 {
+		t.Fatalf("after forgetting one user: %d users' days read, want 1", n)
+	}
+
+	// Without a budget every question reads the days.
+	none, _ := aggregation.NewService(aggregation.ServiceConfig{Logs: s.log, Rollups: st, Now: func() int64 { return now }})
+	before = st.reads
 	for range 2 {
-		if _, err := none.User(context.Background(), s.users[0], q); err != nil {
+		if _, err := none.User(context.Background(), b, q); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if counting.reads != 5 {
-		t.Fatalf("without a TTL: %d reads, want 5", counting.reads)
+	if n := st.reads - before; n != 2 {
+		t.Fatalf("without a cache: %d reads for 2 questions, want 2", n)
 	}
 }

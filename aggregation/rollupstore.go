@@ -33,9 +33,13 @@ type UserRollups struct {
 	Horizon int64
 	// From: the retention rule dropped what came before it (0 = nothing
 	// dropped); the log answers for that time.
-	From   int64
-	Cells  []RollupEntry
-	Pieces []SessionPiece
+	From int64
+	// Version changes whenever the store rewrites the user's rollups (a
+	// compile or a forget); 0 when the user has no compile state, and so
+	// no rollups. Equal versions of one key mean equal cells and pieces.
+	Version int64
+	Cells   []RollupEntry
+	Pieces  []SessionPiece
 }
 
 // RollupReader reads compiled rollups (the store implements it).
@@ -46,6 +50,17 @@ type RollupReader interface {
 	// the compile's horizon). ok is false when key has no complete
 	// compile: the caller then answers from the log.
 	Rollups(ctx context.Context, key CompileKey, userIDs []int64, from, to Day) (users map[int64]*UserRollups, ok bool, err error)
+}
+
+// RollupVersionReader is a RollupReader that also tells, without reading
+// their days, the users' Horizon, From and Version: what a cache needs to
+// know whether the days it holds are still the store's.
+type RollupVersionReader interface {
+	RollupReader
+	// RollupVersions returns UserRollups without cells or pieces for
+	// each of the users, from one snapshot of the store; ok as for
+	// Rollups.
+	RollupVersions(ctx context.Context, key CompileKey, userIDs []int64) (users map[int64]*UserRollups, ok bool, err error)
 }
 
 // dayStart returns the start of t's calendar day in loc.

@@ -16,8 +16,8 @@ import (
 // Rollups returns, for each of the users, the cells and session pieces of
 // days from..to (inclusive) compiled under key, the user's horizon (the
 // lower of its CompiledTo and the key's horizon; the key's horizon for a
-// user without a state) and the key's RetainFrom. ok is false when key is
-// unknown or not complete.
+// user without a state), the key's RetainFrom and the user's version. ok
+// is false when key is unknown or not complete.
 //
 // It is the serving path: the key's row, the users' states and their days
 // come from one statement (a UNION ALL of three selects), so they are one
@@ -25,8 +25,19 @@ import (
 // take one statement per chunk inside a read-only (PostgreSQL: repeatable
 // read) transaction.
 func (s *Store) Rollups(ctx context.Context, key aggregation.CompileKey, userIDs []int64, from, to aggregation.Day) (map[int64]*aggregation.UserRollups, bool, error) {
+	return s.readUsers(ctx, key, userIDs, &from, to)
+}
+
+// RollupVersions implements aggregation.RollupVersionReader: Rollups
+// without the days, the key's row and the users' states only.
+func (s *Store) RollupVersions(ctx context.Context, key aggregation.CompileKey, userIDs []int64) (map[int64]*aggregation.UserRollups, bool, error) {
+	return s.readUsers(ctx, key, userIDs, nil, 0)
+}
+
+// readUsers is Rollups, without days when from is nil.
+func (s *Store) readUsers(ctx context.Context, key aggregation.CompileKey, userIDs []int64, from *aggregation.Day, to aggregation.Day) (map[int64]*aggregation.UserRollups, bool, error) {
 	ids := uniqueIDs(userIDs)
-	r := rollupResult{users: make(map[int64]*aggregation.UserRollups, len(ids)), states: map[int64]int64{}}
+	r := rollupResult{users: make(map[int64]*aggregation.UserRollups, len(ids)), states: map[int64][2]int64{}}
 	if len(ids) <= maxListLen {
 		if err := s.readRollups(ctx, s.rdb, key, ids, from, to, &r); err != nil {
 			return nil, false, wrap("read rollups", err)
@@ -57,8 +68,9 @@ func (s *Store) Rollups(ctx context.Context, key aggregation.CompileKey, userIDs
 			r.users[id] = u
 		}
 		u.Horizon, u.From = r.horizon, r.retainFrom
-		if h, ok := r.states[id]; ok {
-			u.Horizon = min(h, r.horizon)
+		if st, ok := r.states[id]; ok {
+			u.Horizon = min(st[0], r.horizon)
+			u.Version = max(st[1], 1) // a state written before versions existed: 1 until its next write
 		}
 	}
 	return r.users, true, nil
@@ -68,7 +80,7 @@ func (s *Store) Rollups(ctx context.Context, key aggregation.CompileKey, userIDs
 type rollupResult struct {
 	ok                  bool // the key is complete
 	horizon, retainFrom int64
-	states              map[int64]int64 // compiled_to of the users that have a state
+	states              map[int64][2]int64 // compiled_to and version of the users that have a state
 	users               map[int64]*aggregation.UserRollups
 }
 
@@ -80,7 +92,7 @@ const (
 )
 
 // readRollups runs the rollups statement for some users on db.
-func (s *Store) readRollups(ctx context.Context, db bun.IDB, key aggregation.CompileKey, ids []int64, from, to aggregation.Day, r *rollupResult) error {
+func (s *Store) readRollups(ctx context.Context, db bun.IDB, key aggregation.CompileKey, ids []int64, from *aggregation.Day, to aggregation.Day, r *rollupResult) error {
 	q, args := rollupsQuery(key, ids, from, to)
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -88,7 +100,9 @@ func (s *Store) readRollups(ctx context.Context, db bun.IDB, key aggregation.Com
 	}
 	defer rows.Close()
 	var v rollupRow
-	v.dec.days = daySpan(from, to, 366)
+	if from != nil {
+		v.dec.days = daySpan(*from, to, 366)
+	}
 	dest := v.dest()
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
@@ -104,8 +118,9 @@ func (s *Store) readRollups(ctx context.Context, db bun.IDB, key aggregation.Com
 // rollupsQuery builds the rollups statement: every select yields the same
 // six columns (kind, user, day, two integers, data); ids are literals and
 // the key's strings bound. The NULL is typed for PostgreSQL, which
-// resolves the column types of a UNION pairwise.
-func rollupsQuery(key aggregation.CompileKey, ids []int64, from, to aggregation.Day) (string, []any) {
+// resolves the column types of a UNION pairwise. Without from, the days
+// are left out.
+func rollupsQuery(key aggregation.CompileKey, ids []int64, from *aggregation.Day, to aggregation.Day) (string, []any) {
 	const keyID = "(SELECT id FROM usestats_compile_keys WHERE policy = ? AND version = ? AND zone = ? AND complete)"
 	var b strings.Builder
 	b.Grow(700 + 2*12*len(ids))
@@ -116,14 +131,19 @@ func rollupsQuery(key aggregation.CompileKey, ids []int64, from, to aggregation.
 		return b.String(), args
 	}
 	list := string(appendIDs(nil, ids))
-	b.WriteString("\nUNION ALL SELECT 1, user_id, 0, compiled_to, 0, NULL " +
+	b.WriteString("\nUNION ALL SELECT 1, user_id, 0, compiled_to, version, NULL " +
 		"FROM usestats_compile_users WHERE key_id = " + keyID + " AND user_id IN (")
 	b.WriteString(list)
-	b.WriteString(")\nUNION ALL SELECT 2, user_id, day, 0, 0, data " +
+	b.WriteString(")")
+	args = append(args, key.Policy, key.Version, key.Zone)
+	if from == nil {
+		return b.String(), args
+	}
+	b.WriteString("\nUNION ALL SELECT 2, user_id, day, 0, 0, data " +
 		"FROM usestats_rollup_days WHERE key_id = " + keyID + " AND user_id IN (")
 	b.WriteString(list)
-	b.WriteString(") AND day BETWEEN " + string(appendInt(nil, int64(from))) + " AND " + string(appendInt(nil, int64(to))))
-	args = append(args, key.Policy, key.Version, key.Zone, key.Policy, key.Version, key.Zone)
+	b.WriteString(") AND day BETWEEN " + string(appendInt(nil, int64(*from))) + " AND " + string(appendInt(nil, int64(to))))
+	args = append(args, key.Policy, key.Version, key.Zone)
 	return b.String(), args
 }
 
@@ -146,7 +166,7 @@ func (v *rollupRow) add(r *rollupResult) error {
 	case rowKey:
 		r.ok, r.horizon, r.retainFrom = true, int64(n[3]), int64(n[4])
 	case rowState:
-		r.states[int64(n[1])] = int64(n[3])
+		r.states[int64(n[1])] = [2]int64{int64(n[3]), int64(n[4])}
 	case rowDay:
 		user, day := int64(n[1]), aggregation.Day(n[2])
 		u := r.users[user]

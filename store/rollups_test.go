@@ -939,3 +939,69 @@ func TestAdvanceAndForgottenGuard(t *testing.T) {
 		}
 	})
 }
+
+// A user's version is the same in Rollups and RollupVersions, stays while
+// nothing is written for the user, and changes with every write of its
+// days and with a forget; a user without a state has version 0.
+func TestRollupVersions(t *testing.T) {
+	eachDB(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		s := openStore(t, dsn)
+		write := func(user int64, state *aggregation.CompileState) {
+			t.Helper()
+			u := aggregation.UserCompile{UserID: user, FromDay: minDay, Cells: []aggregation.RollupEntry{cell(user, 4, 1)},
+				State: aggregation.UserState{CompiledTo: 10, LastTime: 11}}
+			if err := s.WriteUsers(ctx, keyA, []aggregation.UserCompile{u}, state); err != nil {
+				t.Fatal(err)
+			}
+		}
+		versions := func() map[int64]*aggregation.UserRollups {
+			t.Helper()
+			vs, ok, err := s.RollupVersions(ctx, keyA, []int64{7, 8, 9})
+			if err != nil || !ok {
+				t.Fatalf("RollupVersions = ok %v, %v", ok, err)
+			}
+			full := mustRollups(t, s, keyA, []int64{7, 8, 9}, minDay, maxDay)
+			for id, v := range vs {
+				if len(v.Cells)+len(v.Pieces) != 0 {
+					t.Errorf("user %d: RollupVersions returned days", id)
+				}
+				f := full[id]
+				if v.Version != f.Version || v.Horizon != f.Horizon || v.From != f.From {
+					t.Errorf("user %d: RollupVersions %+v, Rollups %+v", id, *v, *f)
+				}
+			}
+			return vs
+		}
+		if _, ok, err := s.RollupVersions(ctx, keyA, []int64{7}); ok || err != nil {
+			t.Fatalf("an unknown key: ok %v, %v", ok, err)
+		}
+		write(7, complete(math.MaxInt64))
+		write(8, nil)
+		v1 := versions()
+		if v1[7].Version == 0 || v1[8].Version == 0 || v1[7].Version == v1[8].Version || v1[9].Version != 0 {
+			t.Fatalf("versions after writing 7 and 8: %d, %d, %d", v1[7].Version, v1[8].Version, v1[9].Version)
+		}
+		write(8, nil)
+		v2 := versions()
+		if v2[7].Version != v1[7].Version || v2[8].Version == v1[8].Version {
+			t.Errorf("after writing user 8 again: 7 %d → %d (want same), 8 %d → %d (want new)",
+				v1[7].Version, v2[7].Version, v1[8].Version, v2[8].Version)
+		}
+		if err := s.ForgetUsers(ctx, []int64{7}); err != nil {
+			t.Fatal(err)
+		}
+		if v3 := versions(); v3[7].Version == v2[7].Version || v3[8].Version != v2[8].Version {
+			t.Errorf("after forgetting user 7: 7 %d → %d (want new), 8 %d → %d (want same)",
+				v2[7].Version, v3[7].Version, v2[8].Version, v3[8].Version)
+		}
+		many := make([]int64, 2500) // more than one statement's list
+		for i := range many {
+			many[i] = int64(i + 1)
+		}
+		vs, ok, err := s.RollupVersions(ctx, keyA, many)
+		if err != nil || !ok || len(vs) != len(many) || vs[8].Version == 0 || vs[100].Version != 0 {
+			t.Errorf("RollupVersions of %d users: %d, ok %v, %v", len(many), len(vs), ok, err)
+		}
+	})
+}

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"math"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"sync"
@@ -240,18 +242,25 @@ func (w *wtx) replacePostgres(ctx context.Context, keyID int64, users []aggregat
 	return nil
 }
 
-// appendUpsertUsers appends the statement saving the users' states.
+// appendUpsertUsers appends the statement saving the users' states, each
+// with a new version (every write of a user's days saves its state).
 func appendUpsertUsers(b []byte, keyID int64, users []aggregation.UserCompile) []byte {
-	b = append(b, "INSERT INTO usestats_compile_users (key_id, user_id, compiled_to, last_time) VALUES "...)
+	b = append(b, "INSERT INTO usestats_compile_users (key_id, user_id, compiled_to, last_time, version) VALUES "...)
 	for i := range users {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendTuple(b, keyID, users[i].UserID, users[i].State.CompiledTo, users[i].State.LastTime)
+		b = appendTuple(b, keyID, users[i].UserID, users[i].State.CompiledTo, users[i].State.LastTime, newVersion())
 	}
 	return append(b, " ON CONFLICT (key_id, user_id) DO UPDATE SET compiled_to = excluded.compiled_to, "+
-		"last_time = excluded.last_time;\n"...)
+		"last_time = excluded.last_time, version = excluded.version;\n"...)
 }
+
+// newVersion returns a random positive version: versions are compared
+// for equality only, and a random one is never reused by a later write,
+// by another process, or after a key's rollups were dropped and compiled
+// again.
+func newVersion() int64 { return rand.Int64N(math.MaxInt64) + 1 }
 
 // copyRows is COPY's input, made as it is read: fill appends rows to the
 // buffer and reports whether any are left.

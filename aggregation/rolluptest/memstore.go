@@ -24,6 +24,7 @@ type MemStore struct {
 	// FailAfter, when positive, makes the write after that many fail
 	// (and every later one) — a crash at a chosen point.
 	FailAfter int
+	versions  int64 // the last user version given
 }
 
 type memKey struct {
@@ -31,8 +32,10 @@ type memKey struct {
 	cells  map[int64][]aggregation.RollupEntry
 	pieces map[int64][]aggregation.SessionPiece
 	users  map[int64]aggregation.UserState
-	shards []memShard
-	runs   int64
+	// versions: each user's version, new on every write of its state
+	versions map[int64]int64
+	shards   []memShard
+	runs     int64
 }
 
 type memShard struct {
@@ -40,7 +43,10 @@ type memShard struct {
 	done, claimed bool
 }
 
-var _ aggregation.CompileStore = (*MemStore)(nil)
+var (
+	_ aggregation.CompileStore        = (*MemStore)(nil)
+	_ aggregation.RollupVersionReader = (*MemStore)(nil)
+)
 
 // NewMemStore returns an empty store.
 func NewMemStore() *MemStore {
@@ -51,7 +57,7 @@ func (s *MemStore) key(k aggregation.CompileKey) *memKey {
 	m := s.keys[k]
 	if m == nil {
 		m = &memKey{cells: map[int64][]aggregation.RollupEntry{}, pieces: map[int64][]aggregation.SessionPiece{},
-			users: map[int64]aggregation.UserState{}}
+			users: map[int64]aggregation.UserState{}, versions: map[int64]int64{}}
 		s.keys[k] = m
 	}
 	return m
@@ -68,6 +74,16 @@ func (s *MemStore) commit() error {
 
 // Rollups implements aggregation.RollupReader.
 func (s *MemStore) Rollups(_ context.Context, key aggregation.CompileKey, userIDs []int64, from, to aggregation.Day) (map[int64]*aggregation.UserRollups, bool, error) {
+	return s.read(key, userIDs, &from, to)
+}
+
+// RollupVersions implements aggregation.RollupVersionReader.
+func (s *MemStore) RollupVersions(_ context.Context, key aggregation.CompileKey, userIDs []int64) (map[int64]*aggregation.UserRollups, bool, error) {
+	return s.read(key, userIDs, nil, 0)
+}
+
+// read is Rollups, without days when from is nil.
+func (s *MemStore) read(key aggregation.CompileKey, userIDs []int64, from *aggregation.Day, to aggregation.Day) (map[int64]*aggregation.UserRollups, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m := s.keys[key]
@@ -79,21 +95,31 @@ func (s *MemStore) Rollups(_ context.Context, key aggregation.CompileKey, userID
 		u := &aggregation.UserRollups{Horizon: m.state.Horizon, From: m.state.RetainFrom}
 		if st, ok := m.users[id]; ok {
 			u.Horizon = min(st.CompiledTo, m.state.Horizon)
+			u.Version = m.versions[id]
+		}
+		out[id] = u
+		if from == nil {
+			continue
 		}
 		for _, c := range m.cells[id] {
-			if c.Key.Day >= from && c.Key.Day <= to {
+			if c.Key.Day >= *from && c.Key.Day <= to {
 				u.Cells = append(u.Cells, c)
 			}
 		}
 		for _, p := range m.pieces[id] {
-			if p.Day >= from && p.Day <= to {
+			if p.Day >= *from && p.Day <= to {
 				p.Courses = slices.Clone(p.Courses)
 				u.Pieces = append(u.Pieces, p)
 			}
 		}
-		out[id] = u
 	}
 	return out, true, nil
+}
+
+// nextVersion returns a user version never given before.
+func (s *MemStore) nextVersion() int64 {
+	s.versions++
+	return s.versions
 }
 
 // CompileState implements aggregation.CompileStore.
@@ -126,6 +152,7 @@ func (s *MemStore) BeginRun(_ context.Context, key aggregation.CompileKey, run a
 	clear(m.cells)
 	clear(m.pieces)
 	clear(m.users)
+	clear(m.versions)
 	m.shards = m.shards[:0]
 	for _, sh := range shards {
 		sh.RunID = run.ID
@@ -179,7 +206,7 @@ func (c *memClaim) Done(context.Context) error {
 		return err
 	}
 	for _, u := range c.staged {
-		m.apply(u)
+		m.apply(u, c.s.nextVersion())
 	}
 	m.shards[c.i].done = true
 	return nil
@@ -206,7 +233,7 @@ func cloneCompile(u aggregation.UserCompile) aggregation.UserCompile {
 
 // apply replaces a user's days from FromDay on and saves its state; a
 // forgotten user is left alone unless all its days are replaced.
-func (m *memKey) apply(u aggregation.UserCompile) {
+func (m *memKey) apply(u aggregation.UserCompile, version int64) {
 	if st, ok := m.users[u.UserID]; ok && st == aggregation.Forgotten && u.FromDay != aggregation.MinDay {
 		return
 	}
@@ -215,6 +242,7 @@ func (m *memKey) apply(u aggregation.UserCompile) {
 	m.pieces[u.UserID] = slices.DeleteFunc(m.pieces[u.UserID], func(p aggregation.SessionPiece) bool { return p.Day >= u.FromDay })
 	m.pieces[u.UserID] = append(m.pieces[u.UserID], u.Pieces...)
 	m.users[u.UserID] = u.State
+	m.versions[u.UserID] = version
 }
 
 // FinishRun implements aggregation.CompileStore.
@@ -301,7 +329,7 @@ func (s *MemStore) WriteUsers(_ context.Context, key aggregation.CompileKey, use
 	}
 	m := s.key(key)
 	for _, u := range users {
-		m.apply(cloneCompile(u))
+		m.apply(cloneCompile(u), s.nextVersion())
 	}
 	if next != nil {
 		run := m.state.Run
@@ -323,6 +351,7 @@ func (s *MemStore) ForgetUsers(_ context.Context, userIDs []int64) error {
 			delete(m.cells, id)
 			delete(m.pieces, id)
 			m.users[id] = aggregation.Forgotten
+			m.versions[id] = s.nextVersion()
 		}
 	}
 	return nil
@@ -341,7 +370,7 @@ func (s *MemStore) Advance(_ context.Context, key aggregation.CompileKey, users 
 		return err
 	}
 	for _, u := range users {
-		m.apply(cloneCompile(u))
+		m.apply(cloneCompile(u), s.nextVersion())
 	}
 	m.state = next
 	m.state.Run = aggregation.CompileRun{}

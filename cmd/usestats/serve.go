@@ -40,9 +40,8 @@ type serveConfig struct {
 	mnetTimeout                               time.Duration
 	ws                                        wsConfig
 	compileEvery                              time.Duration // 0: never
-	rollupTTL                                 time.Duration
 	compilePolicies                           string
-	retainDays                                int
+	retainDays, rollupCacheMB                 int
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -66,7 +65,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&c.logLevel, "log-level", envOr("USESTATS_LOG_LEVEL", "info"), "debug, info, warn or error (env USESTATS_LOG_LEVEL)")
 	fs.DurationVar(&c.timeout, "request-timeout", env.duration("USESTATS_REQUEST_TIMEOUT", 10*time.Second), "deadline of one GraphQL request, database included (env USESTATS_REQUEST_TIMEOUT)")
 	fs.DurationVar(&c.compileEvery, "compile-every", env.duration("USESTATS_COMPILE_EVERY", time.Minute), "compile new log rows into rollups this often, in the background; 0: never (env USESTATS_COMPILE_EVERY)")
-	fs.DurationVar(&c.rollupTTL, "rollup-ttl", env.duration("USESTATS_ROLLUP_TTL", 2*time.Second), "reuse what the store answered for a user's days this long (the newest events always come from the log); 0: read every time (env USESTATS_ROLLUP_TTL)")
+	fs.IntVar(&c.rollupCacheMB, "rollup-cache-mb", env.int("USESTATS_ROLLUP_CACHE_MB", 256), "memory for stored days read from the store, used again while the store says the user's rollups are unchanged; 0: read every time (env USESTATS_ROLLUP_CACHE_MB)")
 	fs.StringVar(&c.compilePolicies, "compile-policies", envOr("USESTATS_COMPILE_POLICIES", ""), "presets compiled besides the default policy, comma-separated (env USESTATS_COMPILE_POLICIES)")
 	fs.IntVar(&c.retainDays, "retain-days", env.int("USESTATS_RETAIN_DAYS", 0), "drop rollups older than this many days on each compile; 0 keeps all (env USESTATS_RETAIN_DAYS)")
 	fs.IntVar(&c.workers, "workers", env.int("USESTATS_WORKERS", 2), "log queries running at once in the whole process (GraphQL, web services, MNET), each over a share of a batch's users (env USESTATS_WORKERS)")
@@ -79,8 +78,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if c.demoUsers < 1 || c.timeout <= 0 {
 		return aggregation.Errorf(aggregation.EInvalid, "serve: --demo-users and --request-timeout must be positive")
 	}
-	if c.compileEvery < 0 || c.retainDays < 0 || c.rollupTTL < 0 {
-		return aggregation.Errorf(aggregation.EInvalid, "serve: --compile-every, --rollup-ttl and --retain-days must not be negative")
+	if c.compileEvery < 0 || c.retainDays < 0 || c.rollupCacheMB < 0 {
+		return aggregation.Errorf(aggregation.EInvalid, "serve: --compile-every, --rollup-cache-mb and --retain-days must not be negative")
 	}
 	policies, err := parsePolicies(c.compilePolicies)
 	if err != nil {
@@ -153,12 +152,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		go bg.loop(ctx, c.compileEvery)
 	}
 	svc, err := aggregation.NewService(aggregation.ServiceConfig{
-		Logs:      src,
-		Rollups:   st,
-		RollupTTL: int64(c.rollupTTL / time.Second),
-		Location:  loc,
-		Now:       func() int64 { return time.Now().Unix() },
-		Workers:   c.workers,
+		Logs:             src,
+		Rollups:          st,
+		RollupCacheBytes: int64(c.rollupCacheMB) << 20,
+		Location:         loc,
+		Now:              func() int64 { return time.Now().Unix() },
+		Workers:          c.workers,
 		OnPanic: func(v any, stack []byte) {
 			log.Error("query service: panic", "panic", fmt.Sprint(v), "stack", string(stack))
 		},

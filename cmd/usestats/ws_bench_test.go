@@ -32,7 +32,8 @@ func (p perUserReader) UserEvents(ctx context.Context, user, from, to int64, fn 
 // block_use_stats_get_users_course_stats call for one course and its
 // 1 000 learners (with score) on a seeded PostgreSQL database (one course,
 // 1 000 learners, 90 days, about 1 M log rows), over HTTP, json format,
-// from compiled rollups (what serve does), or reading the log for many
+// from compiled rollups (read every time, or from serve's cache of them
+// once a first call filled it), or reading the log for many
 // users per query (batched) or one query per user, with 1, 2 (the
 // default) and 4 reads at once. It needs
 // USESTATS_TEST_POSTGRES; the seeding (about 10 s) is not timed.
@@ -94,19 +95,20 @@ func BenchmarkWSCourseStats1000(b *testing.B) {
 		logs    aggregation.LogReader
 		workers int
 		rollups aggregation.RollupReader
+		cache   int64 // RollupCacheBytes; the first call, which fills it, is not timed
 	}
-	runs := []run{{"rollups", src, 2, comp}}
+	runs := []run{{"rollups", src, 2, comp, 0}, {"rollups-cached", src, 2, comp, 256 << 20}}
 	for _, w := range []int{1, 2, 4} {
-		runs = append(runs, run{"batched", src, w, nil})
+		runs = append(runs, run{"batched", src, w, nil, 0})
 	}
 	for _, w := range []int{1, 2, 4} {
-		runs = append(runs, run{"per-user", perUserReader{src}, w, nil})
+		runs = append(runs, run{"per-user", perUserReader{src}, w, nil, 0})
 	}
 	for _, r := range runs {
-		logs, workers, rollups := r.logs, r.workers, r.rollups
+		logs, workers, rollups, cache := r.logs, r.workers, r.rollups, r.cache
 		b.Run(fmt.Sprintf("reads=%s/workers=%d", r.reads, workers), func(b *testing.B) {
 			svc, err := aggregation.NewService(aggregation.ServiceConfig{Logs: logs, Workers: workers, Rollups: rollups,
-				Now: func() int64 { return seed.DefaultEnd }})
+				RollupCacheBytes: cache, Now: func() int64 { return seed.DefaultEnd }})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -122,7 +124,7 @@ func BenchmarkWSCourseStats1000(b *testing.B) {
 			}
 			srv := httptest.NewServer(h)
 			defer srv.Close()
-			for b.Loop() {
+			call := func() {
 				resp, err := http.Post(srv.URL+webservice.Path, "application/x-www-form-urlencoded", strings.NewReader(body))
 				if err != nil {
 					b.Fatal(err)
@@ -137,6 +139,12 @@ func BenchmarkWSCourseStats1000(b *testing.B) {
 				if err := json.Unmarshal(raw, &out); err != nil || len(out) != n {
 					b.Fatalf("%v: %d entries: %.300s", err, len(out), raw)
 				}
+			}
+			if cache > 0 {
+				call()
+			}
+			for b.Loop() {
+				call()
 			}
 			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "users/s")
 		})
