@@ -96,6 +96,7 @@ func tableSpecs() []struct {
 		{UserEnrolment{}, []index{uidx("enrolid", "userid"), idx("enrolid"), idx("userid"), idx("modifierid")}},
 		{MnetHost{}, []index{idx("last_log_id"), idx("applicationid")}},
 		{Config{}, []index{uidx("name")}},
+		{ConfigPlugin{}, []index{uidx("plugin", "name")}},
 		{Role{}, []index{uidx("sortorder"), uidx("shortname")}},
 		{RoleAssignment{}, []index{
 			idx("sortorder"), idx("roleid", "contextid"), idx("userid", "contextid", "roleid"),

@@ -12,6 +12,18 @@ type Config struct {
 // TableName implements Row.
 func (Config) TableName() string { return "config" }
 
+// ConfigPlugin is a row of config_plugins: one setting of a plugin
+// (get_config(plugin, name)), as text.
+type ConfigPlugin struct {
+	ID     int64  `moodle:"id,seq"`
+	Plugin string `moodle:"plugin,char(100),nn"`
+	Name   string `moodle:"name,char(100),nn"`
+	Value  string `moodle:"value,text,nn"`
+}
+
+// TableName implements Row.
+func (ConfigPlugin) TableName() string { return "config_plugins" }
+
 // Role is a row of role (spec §3.14). Standard roles keep Name and
 // Description empty (localised at display time).
 type Role struct {
