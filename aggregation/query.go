@@ -59,6 +59,9 @@ type ServiceConfig struct {
 	// OnPanic is told of a panic recovered in a computation (for logging);
 	// the call that hit it fails with an EInternal error.
 	OnPanic func(v any, stack []byte)
+	// Policies resolves policy names for the surfaces (Service.Policies);
+	// nil knows the presets only.
+	Policies *Policies
 	// RollupCacheBytes is about how much memory the days read from the
 	// store may keep to be used again while the store says the user's
 	// rollups are unchanged (default 0: read every time). It needs a
@@ -97,12 +100,21 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 		cfg.Workers = 2
 	}
 	s := &Service{cfg: cfg, slots: make(chan struct{}, cfg.Workers), cached: rollupCache{budget: cfg.RollupCacheBytes}}
+	if cfg.Policies == nil {
+		cfg.Policies = &Policies{}
+	}
+	s.cfg.Policies = cfg.Policies
 	s.multi, _ = cfg.Logs.(UsersLogReader)
 	return s, nil
 }
 
 // Location returns the time zone of the service's days.
 func (s *Service) Location() *time.Location { return s.cfg.Location }
+
+// Policies returns the policies the service's callers choose from: the
+// presets and, when the site has its block_use_stats settings, "site",
+// which is then the default of every surface.
+func (s *Service) Policies() *Policies { return s.cfg.Policies }
 
 // Now returns the service's clock.
 func (s *Service) Now() int64 { return s.cfg.Now() }

@@ -1433,7 +1433,7 @@ type Query {
   """
   course(by: CourseBy!): Course
 
-  "The named policy presets, default first."
+  "The named policies, default first: ` + "`" + `site` + "`" + ` (the Moodle site's own block_use_stats settings) when the site has them, then the presets."
   policies: [Policy!]!
 }
 
@@ -1481,8 +1481,9 @@ enum StatsScope {
 }
 
 """
-The time policy: a preset ` + "`" + `name` + "`" + ` (default "usestats"), with any explicit
-parameter overriding the preset's rule. A policy whose rules differ from its
+The time policy: a named policy ` + "`" + `name` + "`" + ` (default "site" when the Moodle site has
+block_use_stats settings, else "usestats"), with any explicit parameter
+overriding its rule. A policy whose rules differ from its
 preset is reported as "custom" with a digest as its version. Invalid rules or
 an unknown preset are BAD_USER_INPUT.
 """

@@ -112,8 +112,9 @@ type Policy struct {
 	Parameters *PolicyParameters `json:"parameters"`
 }
 
-// The time policy: a preset `name` (default "usestats"), with any explicit
-// parameter overriding the preset's rule. A policy whose rules differ from its
+// The time policy: a named policy `name` (default "site" when the Moodle site has
+// block_use_stats settings, else "usestats"), with any explicit parameter
+// overriding its rule. A policy whose rules differ from its
 // preset is reported as "custom" with a digest as its version. Invalid rules or
 // an unknown preset are BAD_USER_INPUT.
 type PolicyInput struct {

@@ -21,7 +21,7 @@ func (r *Resolver) statsQuery(ctx context.Context, rng *model.TimeRange, pol *mo
 	if err != nil {
 		return model.StatsQuery{}, err
 	}
-	p, err := policyOf(pol)
+	p, err := policyOf(r.cfg.Service.Policies(), pol)
 	if err != nil {
 		return model.StatsQuery{}, err
 	}
@@ -70,17 +70,17 @@ func (r *Resolver) place(t model.Time, end bool) int64 {
 	return d.Unix()
 }
 
-// policyOf builds the policy: the named preset (default usestats) with
-// every explicit parameter overriding its rule, then normalized (a changed
-// preset becomes "custom").
-func policyOf(in *model.PolicyInput) (aggregation.Policy, error) {
-	name := aggregation.DefaultPolicy
+// policyOf builds the policy: the named one (default: the site's, else
+// usestats) with every explicit parameter overriding its rule, then
+// normalized (a changed preset becomes "custom").
+func policyOf(known *aggregation.Policies, in *model.PolicyInput) (aggregation.Policy, error) {
+	name := ""
 	if in != nil && in.Name != nil {
 		name = *in.Name
 	}
-	p, err := aggregation.Preset(name)
+	p, err := known.Lookup(name)
 	if err != nil {
-		return p, invalid("unknown policy %q (known: %s)", name, strings.Join(aggregation.PresetNames(), ", "))
+		return p, invalid("unknown policy %q (known: %s)", name, strings.Join(known.Names(), ", "))
 	}
 	if in != nil {
 		setIf(&p.Threshold, in.Threshold)

@@ -439,6 +439,7 @@ type envConfig struct {
 	resolvers.Config
 	Location *time.Location // the service's days (nil = UTC)
 	Workers  int            // the service's pool (0 = its default)
+	Policies *aggregation.Policies
 }
 
 func newEnv(t *testing.T, opts ...func(*envConfig)) *env {
@@ -456,7 +457,7 @@ func newEnv(t *testing.T, opts ...func(*envConfig)) *env {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	cfg.Service = e.service(cfg.Location, cfg.Workers)
+	cfg.Service = e.service(cfg.Location, cfg.Workers, cfg.Policies)
 	h, err := resolvers.NewHandler(cfg.Config)
 	if err != nil {
 		t.Fatal(err)
@@ -467,11 +468,11 @@ func newEnv(t *testing.T, opts ...func(*envConfig)) *env {
 
 // service is a query service over the fixture's log: its panics are
 // logged like the handler's.
-func (e *env) service(loc *time.Location, workers int) *aggregation.Service {
+func (e *env) service(loc *time.Location, workers int, policies *aggregation.Policies) *aggregation.Service {
 	e.t.Helper()
 	logger := slog.New(slog.NewJSONHandler(&lockedWriter{w: e.log}, nil))
 	s, err := aggregation.NewService(aggregation.ServiceConfig{
-		Logs: e.logs, Location: loc, Now: func() int64 { return far }, Workers: workers,
+		Logs: e.logs, Location: loc, Now: func() int64 { return far }, Workers: workers, Policies: policies,
 		OnPanic: func(v any, stack []byte) { logger.Error("query service: panic", "panic", v, "stack", string(stack)) },
 	})
 	if err != nil {

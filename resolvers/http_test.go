@@ -368,7 +368,7 @@ func TestConfig(t *testing.T) {
 		t.Error("a config without sources must be refused")
 	}
 	e := newEnv(t)
-	_, err := resolvers.NewHandler(resolvers.Config{Service: e.service(nil, 0), Directory: e.dir, Authenticate: authenticate, MaxDepth: -1})
+	_, err := resolvers.NewHandler(resolvers.Config{Service: e.service(nil, 0, nil), Directory: e.dir, Authenticate: authenticate, MaxDepth: -1})
 	if err == nil {
 		t.Error("a negative limit must be refused")
 	}

@@ -292,7 +292,7 @@ func TestRemoteDeadline(t *testing.T) {
 	if len(calls) != 1 || calls[0].left <= 0 || calls[0].left > resolvers.DefaultRemoteTimeout {
 		t.Fatalf("calls %+v: want one with a deadline at most 10s away", calls)
 	}
-	if _, err := resolvers.NewHandler(resolvers.Config{Service: e.service(nil, 0), Directory: e.dir, Authenticate: authenticate, RemoteTimeout: -time.Second}); err == nil {
+	if _, err := resolvers.NewHandler(resolvers.Config{Service: e.service(nil, 0, nil), Directory: e.dir, Authenticate: authenticate, RemoteTimeout: -time.Second}); err == nil {
 		t.Error("a negative RemoteTimeout must be refused")
 	}
 }

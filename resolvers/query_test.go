@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/usestats/usestats/aggregation"
 )
 
 // Hand-checked numbers: spec/usestats-reference.md §10 example 1 under the
@@ -643,4 +645,42 @@ func TestUsersFilter(t *testing.T) {
 	e.ok("site-token", `{ users(filter: {search: "twin", host: 2}) { edges { node { id } } } }`, nil, &out)
 	wantEqual(t, "search on host 2", out.Users.Edges[0].Node.ID, "23")
 	e.fails("site-token", `{ users(filter: {host: -1}) { edges { node { id } } } }`, nil, "BAD_USER_INPUT")
+}
+
+// With the site's block_use_stats settings, "site" is listed first and is
+// the default policy: a question naming none gets the site's rules, the
+// same totals as those rules given explicitly.
+func TestSitePolicyIsDefault(t *testing.T) {
+	site, _, err := aggregation.SitePolicy(map[string]string{"threshold": "30", "lastpingcredit": "5", "ignoremodules": "forum"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := &aggregation.Policies{}
+	known.SetSite(&site)
+	e := newEnv(t, func(c *envConfig) { c.Policies = known })
+	var out struct {
+		Policies []struct {
+			Name       string
+			Parameters map[string]any
+		}
+		Default struct {
+			Stats struct {
+				Policy struct{ Name, Version string }
+				Total  int64
+			}
+		}
+		Explicit struct{ Stats struct{ Total int64 } }
+	}
+	e.ok("site-token", `{ policies { name parameters { threshold credit } }
+	  default: user(by: {id: 7}) { stats { policy { name version } total } }
+	  explicit: user(by: {id: 7}) { stats(policy: {threshold: 1800, credit: 300, ignore: ["forum"]}) { total } } }`, nil, &out)
+	if len(out.Policies) == 0 || out.Policies[0].Name != "site" || out.Policies[0].Parameters["threshold"] != 1800.0 || out.Policies[0].Parameters["credit"] != 300.0 {
+		t.Errorf("policies = %+v", out.Policies)
+	}
+	wantEqual(t, "default policy", [2]string{out.Default.Stats.Policy.Name, out.Default.Stats.Policy.Version}, [2]string{"site", site.Version})
+	wantEqual(t, "site total = explicit total", out.Default.Stats.Total, out.Explicit.Stats.Total)
+	usestats := e.user("site-token", map[string]any{"by": map[string]any{"id": "7"}, "policy": map[string]any{"name": "usestats"}})
+	if usestats.Stats.Total == out.Default.Stats.Total {
+		t.Errorf("the site's rules give the usestats total %d: the fixture cannot tell them apart", usestats.Stats.Total)
+	}
 }

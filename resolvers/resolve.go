@@ -445,12 +445,12 @@ func moduleOf(ctx context.Context, cmid int64) (aggregation.ModuleInfo, bool, er
 	return load(ctx, requestOf(ctx).loaders.modules, cmid)
 }
 
-// policies resolves Query.policies.
-func policies() ([]model.Policy, error) {
-	names := aggregation.PresetNames()
+// policies resolves Query.policies: the default first.
+func policies(known *aggregation.Policies) ([]model.Policy, error) {
+	names := known.Names()
 	out := make([]model.Policy, 0, len(names))
 	for _, name := range names {
-		p, err := aggregation.Preset(name)
+		p, err := known.Lookup(name)
 		if err != nil {
 			return nil, err
 		}

@@ -96,8 +96,9 @@ type Config struct {
 	// reads several users in one pass) and recovers panics, which fail
 	// the call with Moodle's generic exception. Required.
 	Service *aggregation.Service
-	// Policy is the time policy asked of the Service (default: the
-	// usestats preset).
+	// Policy is the time policy asked of the Service. Zero (the default):
+	// the Service's default policy at each call — the site's own
+	// block_use_stats settings when the site has them, else usestats.
 	Policy aggregation.Policy
 	// Now returns the current Unix time (default Service.Now).
 	Now func() int64
@@ -146,18 +147,13 @@ func New(cfg Config) (*Handler, error) {
 	case cfg.Service == nil:
 		return nil, errors.New("webservice: Config.Service is required")
 	}
-	if cfg.Policy.Name == "" && cfg.Policy.Threshold == 0 {
-		p, err := aggregation.Preset(aggregation.DefaultPolicy)
+	if cfg.Policy.Name != "" || cfg.Policy.Threshold != 0 {
+		p, err := cfg.Policy.Normalize()
 		if err != nil {
-			return nil, err
+			return nil, errors.Join(errors.New("webservice: invalid policy"), err)
 		}
 		cfg.Policy = p
 	}
-	p, err := cfg.Policy.Normalize()
-	if err != nil {
-		return nil, errors.Join(errors.New("webservice: invalid policy"), err)
-	}
-	cfg.Policy = p
 	if cfg.Now == nil {
 		cfg.Now = cfg.Service.Now
 	}

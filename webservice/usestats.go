@@ -181,7 +181,7 @@ func (h *Handler) computeAll(ctx context.Context, ts []target, w aggregation.Win
 	for i, t := range ts {
 		ids[i] = t.ID
 	}
-	all, err := h.cfg.Service.Users(ctx, ids, aggregation.Query{Policy: h.cfg.Policy, Window: w, Now: now})
+	all, err := h.cfg.Service.Users(ctx, ids, aggregation.Query{Policy: h.policy(), Window: w, Now: now})
 	if err != nil {
 		return nil, fmt.Errorf("computing %d users: %w", len(ids), err)
 	}
@@ -191,6 +191,15 @@ func (h *Handler) computeAll(ctx context.Context, ts []target, w aggregation.Win
 		}
 	}
 	return rs, nil
+}
+
+// policy is the policy of a call: the configured one, else the Service's
+// default (read at each call: the site's settings may change).
+func (h *Handler) policy() aggregation.Policy {
+	if h.cfg.Policy.Name != "" {
+		return h.cfg.Policy
+	}
+	return h.cfg.Service.Policies().Default()
 }
 
 func userValue(u aggregation.UserInfo) map[string]any {
