@@ -128,14 +128,27 @@ type StatsMessage struct {
 	From                          int64
 	Elapsed                       int64 // seconds (the message has minutes)
 	Courses                       []aggregation.HostCourse
-	Empty                         bool // <EMPTYSET />
+	// Modules are the scope-3 modules in document order, read from either
+	// layout (Layout): MODULES under USE_STATS or inside each COURSE.
+	Modules []StatsModule
+	Empty   bool // <EMPTYSET />
+}
+
+// StatsModule is one MODULE of a scope-3 message.
+type StatsModule struct {
+	Name, Type, IDNumber string
+	Elapsed              int64 // seconds (the message has minutes)
+	// Course is the SHORTNAME of the COURSE holding it (nested layout);
+	// empty in the published layout.
+	Course string
 }
 
 type xmlStats struct {
-	XMLName  xml.Name   `xml:"USE_STATS"`
-	EmptySet *struct{}  `xml:"EMPTYSET"`
-	User     xmlUser    `xml:"USER"`
-	Courses  []xmlCours `xml:"COURSES>COURSE"`
+	XMLName  xml.Name    `xml:"USE_STATS"`
+	EmptySet *struct{}   `xml:"EMPTYSET"`
+	User     xmlUser     `xml:"USER"`
+	Courses  []xmlCours  `xml:"COURSES>COURSE"`
+	Modules  []xmlModule `xml:"MODULES>MODULE"`
 }
 
 type xmlUser struct {
@@ -147,10 +160,30 @@ type xmlUser struct {
 }
 
 type xmlCours struct {
-	Name      string `xml:"NAME"`
-	ShortName string `xml:"SHORTNAME"`
-	IDNumber  string `xml:"IDNUMBER"`
-	Elapsed   string `xml:"ELAPSED"`
+	Name      string      `xml:"NAME"`
+	ShortName string      `xml:"SHORTNAME"`
+	IDNumber  string      `xml:"IDNUMBER"`
+	Elapsed   string      `xml:"ELAPSED"`
+	Modules   []xmlModule `xml:"MODULES>MODULE"`
+}
+
+type xmlModule struct {
+	Name     string `xml:"NAME"`
+	Type     string `xml:"TYPE"`
+	IDNumber string `xml:"IDNUMBER"`
+	Elapsed  string `xml:"ELAPSED"`
+}
+
+// addModules appends xs to m.Modules as modules of course (a shortname).
+func (m *StatsMessage) addModules(xs []xmlModule, course string) error {
+	for _, x := range xs {
+		e, err := minutesOf(x.Elapsed)
+		if err != nil {
+			return err
+		}
+		m.Modules = append(m.Modules, StatsModule{Name: x.Name, Type: x.Type, IDNumber: x.IDNumber, Elapsed: e, Course: course})
+	}
+	return nil
 }
 
 func minutesOf(s string) (int64, error) {
@@ -190,6 +223,12 @@ func ParseStatsMessage(msg string) (StatsMessage, error) {
 			return StatsMessage{}, err
 		}
 		m.Courses = append(m.Courses, aggregation.HostCourse{FullName: c.Name, ShortName: c.ShortName, IDNumber: c.IDNumber, Elapsed: e})
+		if err := m.addModules(c.Modules, c.ShortName); err != nil {
+			return StatsMessage{}, err
+		}
+	}
+	if err := m.addModules(x.Modules, ""); err != nil {
+		return StatsMessage{}, err
 	}
 	return m, nil
 }

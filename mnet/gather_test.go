@@ -13,7 +13,7 @@ func TestParseStatsMessageOfOurAnswers(t *testing.T) {
 	u, evs := usFixture()
 	res := minutes(t, evs, u)
 	for scope := ScopeSite; scope <= ScopeModule; scope++ {
-		a, err := u.localStats(context.Background(), "alice", scope, 0)
+		a, err := u.localStats(context.Background(), "alice", scope, 0, LayoutNested)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,7 +62,7 @@ func TestGatherer(t *testing.T) {
 		mu <- struct{}{}
 		switch host {
 		case "http://a.test":
-			a, err := u.localStats(ctx, "alice", ScopeCourse, 0)
+			a, err := u.localStats(ctx, "alice", ScopeCourse, 0, "")
 			if err != nil {
 				return nil, err
 			}

@@ -44,6 +44,9 @@ type Peer struct {
 	// Services are the service names published to this peer: it may call
 	// the methods of those services (Server.Services).
 	Services []string
+	// Layout is how use_stats answers this peer at scope 3 (empty:
+	// LayoutPublished).
+	Layout Layout
 }
 
 // PeerStore is the peer registry the server needs.

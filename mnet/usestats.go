@@ -40,7 +40,7 @@ const (
 const (
 	ScopeSite   = 1 // the user's total
 	ScopeCourse = 2 // + per course
-	ScopeModule = 3 // + per module inside each course
+	ScopeModule = 3 // + per module, laid out as the caller's Layout says
 )
 
 // UseStatsSite is what the use_stats service reads from the Moodle site

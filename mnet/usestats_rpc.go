@@ -2,7 +2,6 @@ package mnet
 
 import (
 	"context"
-	"encoding/xml"
 	"strconv"
 	"strings"
 
@@ -34,7 +33,7 @@ func (u *UseStats) getStats(ctx context.Context, caller Peer, params []any) (any
 		ans := u.forward(ctx, who, whereroot, MethodGetStats, target, whereroot, scope, from, true)
 		return ans.encode(jsonResponse)
 	}
-	ans, err := u.localStats(ctx, target, int(scope), from)
+	ans, err := u.localStats(ctx, target, int(scope), from, caller.Layout)
 	return u.answer(MethodGetStats, ans, err, jsonResponse)
 }
 
@@ -47,8 +46,8 @@ func at(a args, i int) any {
 
 // localStats computes the message of §7.2 with the main time algorithm
 // (R5), escaped values (R8), the real last name (R7) and modules keyed by
-// course module inside their course (R6).
-func (u *UseStats) localStats(ctx context.Context, username string, scope int, from int64) (*Answer, error) {
+// course module (R6), laid out at scope 3 as layout says.
+func (u *UseStats) localStats(ctx context.Context, username string, scope int, from int64, layout Layout) (*Answer, error) {
 	user, deny, err := u.targetUser(ctx, username)
 	if err != nil || deny != nil {
 		return deny, err
@@ -65,91 +64,11 @@ func (u *UseStats) localStats(ctx context.Context, username string, scope int, f
 	if res.Total.Events == 0 && res.Total.Elapsed == 0 {
 		return &Answer{Status: StatusSuccess, Message: "<USE_STATS><EMPTYSET /></USE_STATS>"}, nil
 	}
-	var b strings.Builder
-	b.WriteString("<USE_STATS>\n")
-	b.WriteString("<USER>\n")
-	field(&b, "USERNAME", user.Username)
-	field(&b, "FIRSTNAME", user.FirstName)
-	field(&b, "LASTNAME", user.LastName)
-	field(&b, "FROM", strconv.FormatInt(from, 10))
-	field(&b, "ELAPSED", strconv.FormatInt(res.Total.Elapsed/60, 10))
-	b.WriteString("\n</USER>")
-	if scope >= ScopeCourse {
-		if err := u.writeCourses(ctx, &b, res, scope); err != nil {
-			return nil, err
-		}
-	}
-	b.WriteString("\n</USE_STATS>")
-	return &Answer{Status: StatusSuccess, Message: b.String()}, nil
-}
-
-func (u *UseStats) writeCourses(ctx context.Context, b *strings.Builder, res *aggregation.Result, scope int) error {
-	var ids, cmids []int64
-	for _, c := range res.Courses {
-		if c.Total.Elapsed/60 < minCourseMinutes {
-			continue
-		}
-		ids = append(ids, c.CourseID)
-		for _, m := range c.Modules {
-			if m.Elapsed/60 >= minModuleMinutes {
-				cmids = append(cmids, m.CMID)
-			}
-		}
-	}
-	courses, err := u.Directory.Courses(ctx, ids)
+	msg, err := u.statsMessage(ctx, user, from, res, scope, layout)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	mods := map[int64]aggregation.ModuleInfo{}
-	if scope >= ScopeModule && len(cmids) > 0 {
-		if mods, err = u.Directory.Modules(ctx, cmids); err != nil {
-			return err
-		}
-	}
-	b.WriteString("<COURSES>\n")
-	for _, c := range res.Courses {
-		if c.Total.Elapsed/60 < minCourseMinutes {
-			continue
-		}
-		info, ok := courses[c.CourseID]
-		if !ok {
-			info = aggregation.CourseInfo{FullName: notApplicableDisplay, ShortName: notApplicableDisplay}
-		}
-		b.WriteString("<COURSE>\n")
-		field(b, "NAME", info.FullName)
-		field(b, "SHORTNAME", info.ShortName)
-		field(b, "IDNUMBER", info.IDNumber)
-		field(b, "ELAPSED", strconv.FormatInt(c.Total.Elapsed/60, 10))
-		if scope >= ScopeModule {
-			b.WriteString("<MODULES>\n")
-			for _, m := range c.Modules {
-				if m.Elapsed/60 < minModuleMinutes {
-					continue
-				}
-				mi, ok := mods[m.CMID]
-				if !ok {
-					mi = aggregation.ModuleInfo{Name: notApplicableDisplay, Type: notApplicableDisplay}
-				}
-				b.WriteString("<MODULE>\n")
-				field(b, "NAME", mi.Name)
-				field(b, "TYPE", mi.Type)
-				field(b, "IDNUMBER", mi.IDNumber)
-				field(b, "ELAPSED", strconv.FormatInt(m.Elapsed/60, 10))
-				b.WriteString("\n</MODULE>\n")
-			}
-			b.WriteString("\n</MODULES>\n")
-		}
-		b.WriteString("\n</COURSE>\n")
-	}
-	b.WriteString("\n</COURSES>\n")
-	return nil
-}
-
-// field writes "\t<NAME>value</NAME>\n" with value XML-escaped (R8).
-func field(b *strings.Builder, name, value string) {
-	b.WriteString("\t<" + name + ">")
-	_ = xml.EscapeText(b, []byte(value))
-	b.WriteString("</" + name + ">\n")
+	return &Answer{Status: StatusSuccess, Message: msg}, nil
 }
 
 // getScores is use_stats_rpc_get_scores(callinguser, targetuser,
@@ -226,10 +145,8 @@ func (u *UseStats) localScores(ctx context.Context, username, scope, idField, id
 		score = strconv.FormatFloat(*g.Value, 'f', -1, 64)
 	}
 	var b strings.Builder
-	b.WriteString("<USER_SCORES>\n<USER>\n")
-	field(&b, "USERNAME", user.Username)
-	field(&b, "FIRSTNAME", user.FirstName)
-	field(&b, "LASTNAME", user.LastName)
+	b.WriteString("<USER_SCORES>\n")
+	record(&b, "USER", "USERNAME", user.Username, "FIRSTNAME", user.FirstName, "LASTNAME", user.LastName)
 	b.WriteString("\n</USER>\n<SCORE>" + score + "</SCORE>\n</USER_SCORES>")
 	return &Answer{Status: StatusSuccess, Message: b.String()}, nil
 }

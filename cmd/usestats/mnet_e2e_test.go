@@ -315,7 +315,7 @@ func TestMNETWithPHP(t *testing.T) {
 		if status != 200 || len(errs) != 0 || m == nil || m[1] != learner || m[2] != strconv.FormatInt(want, 10) {
 			t.Fatalf("scope %d: status %d errors %v message\n%s\nwant ELAPSED %d", scope, status, errs, msg, want)
 		}
-		if strings.Contains(msg, "<COURSES>") != (scope >= 2) || strings.Contains(msg, "<MODULES>") != (scope == 3) {
+		if strings.Contains(msg, "<COURSES>") != (scope == 2) || strings.Contains(msg, "</USER><MODULES>") != (scope == 3) {
 			t.Errorf("scope %d has the wrong sections:\n%s", scope, msg)
 		}
 	}
