@@ -79,5 +79,43 @@ func TestMnetPeers(t *testing.T) {
 		if _, err := s.SaveMnetPeer(ctx, store.MnetPeer{WWWRoot: "https://c.test", CertPEM: "c", Services: []string{"a,b"}}); aggregation.ErrorCode(err) != aggregation.EInvalid {
 			t.Errorf("bad service name: %v", err)
 		}
+		if p.Layout != "published" || up.Layout != "published" {
+			t.Errorf("default layout: %q then %q, want published", p.Layout, up.Layout)
+		}
+	})
+}
+
+func TestMnetPeerLayout(t *testing.T) {
+	eachDB(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		s := openStore(t, dsn)
+		p, err := s.SaveMnetPeer(ctx, store.MnetPeer{WWWRoot: "https://n.test", CertPEM: "c", Layout: "nested"})
+		if err != nil || p.Layout != "nested" {
+			t.Fatalf("save nested: %+v %v", p, err)
+		}
+		if p, err = s.SaveMnetPeer(ctx, store.MnetPeer{WWWRoot: "https://n.test", CertPEM: "c2", Layout: "nested"}); err != nil || p.Layout != "nested" {
+			t.Fatalf("a new certificate changed the layout: %+v %v", p, err)
+		}
+		if p, err = s.SaveMnetPeer(ctx, store.MnetPeer{WWWRoot: "https://n.test", CertPEM: "c2", Layout: "published"}); err != nil || p.Layout != "published" {
+			t.Fatalf("back to published: %+v %v", p, err)
+		}
+		for _, bad := range []string{"flat", "Nested", " nested"} {
+			_, err := s.SaveMnetPeer(ctx, store.MnetPeer{WWWRoot: "https://n.test", CertPEM: "c3", Layout: bad})
+			if aggregation.ErrorCode(err) != aggregation.EInvalid {
+				t.Errorf("layout %q: %v, want EInvalid", bad, err)
+			}
+		}
+		if p, _, err := s.MnetPeer(ctx, "https://n.test"); err != nil || p.CertPEM != "c2" {
+			t.Errorf("a refused save changed the peer: %+v %v", p, err)
+		}
+		// A row written without the column (a peer registered before
+		// migration 0005) reads as published.
+		if _, err := store.RawDB(s).ExecContext(ctx, `INSERT INTO usestats_mnet_peers (wwwroot, name, cert_pem, expires_at, services, created_at)
+			VALUES ('https://old.test', 'old', 'c', 0, '', 0)`); err != nil {
+			t.Fatal(err)
+		}
+		if p, ok, err := s.MnetPeer(ctx, "https://old.test"); err != nil || !ok || p.Layout != "published" {
+			t.Errorf("old row: %+v %v %v", p, ok, err)
+		}
 	})
 }

@@ -22,10 +22,17 @@ type MnetPeer struct {
 	ExpiresAt int64
 	// Services are the service names published to this peer (it may call
 	// their methods), e.g. "use_stats".
-	Services      []string
+	Services []string
+	// Layout is how use_stats answers the peer at scope 3: one of
+	// MnetLayouts; empty is saved as the first, the default.
+	Layout        string
 	LastConnectAt int64 // 0 = never
 	CreatedAt     int64
 }
+
+// MnetLayouts are the scope-3 layouts a peer may have, the default first
+// (the names of mnet.Layout).
+var MnetLayouts = []string{"published", "nested"}
 
 type mnetPeerRow struct {
 	bun.BaseModel `bun:"table:usestats_mnet_peers,alias:p"`
@@ -36,13 +43,14 @@ type mnetPeerRow struct {
 	CertPEM       string        `bun:"cert_pem,notnull"`
 	ExpiresAt     int64         `bun:"expires_at,notnull"`
 	Services      string        `bun:"services,notnull"`
+	Layout        string        `bun:"layout,notnull"`
 	LastConnectAt sql.NullInt64 `bun:"last_connect_at"`
 	CreatedAt     int64         `bun:"created_at,notnull"`
 }
 
 func (r mnetPeerRow) peer() MnetPeer {
 	p := MnetPeer{ID: r.ID, WWWRoot: r.WWWRoot, Name: r.Name, CertPEM: r.CertPEM, ExpiresAt: r.ExpiresAt,
-		LastConnectAt: r.LastConnectAt.Int64, CreatedAt: r.CreatedAt, Services: []string{}}
+		Layout: r.Layout, LastConnectAt: r.LastConnectAt.Int64, CreatedAt: r.CreatedAt, Services: []string{}}
 	for _, s := range strings.Split(r.Services, ",") {
 		if s = strings.TrimSpace(s); s != "" {
 			p.Services = append(p.Services, s)
@@ -64,8 +72,20 @@ func validServices(svcs []string) (string, error) {
 	return strings.Join(slices.Compact(out), ","), nil
 }
 
+// validLayout returns the layout to store: the default for "".
+func validLayout(l string) (string, error) {
+	switch {
+	case l == "":
+		return MnetLayouts[0], nil
+	case slices.Contains(MnetLayouts, l):
+		return l, nil
+	}
+	return "", aggregation.Errorf(aggregation.EInvalid, "store: invalid MNET peer layout %q (%s)", l, strings.Join(MnetLayouts, " or "))
+}
+
 // SaveMnetPeer creates the peer p.WWWRoot or replaces its name, certificate,
-// expiry and services (its id, creation time and last connection are kept).
+// expiry, services and layout (its id, creation time and last connection
+// are kept).
 func (s *Store) SaveMnetPeer(ctx context.Context, p MnetPeer) (MnetPeer, error) {
 	if p.WWWRoot == "" || p.CertPEM == "" {
 		return MnetPeer{}, aggregation.Errorf(aggregation.EInvalid, "store: an MNET peer needs a wwwroot and a certificate")
@@ -74,17 +94,21 @@ func (s *Store) SaveMnetPeer(ctx context.Context, p MnetPeer) (MnetPeer, error) 
 	if err != nil {
 		return MnetPeer{}, err
 	}
+	layout, err := validLayout(p.Layout)
+	if err != nil {
+		return MnetPeer{}, err
+	}
 	if p.Name == "" {
 		p.Name = p.WWWRoot
 	}
 	row := mnetPeerRow{WWWRoot: p.WWWRoot, Name: p.Name, CertPEM: p.CertPEM, ExpiresAt: p.ExpiresAt, Services: svcs,
-		CreatedAt: p.CreatedAt}
+		Layout: layout, CreatedAt: p.CreatedAt}
 	if p.LastConnectAt > 0 {
 		row.LastConnectAt = sql.NullInt64{Int64: p.LastConnectAt, Valid: true}
 	}
 	_, err = s.db.NewInsert().Model(&row).
 		On("CONFLICT (wwwroot) DO UPDATE").
-		Set("name = EXCLUDED.name, cert_pem = EXCLUDED.cert_pem, expires_at = EXCLUDED.expires_at, services = EXCLUDED.services").
+		Set("name = EXCLUDED.name, cert_pem = EXCLUDED.cert_pem, expires_at = EXCLUDED.expires_at, services = EXCLUDED.services, layout = EXCLUDED.layout").
 		Exec(ctx)
 	if err != nil {
 		return MnetPeer{}, wrap("save mnet peer", err)
