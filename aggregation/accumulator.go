@@ -100,6 +100,9 @@ func (a *Accumulator) Session(s *Session) {
 // Rollup returns the daily cells accumulated so far.
 func (a *Accumulator) Rollup() *Rollup { return a.rollup }
 
+// empty reports whether nothing was counted: no cell, no session.
+func (a *Accumulator) empty() bool { return a.rollup.Len() == 0 && len(a.sessions) == 0 }
+
 // Sessions returns the closed sessions in start order (see SortSessions).
 func (a *Accumulator) Sessions() []Session {
 	out := slices.Clone(a.sessions)

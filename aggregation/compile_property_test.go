@@ -129,17 +129,25 @@ func checkRollupsEqualLive(t *testing.T, s *compileSite, st *rolluptest.MemStore
 	t.Helper()
 	ctx := context.Background()
 	qnow := now + r.Int64N(3600)
-	fromRollups, err := aggregation.NewService(aggregation.ServiceConfig{Logs: s.log, Rollups: st, Location: loc, Now: func() int64 { return qnow }})
-	if err != nil {
-		t.Fatal(err)
-	}
 	live, _ := aggregation.NewService(aggregation.ServiceConfig{Logs: s.log, Location: loc, Now: func() int64 { return qnow }})
-	d, _, err := rolluptest.Compare(ctx, live, fromRollups, s.users, p, s.windows(r, loc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d != "" {
-		t.Fatalf("%s, now %d, zone %s: %s", what, qnow, loc, d)
+	windows := s.windows(r, loc)
+	// Read every time, and with the serving cache: asked twice, the second
+	// answers come from what the first built.
+	for _, cache := range []int64{0, 1 << 20} {
+		fromRollups, err := aggregation.NewService(aggregation.ServiceConfig{Logs: s.log, Rollups: st, Location: loc,
+			RollupCacheBytes: cache, Now: func() int64 { return qnow }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for ask := range 1 + min(cache, 1) {
+			d, _, err := rolluptest.Compare(ctx, live, fromRollups, s.users, p, windows)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d != "" {
+				t.Fatalf("%s, now %d, zone %s, cache %d, ask %d: %s", what, qnow, loc, cache, ask+1, d)
+			}
+		}
 	}
 }
 

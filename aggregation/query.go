@@ -227,55 +227,85 @@ func (s *Service) Users(ctx context.Context, userIDs []int64, q Query) (map[int6
 		return nil, err
 	}
 	for _, id := range ids {
-		pl := plans[id]
-		n := 0
-		if u := compiled[id]; u != nil {
-			n = len(u.Cells)
-		}
-		cells := newRollupFor(n)
-		var parts [][]Session
-		live, stored := false, false
-		if a := heads[id]; a != nil {
-			cells.Merge(a.Rollup())
-			parts = append(parts, a.Sessions())
-			live = true
-		}
-		if u := compiled[id]; pl.rollups && u != nil {
-			// Days before the retention start are the head's (a store may
-			// still hold some until its next pass drops them).
-			first := minDay
-			if u.From != 0 {
-				first = dayOf(u.From, s.cfg.Location)
-			}
-			for _, c := range u.Cells {
-				if c.Key.Day >= first {
-					cells.Add(c.Key, c.Cell)
-				}
-			}
-			pieces := u.Pieces
-			if u.From != 0 {
-				pieces = slices.DeleteFunc(slices.Clone(pieces), func(p SessionPiece) bool { return p.Day < first })
-			}
-			parts = append(parts, SessionsFromPieces(pieces))
-			stored = true
-		}
-		if a := tails[id]; a != nil {
-			cells.Merge(a.Rollup())
-			parts = append(parts, a.Sessions())
-			live = true
-		}
-		r := finish(id, q, cells, MergeSessions(parts...))
-		switch {
-		case live && stored:
-			r.Source = SourceMixed
-		case stored:
-			r.Source = SourceRollups
-		default:
-			r.Source = SourceLive
-		}
-		out[id] = r
+		out[id] = s.assemble(id, q, plans[id], compiled[id], heads[id], tails[id])
 	}
 	return out, nil
+}
+
+// assemble joins one user's answer from its live head, stored days and
+// live tail (each may be missing). An answer from the stored days alone
+// is remembered with the cached days that gave it, and handed out again
+// (a copy of the Result; its slices are shared) while they stay the
+// store's.
+func (s *Service) assemble(id int64, q Query, pl plan, u *UserRollups, head, tail *Accumulator) *Result {
+	useStored := pl.rollups && u != nil
+	source := SourceLive
+	switch {
+	case (head != nil || tail != nil) && useStored:
+		source = SourceMixed
+	case useStored:
+		source = SourceRollups
+	}
+	// A live part that counted nothing (today's tail of a learner who has
+	// not come back) adds nothing: the stored days answer alone.
+	if head != nil && head.empty() && useStored {
+		head = nil
+	}
+	if tail != nil && tail.empty() && useStored {
+		tail = nil
+	}
+	alone := useStored && head == nil && tail == nil && u.memo != nil
+	if alone {
+		if r := u.memo.result(q.Window); r != nil && r.Policy == (PolicyRef{Name: q.Policy.Name, Version: q.Policy.Version}) {
+			c := *r
+			c.Source = source
+			return &c
+		}
+	}
+	var storedCells *Rollup
+	var parts [][]Session
+	if useStored {
+		// Days before the retention start are the head's (a store may
+		// still hold some until its next pass drops them).
+		first := minDay
+		if u.From != 0 {
+			first = dayOf(u.From, s.cfg.Location)
+		}
+		var sessions []Session
+		if u.memo != nil {
+			storedCells, sessions = u.memo.stored(u, first)
+		} else {
+			storedCells, sessions = storedPart(u, first)
+		}
+		parts = append(parts, sessions)
+	}
+	cells := storedCells
+	if head != nil || tail != nil || cells == nil {
+		n := 0
+		if storedCells != nil {
+			n = storedCells.Len()
+		}
+		cells = newRollupFor(n)
+		if head != nil {
+			cells.Merge(head.Rollup())
+			parts = append([][]Session{head.Sessions()}, parts...)
+		}
+		if storedCells != nil {
+			cells.Merge(storedCells)
+		}
+		if tail != nil {
+			cells.Merge(tail.Rollup())
+			parts = append(parts, tail.Sessions())
+		}
+	}
+	r := finish(id, q, cells, MergeSessions(parts...))
+	r.Source = source
+	if alone {
+		u.memo.remember(q.Window, r)
+		c := *r
+		return &c
+	}
+	return r
 }
 
 // finish builds an answer: the merge keys of sessions are internal.

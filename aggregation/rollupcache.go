@@ -2,6 +2,7 @@ package aggregation
 
 import (
 	"context"
+	"slices"
 	"sync"
 )
 
@@ -32,7 +33,64 @@ type rollupCacheEntry struct {
 	version, from int64 // UserRollups.Version and From when read
 	cells         []RollupEntry
 	pieces        []SessionPiece
+	memo          *rollupMemo
 	size          int64
+}
+
+// rollupMemo is what the Service built from one cache entry's days: the
+// cells as a Rollup and the sessions joined from the pieces (both from the
+// retention start on), and the whole answers of windows the days answer
+// alone. They are shared by every question the entry answers and never
+// modified once built.
+type rollupMemo struct {
+	once     sync.Once
+	cells    *Rollup
+	sessions []Session
+
+	mu      sync.Mutex
+	results map[[2]int64]*Result // by window (From, To)
+}
+
+// maxMemoResults bounds the windows remembered per user.
+const maxMemoResults = 8
+
+// stored returns the cells and sessions of u from day first on, built
+// once.
+func (m *rollupMemo) stored(u *UserRollups, first Day) (*Rollup, []Session) {
+	m.once.Do(func() { m.cells, m.sessions = storedPart(u, first) })
+	return m.cells, m.sessions
+}
+
+// result returns the remembered answer for the window, or nil.
+func (m *rollupMemo) result(w Window) *Result {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.results[[2]int64{w.From, w.To}]
+}
+
+// remember keeps the answer for the window.
+func (m *rollupMemo) remember(w Window, r *Result) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.results == nil || len(m.results) >= maxMemoResults {
+		m.results = map[[2]int64]*Result{}
+	}
+	m.results[[2]int64{w.From, w.To}] = r
+}
+
+// storedPart builds the cells and sessions of u's days from first on.
+func storedPart(u *UserRollups, first Day) (*Rollup, []Session) {
+	cells := newRollupFor(len(u.Cells))
+	for _, c := range u.Cells {
+		if c.Key.Day >= first {
+			cells.Add(c.Key, c.Cell)
+		}
+	}
+	pieces := u.Pieces
+	if first != minDay {
+		pieces = slices.DeleteFunc(slices.Clone(pieces), func(p SessionPiece) bool { return p.Day < first })
+	}
+	return cells, SessionsFromPieces(pieces)
 }
 
 // Rough sizes of what an entry holds, for the budget.
@@ -72,7 +130,7 @@ func (c *rollupCache) read(ctx context.Context, r RollupReader, key CompileKey, 
 			missing = append(missing, id)
 			continue
 		}
-		v.Cells, v.Pieces = e.cells, e.pieces
+		v.Cells, v.Pieces, v.memo = e.cells, e.pieces, e.memo
 		out[id] = v
 	}
 	c.mu.Unlock()
@@ -90,8 +148,9 @@ func (c *rollupCache) read(ctx context.Context, r RollupReader, key CompileKey, 
 		if u.Version == 0 {
 			continue
 		}
-		e := &rollupCacheEntry{version: u.Version, from: u.From, cells: u.Cells, pieces: u.Pieces,
-			size: int64(len(u.Cells))*cellBytes + int64(len(u.Pieces))*pieceBytes}
+		// The built parts (memo) take about as much again.
+		e := &rollupCacheEntry{version: u.Version, from: u.From, cells: u.Cells, pieces: u.Pieces, memo: &rollupMemo{},
+			size: 2 * (int64(len(u.Cells))*cellBytes + int64(len(u.Pieces))*pieceBytes)}
 		if e.size > c.budget/8 { // one user's long history never evicts everyone
 			continue
 		}
@@ -104,6 +163,7 @@ func (c *rollupCache) read(ctx context.Context, r RollupReader, key CompileKey, 
 		}
 		c.m[k] = e
 		c.size += e.size
+		u.memo = e.memo
 	}
 	return out, true, nil
 }

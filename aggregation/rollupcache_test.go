@@ -71,6 +71,18 @@ func TestServiceRollupCache(t *testing.T) {
 	if n := st.users - before; n == 0 || n > len(s.users) {
 		t.Fatalf("after a compile: %d users' days read, want between 1 and %d", n, len(s.users))
 	}
+	// Windows of whole past days, answered by the stored days alone and
+	// remembered: each keeps its own answer, asked again and again.
+	first := dayFloor(s.first)
+	for range 2 {
+		for _, days := range []int64{2, 3, 7} {
+			q.Window = aggregation.Window{From: first, To: first + days*86400 - 1}
+			ask(s.users...)
+			q.Window.From += 86400
+			ask(s.users...)
+		}
+	}
+	q.Window = aggregation.AllTime
 
 	// A forgotten user: read again, answered as the log answers now.
 	s.log.Delete(a)
@@ -95,3 +107,6 @@ func TestServiceRollupCache(t *testing.T) {
 		t.Fatalf("without a cache: %d reads for 2 questions, want 2", n)
 	}
 }
+
+// dayFloor returns the start of t's UTC day.
+func dayFloor(t int64) int64 { return t - ((t%86400)+86400)%86400 }

@@ -40,6 +40,9 @@ type UserRollups struct {
 	Version int64
 	Cells   []RollupEntry
 	Pieces  []SessionPiece
+	// memo: what was built from these days, shared by every question the
+	// cache answers with them (nil when not cached).
+	memo *rollupMemo
 }
 
 // RollupReader reads compiled rollups (the store implements it).
