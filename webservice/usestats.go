@@ -242,7 +242,11 @@ func sessionsIn(ss []aggregation.Session, courseID int64) []aggregation.Session 
 // courseSessions returns the start of the first and the end of the last
 // session that touched the course (0, 0 when none did).
 func courseSessions(ss []aggregation.Session, courseID int64) (first, last int64) {
-	for _, s := range sessionsIn(ss, courseID) {
+	for i := range ss { // no copy: a course page asks this of every learner
+		s := &ss[i]
+		if !slices.Contains(s.Courses, courseID) {
+			continue
+		}
 		if first == 0 || s.Start < first {
 			first = s.Start
 		}
