@@ -40,7 +40,8 @@
 // teachers; the mnet_host rows of an install (1 local, 2 "All Hosts");
 // the settings of an install in config (mnet_localhost_id 1,
 // mnet_all_hosts_id 2, siteguest 1, siteadmins "2", guestroleid 6,
-// defaultuserroleid 7, release SiteRelease, version SiteVersion, lang en); the eight standard roles (ids 1..8: manager,
+// defaultuserroleid 7, release SiteRelease, version SiteVersion, lang en,
+// timezone SiteTimezone, forcetimezone 99); the eight standard roles (ids 1..8: manager,
 // coursecreator, editingteacher, teacher, student, guest, user,
 // frontpage); one role_capabilities row letting the manager role see the
 // site details (block/use_stats:seesitedetails, CAP_ALLOW, system context

@@ -99,9 +99,13 @@ const (
 	SiteVersion = "2024100700.00"
 )
 
+// SiteTimezone is the generated site's time zone (config timezone, as an
+// admin picks it at install; forcetimezone is 99, not forced).
+const SiteTimezone = "UTC"
+
 // writeAccess writes what a fresh install stores about access: the
-// settings usestats reads (config, with the release, version and
-// language), the standard roles, and the manager's
+// settings usestats reads (config, with the release, version, language
+// and time zone), the standard roles, and the manager's
 // permission to see the site details at the system context.
 func (s *site) writeAccess(ctx context.Context, w *Writer) error {
 	t0 := s.users[adminID-1].created
@@ -115,6 +119,8 @@ func (s *site) writeAccess(ctx context.Context, w *Writer) error {
 		{"release", SiteRelease},
 		{"version", SiteVersion},
 		{"lang", "en"},
+		{"timezone", SiteTimezone},
+		{"forcetimezone", "99"}, // users' zones not forced
 	}
 	for i, c := range settings {
 		if err := w.add(ctx, Config{ID: int64(i + 1), Name: c.name, Value: c.value}); err != nil {

@@ -34,7 +34,8 @@ func checkAccess(t *testing.T, db *dbconn.DB, p string, st Stats) {
 	}
 	rows.Close()
 	want := []string{"mnet_localhost_id=1", "mnet_all_hosts_id=2", "siteguest=1", "siteadmins=2", "guestroleid=6", "defaultuserroleid=7",
-		"release=" + SiteRelease, "version=" + SiteVersion, "lang=en"}
+		"release=" + SiteRelease, "version=" + SiteVersion, "lang=en",
+		"timezone=UTC", "forcetimezone=99"}
 	if !slices.Equal(cfg, want) {
 		t.Errorf("config %q, want %q", cfg, want)
 	}
