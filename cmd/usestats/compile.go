@@ -58,7 +58,7 @@ func runCompile(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	follow := fs.Bool("follow", false, "keep compiling new log rows every --every")
 	every := fs.Duration("every", env.duration("USESTATS_COMPILE_EVERY", time.Minute), "pause between passes with --follow (env USESTATS_COMPILE_EVERY)")
 	policies := fs.String("policies", envOr("USESTATS_COMPILE_POLICIES", ""), "presets compiled besides the default policy, comma-separated (env USESTATS_COMPILE_POLICIES)")
-	tz := fs.String("timezone", envOr("USESTATS_TIMEZONE", "UTC"), "time zone of the rollups' days (env USESTATS_TIMEZONE)")
+	zone := addZoneFlag(fs, "compile", "time zone of the rollups' days")
 	retain := fs.Int("retain-days", env.int("USESTATS_RETAIN_DAYS", 0), "drop rollups older than this many days on each pass; 0 keeps all (env USESTATS_RETAIN_DAYS)")
 	shards := fs.Int("shards", env.int("USESTATS_COMPILE_SHARDS", 1), "user ranges a fresh compile is split into, claimed by the workers sharing a store: as many as the workers (each is one read of the whole log table) (env USESTATS_COMPILE_SHARDS)")
 	mf := addMoodleFlags(fs, &env)
@@ -74,20 +74,24 @@ func runCompile(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *every <= 0 || *retain < 0 || *shards < 1 {
 		return aggregation.Errorf(aggregation.EInvalid, "compile: --every and --shards must be positive, --retain-days not negative")
 	}
-	loc, err := time.LoadLocation(*tz)
-	if err != nil {
-		return aggregation.Errorf(aggregation.EInvalid, "compile: unknown time zone %q", *tz)
+	if _, err := zone.explicit(); err != nil {
+		return err
 	}
 	ps, err := parsePolicies(*policies)
 	if err != nil {
 		return err
 	}
-	cfg := compileConfig{policies: ps, loc: loc, retainDays: *retain, shards: *shards}
 	src, err := mf.open(ctx, *dsn, *prefix)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	loc, err := zone.resolve(ctx, src, log)
+	if err != nil {
+		return err
+	}
+	cfg := compileConfig{policies: ps, loc: loc, retainDays: *retain, shards: *shards}
 	st, err := openStore(ctx, *storeURL)
 	if err != nil {
 		return err
@@ -98,7 +102,6 @@ func runCompile(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer unlock()
-	log := slog.New(slog.NewJSONHandler(stderr, nil))
 	progress := newCompileProgress(stderr, log)
 	for {
 		for _, p := range cfg.policies {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"regexp"
 	"strconv"
 	"strings"
@@ -26,7 +27,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	nowFlag := fs.String("now", "", "the current time, Unix seconds (default: the clock); caps the last event's credit")
 	policy := fs.String("policy", aggregation.DefaultPolicy, "time policy: usestats, dedication, attendanceregister, canvas, edx5, edx30")
 	format := fs.String("format", "json", "output format: json or table")
-	tz := fs.String("timezone", "UTC", "time zone of calendar days (IANA name)")
+	zone := addZoneFlag(fs, "report", "time zone of the days --from and --to name")
 	live := fs.Bool("live", false, "compute from the Moodle log, never from compiled rollups (the answer's source is then LIVE)")
 	storeURL := fs.String("store", "", "usestats' store with compiled rollups to answer from (the newest events still come from the log); empty: the log only")
 	if err := parseFlags(fs, args); err != nil {
@@ -41,15 +42,30 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *format != "json" && *format != "table" {
 		return aggregation.Errorf(aggregation.EInvalid, "report: --format must be json or table, not %q", *format)
 	}
-	loc, err := time.LoadLocation(*tz)
-	if err != nil {
-		return aggregation.Errorf(aggregation.EInvalid, "report: unknown time zone %q", *tz)
+	if _, err := zone.explicit(); err != nil {
+		return err
 	}
 	now := time.Now().Unix()
 	if *nowFlag != "" {
+		var err error
 		if now, err = strconv.ParseInt(*nowFlag, 10, 64); err != nil {
 			return aggregation.Errorf(aggregation.EInvalid, "report: --now %q is not Unix seconds", *nowFlag)
 		}
+	}
+	p, err := aggregation.Preset(*policy)
+	if err != nil {
+		return aggregation.Errorf(aggregation.EInvalid, "report: %s", aggregation.ErrorMessage(err))
+	}
+
+	src, err := mflags.open(ctx, *dsn, *prefix)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	// The site's zone, when it decides, is needed to read --from and --to.
+	loc, err := zone.resolve(ctx, src, slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		return err
 	}
 	w := aggregation.Window{From: 0, To: now}
 	if *from != "" {
@@ -65,16 +81,6 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := w.Validate(); err != nil {
 		return aggregation.Errorf(aggregation.EInvalid, "report: --to is before --from")
 	}
-	p, err := aggregation.Preset(*policy)
-	if err != nil {
-		return aggregation.Errorf(aggregation.EInvalid, "report: %s", aggregation.ErrorMessage(err))
-	}
-
-	src, err := mflags.open(ctx, *dsn, *prefix)
-	if err != nil {
-		return err
-	}
-	defer src.Close()
 	cfg := aggregation.ServiceConfig{Logs: src, Location: loc, Now: func() int64 { return now }, Workers: 1}
 	if *storeURL != "" {
 		st, err := openStore(ctx, *storeURL)

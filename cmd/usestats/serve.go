@@ -31,7 +31,7 @@ const defaultDemoDB = "usestats-demo.db"
 type serveConfig struct {
 	addr, moodleURL, prefix, storeURL, demoDB string
 	graphiql                                  bool
-	timezone, logLevel                        string
+	logLevel                                  string
 	timeout                                   time.Duration
 	demoUsers                                 int
 	workers                                   int // the query service's pool
@@ -61,7 +61,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	mflags := addMoodleFlags(fs, &env)
 	fs.IntVar(&c.demoUsers, "demo-users", env.int("USESTATS_DEMO_USERS", 300), "learners in a newly created demo database (env USESTATS_DEMO_USERS)")
 	fs.BoolVar(&c.graphiql, "graphiql", env.bool("USESTATS_GRAPHIQL", true), "serve the GraphiQL page at / (env USESTATS_GRAPHIQL)")
-	fs.StringVar(&c.timezone, "timezone", envOr("USESTATS_TIMEZONE", "UTC"), "time zone of calendar days (env USESTATS_TIMEZONE)")
+	zone := addZoneFlag(fs, "serve", "time zone of calendar days, daily series and the rollups' days")
 	fs.StringVar(&c.logLevel, "log-level", envOr("USESTATS_LOG_LEVEL", "info"), "debug, info, warn or error (env USESTATS_LOG_LEVEL)")
 	fs.DurationVar(&c.timeout, "request-timeout", env.duration("USESTATS_REQUEST_TIMEOUT", 10*time.Second), "deadline of one GraphQL request, database included (env USESTATS_REQUEST_TIMEOUT)")
 	fs.DurationVar(&c.compileEvery, "compile-every", env.duration("USESTATS_COMPILE_EVERY", time.Minute), "compile new log rows into rollups this often, in the background; 0: never (env USESTATS_COMPILE_EVERY)")
@@ -96,9 +96,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
 		return aggregation.Errorf(aggregation.EInvalid, "serve: --log-level %q: want debug, info, warn or error", c.logLevel)
 	}
-	loc, err := time.LoadLocation(c.timezone)
-	if err != nil {
-		return aggregation.Errorf(aggregation.EInvalid, "serve: unknown time zone %q", c.timezone)
+	if _, err := zone.explicit(); err != nil {
+		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 	if workersNote != "" {
@@ -123,6 +122,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer src.Close()
+	loc, err := zone.resolve(ctx, src, log)
+	if err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
