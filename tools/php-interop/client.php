@@ -8,12 +8,14 @@
 //   php client.php call     <serverBaseURL> <ourWwwroot> <ourCertFile> <ourKeyFile> <serverCertFile> <method> <paramsJSON> [--no-encrypt]
 //   php client.php raw      <serverBaseURL> <file>
 //   php client.php envelope <ourWwwroot> <ourKeyFile> <serverCertFile> <method> <paramsJSON> [--no-encrypt]
+//   php client.php stats    <answer>      (a use_stats_rpc_get_stats answer: its JSON string or its XML message)
 //
 // Always run with OPENSSL_CONF=<this dir>/openssl-legacy.cnf (RC4 needs OpenSSL's legacy provider).
 
 declare(strict_types=1);
 ini_set('display_errors', 'stderr');
 require __DIR__ . '/mnetlib.php';
+require __DIR__ . '/usestats.php';
 
 final class ProtocolError extends RuntimeException {}
 final class UsageError extends RuntimeException {}
@@ -279,6 +281,24 @@ function action_call(array $a): never
     }
 }
 
+function action_stats(array $a): never
+{
+    [$answer] = need($a, 1, 'stats <answer>');
+    $message = $answer;
+    if (str_starts_with(ltrim($answer), '{')) {
+        $r = json_decode($answer, true);
+        if (!is_array($r) || ($r['status'] ?? null) !== 200 || !is_string($r['message'] ?? null)) {
+            throw new ProtocolError('not a successful use_stats answer: ' . $answer);
+        }
+        $message = $r['message'];
+    }
+    try {
+        out(['report' => use_stats_parse_report($message)]);
+    } catch (UnexpectedValueException $e) {
+        throw new ProtocolError('use_stats report: ' . $e->getMessage());
+    }
+}
+
 function need(array $a, int $n, string $usage): array
 {
     if (count($a) !== $n) {
@@ -297,7 +317,8 @@ try {
         'call' => action_call($args),
         'raw' => action_raw($args),
         'envelope' => action_envelope($args),
-        default => throw new UsageError('usage: php client.php identity|keyswap|call|raw|envelope ...'),
+        'stats' => action_stats($args),
+        default => throw new UsageError('usage: php client.php identity|keyswap|call|raw|envelope|stats ...'),
     };
 } catch (UsageError $e) {
     out(['error' => $e->getMessage()], 2);

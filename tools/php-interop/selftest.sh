@@ -195,6 +195,23 @@ expect "keyswap with a mismatching cert is answered but not recorded" "$out" '$j
   && !file_exists("'"$S"'/peers/" . sha1("http://other.test") . ".pem")
   && str_contains(json_decode(array_slice(file("'"$T"'/server.log"), -1)[0], true)["note"] ?? "", "not recorded")'
 
+# --- use_stats report reader: both scope-3 layouts, escaped text, strict structure --------------
+US_USER=$'<USER>\n\t<USERNAME>a&amp;b</USERNAME>\n\t<FIRSTNAME>A</FIRSTNAME>\n\t<LASTNAME>O&#39;B</LASTNAME>\n\t<FROM>0</FROM>\n\t<ELAPSED>40</ELAPSED>\n\n</USER>'
+US_MOD=$'<MODULES>\n<MODULE>\n\t<NAME>R &lt;1&gt; &amp; &#34;q&#34;</NAME>\n\t<TYPE>page</TYPE>\n\t<IDNUMBER>P&amp;1</IDNUMBER>\n\t<ELAPSED>34</ELAPSED>\n\n</MODULE>\n\n</MODULES>\n'
+US_COURSE=$'<COURSE>\n\t<NAME>C &lt;1&gt;</NAME>\n\t<SHORTNAME>C1</SHORTNAME>\n\t<IDNUMBER></IDNUMBER>\n\t<ELAPSED>38</ELAPSED>\n'
+out=$(run_ok stats $'<USE_STATS>\n'"$US_USER$US_MOD"$'\n</USE_STATS>')
+expect "stats: published layout (MODULES under USE_STATS), text unescaped" "$out" '($r = $j["report"])["layout"] === "published"
+  && $r["courses"] === [] && $r["user"]["username"] === "a&b" && $r["user"]["lastname"] === "O'"'"'B" && $r["user"]["elapsed"] === 40
+  && $r["modules"] === [["name" => "R <1> & \"q\"", "type" => "page", "idnumber" => "P&1", "elapsed" => 34]]'
+nested=$'<USE_STATS>\n'"$US_USER"$'<COURSES>\n'"$US_COURSE$US_MOD"$'\n</COURSE>\n\n</COURSES>\n\n</USE_STATS>'
+out=$(run_ok stats "$("$PHP" -r 'echo json_encode(["status" => 200, "errors" => [], "message" => $argv[1]]);' "$nested")")
+expect "stats: nested layout (MODULES in COURSE), read from the JSON answer" "$out" '($r = $j["report"])["layout"] === "nested"
+  && $r["modules"] === [] && $r["courses"][0]["name"] === "C <1>" && $r["courses"][0]["modules"][0]["elapsed"] === 34'
+out=$(run_err stats $'<USE_STATS>\n'"$US_USER"$'<COURSES>\n'"$US_COURSE$US_MOD"$'\n</COURSE>\n\n</COURSES>\n'"$US_MOD"$'\n</USE_STATS>')
+expect "stats: MODULES in both places is refused" "$out" 'str_contains($j["error"], "both")'
+out=$(run_err stats '<USE_STATS><USER><USERNAME>a & b</USERNAME></USER></USE_STATS>')
+expect "stats: an unescaped & is refused" "$out" 'str_contains($j["error"], "well-formed")'
+
 # --- usage ---------------------------------------------------------------------------------------
 rc=0; out=$(client call "$BASE") || rc=$?
 [ $rc -eq 2 ] || fail "usage error should exit 2, got $rc"
