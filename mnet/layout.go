@@ -34,5 +34,5 @@ func ParseLayout(s string) (Layout, error) {
 	case LayoutPublished, LayoutNested:
 		return l, nil
 	}
-	return "", aggregation.Errorf(aggregation.EInvalid, "mnet: unknown scope-3 layout %q (published or nested)", s)
+	return "", aggregation.Errorf(aggregation.EInvalid, "unknown layout %q: use published or nested", s)
 }

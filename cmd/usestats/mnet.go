@@ -115,7 +115,8 @@ func (k *keyManager) rotateEvery(ctx context.Context, d time.Duration) {
 type peerStore struct{ st *store.Store }
 
 func toPeer(p store.MnetPeer) mnet.Peer {
-	out := mnet.Peer{WWWRoot: p.WWWRoot, Name: p.Name, CertPEM: []byte(p.CertPEM), Expires: p.ExpiresAt, Services: p.Services}
+	out := mnet.Peer{WWWRoot: p.WWWRoot, Name: p.Name, CertPEM: []byte(p.CertPEM), Expires: p.ExpiresAt, Services: p.Services,
+		Layout: mnet.Layout(p.Layout)}
 	if cert, err := mnet.ParseCertificatePEM(out.CertPEM); err == nil {
 		out.Cert = cert
 	}
@@ -134,7 +135,7 @@ func (s peerStore) Peer(ctx context.Context, wwwroot string) (mnet.Peer, bool, e
 // SavePeer implements mnet.PeerStore.
 func (s peerStore) SavePeer(ctx context.Context, p mnet.Peer) error {
 	_, err := s.st.SaveMnetPeer(ctx, store.MnetPeer{WWWRoot: p.WWWRoot, Name: p.Name, CertPEM: string(p.CertPEM),
-		ExpiresAt: p.Expires, Services: p.Services, CreatedAt: time.Now().Unix()})
+		ExpiresAt: p.Expires, Services: p.Services, Layout: string(p.Layout), CreatedAt: time.Now().Unix()})
 	return err
 }
 

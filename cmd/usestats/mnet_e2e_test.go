@@ -220,13 +220,7 @@ func runCLI(t *testing.T, bin string, args ...string) string {
 // reportMinutes is the report command's total for user, in whole minutes.
 func reportMinutes(t *testing.T, bin, moodleURL, user string) int64 {
 	t.Helper()
-	var rep struct {
-		Total int64 `json:"total"`
-	}
-	if err := json.Unmarshal([]byte(runCLI(t, bin, "report", "--moodle", moodleURL, "--user", "username:"+user)), &rep); err != nil {
-		t.Fatal(err)
-	}
-	return rep.Total / 60
+	return readReport(t, bin, moodleURL, user).Total / 60
 }
 
 var elapsedRE = regexp.MustCompile(`<USER>\n\t<USERNAME>([^<]*)</USERNAME>\n\t<FIRSTNAME>[^<]*</FIRSTNAME>\n\t<LASTNAME>[^<]*</LASTNAME>\n\t<FROM>0</FROM>\n\t<ELAPSED>(\d+)</ELAPSED>\n\n</USER>`)
@@ -268,6 +262,7 @@ func TestMNETWithPHP(t *testing.T) {
 	site.addRemoteUser(t, "phpadmin", hostID, true)
 	site.addRemoteUser(t, "phpstudent", hostID, false)
 	learner, course := site.learner(t)
+	site.renameForEscaping(t, learner, course)
 
 	state := filepath.Join(dir, "php")
 	startPHPServer(t, php, tools, phpRoot, state, phpPort)
@@ -301,7 +296,8 @@ func TestMNETWithPHP(t *testing.T) {
 	}
 	admin := map[string]string{"username": "phpadmin", "remoteuserhostroot": phpRoot, "remotehostroot": phpRoot}
 
-	want := reportMinutes(t, bin, site.url, learner)
+	rep := readReport(t, bin, site.url, learner)
+	want := rep.Total / 60
 	if want < 5 {
 		t.Fatalf("the learner has only %d minutes; the fixture needs more", want)
 	}
@@ -319,6 +315,16 @@ func TestMNETWithPHP(t *testing.T) {
 			t.Errorf("scope %d has the wrong sections:\n%s", scope, msg)
 		}
 	}
+	// Scope 3 read by the PHP client in each layout: published (the
+	// default), then nested once peer add sets it while usestats serves;
+	// adding the peer again without --layout keeps it.
+	const getStats = "blocks/use_stats/rpclib.php/use_stats_rpc_get_stats"
+	checkScope3WithPHP(t, php, tools, call(getStats, admin, learner, "", 3, 0)["response"], rep, "published")
+	runCLI(t, bin, "peer", "add", phpRoot, "--store", store, "--wwwroot", ourRoot, "--name", "PHP site", "--layout", "nested")
+	checkScope3WithPHP(t, php, tools, call(getStats, admin, learner, "", 3, 0)["response"], rep, "nested")
+	runCLI(t, bin, "peer", "add", phpRoot, "--store", store, "--wwwroot", ourRoot, "--name", "PHP site")
+	checkScope3WithPHP(t, php, tools, call(getStats, admin, learner, "", "3", 0)["response"], rep, "nested")
+
 	// The block/ spelling, a struct answer (jsonresponse false).
 	r := call("block/use_stats/rpclib.php/use_stats_rpc_get_stats", admin, learner, "", 1, 0, false)
 	if st, ok := r["response"].(map[string]any); !ok || st["status"] != float64(200) || !strings.Contains(fmt.Sprint(st["message"]), "<ELAPSED>") {
@@ -387,8 +393,8 @@ func TestMNETWithPHP(t *testing.T) {
 	}
 
 	list := runCLI(t, bin, "peer", "list", "--store", store)
-	if !strings.Contains(list, phpRoot) || !regexp.MustCompile(`use_stats\s+\d{4}-\d\d-\d\d`).MatchString(list) {
-		t.Errorf("peer list has no last connection:\n%s", list)
+	if !strings.Contains(list, phpRoot) || !regexp.MustCompile(`LAYOUT\s+LAST CONNECT\n.*use_stats\s+nested\s+\d{4}-\d\d-\d\d`).MatchString(list) {
+		t.Errorf("peer list has no nested layout or no last connection:\n%s", list)
 	}
 }
 

@@ -158,7 +158,7 @@ func TestTwoInstances(t *testing.T) {
 		t.Fatalf("with B down: %v", st)
 	}
 	list := runCLI(t, bin, "peer", "list", "--store", storeA)
-	if !regexp.MustCompile(regexp.QuoteMeta(rootB) + `.*use_stats\s+\d{4}-`).MatchString(list) {
+	if !regexp.MustCompile(regexp.QuoteMeta(rootB) + `.*use_stats\s+published\s+\d{4}-`).MatchString(list) {
 		t.Errorf("last connection to B not recorded:\n%s", list)
 	}
 }

@@ -20,14 +20,19 @@ const defaultWWWRoot = "http://localhost:8080"
 
 const peerUsage = `usage: usestats peer <add|list|remove> [flags]
 
-  add URL [--name NAME] [--services use_stats]   fetch the host's certificate (system/keyswap)
-                                                  and register it as an MNET peer
-  list                                            the registered peers
-  remove URL                                      forget a peer
+  add URL [--name NAME] [--services use_stats] [--layout published|nested]
+                                   fetch the host's certificate (system/keyswap)
+                                   and register it as an MNET peer
+  list                             the registered peers
+  remove URL                       forget a peer
 
 Every subcommand takes --store URL (env USESTATS_STORE, default ` + defaultStore + `);
 add takes --wwwroot (env USESTATS_WWWROOT, default ` + defaultWWWRoot + `): ours, as serve uses it.
-Running add again refreshes the certificate, name and services.
+--layout is where use_stats_rpc_get_stats puts the modules at scope 3 for this peer:
+published (default: one MODULES under USE_STATS) or nested (MODULES in each COURSE,
+as block_use_stats' code does).
+Running add again refreshes the certificate, name and services; it keeps the
+layout unless --layout is given.
 `
 
 func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -49,6 +54,7 @@ func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	wwwroot := fs.String("wwwroot", envOr("USESTATS_WWWROOT", defaultWWWRoot), "our wwwroot (env USESTATS_WWWROOT)")
 	name := fs.String("name", "", "the peer's display name (default: its wwwroot)")
 	services := fs.String("services", mnet.UseStatsService, "services published to the peer, comma separated; empty: none")
+	layoutFlag := fs.String("layout", "", "scope-3 layout of the peer's use_stats answers: published (default) or nested")
 	timeout := fs.Duration("timeout", 30*time.Second, "deadline of the key exchange")
 	// URL first or last: usestats peer add URL --name X, or --name X URL.
 	var target string
@@ -63,6 +69,10 @@ func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if (sub == "list") != (target == "") || fs.NArg() > 1 {
 		return aggregation.Errorf(aggregation.EInvalid, "peer %s: give exactly one host URL (none for list)", sub)
+	}
+	layout, err := mnet.ParseLayout(*layoutFlag)
+	if err != nil {
+		return fmt.Errorf("peer %s --layout: %w", sub, err)
 	}
 	st, err := openStore(ctx, *storeURL)
 	if err != nil {
@@ -110,13 +120,20 @@ func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return aggregation.Errorf(aggregation.EUnavailable, "peer add: key exchange with %s failed: %v", root, err)
 	}
+	if *layoutFlag == "" { // keep the layout of a peer added before
+		if old, ok, err := st.MnetPeer(ctx, root); err != nil {
+			return err
+		} else if ok {
+			layout = mnet.Layout(old.Layout)
+		}
+	}
 	p, err := st.SaveMnetPeer(ctx, store.MnetPeer{WWWRoot: root, Name: *name, CertPEM: string(certPEM),
-		ExpiresAt: cert.NotAfter.Unix(), Services: svcs, CreatedAt: time.Now().Unix()})
+		ExpiresAt: cert.NotAfter.Unix(), Services: svcs, Layout: string(layout), CreatedAt: time.Now().Unix()})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "peer %s registered (certificate valid until %s, services: %s)\n", p.WWWRoot,
-		cert.NotAfter.UTC().Format(time.RFC3339), orNone(strings.Join(p.Services, ",")))
+	fmt.Fprintf(stdout, "peer %s registered (certificate valid until %s, services: %s, layout: %s)\n", p.WWWRoot,
+		cert.NotAfter.UTC().Format(time.RFC3339), orNone(strings.Join(p.Services, ",")), p.Layout)
 	return nil
 }
 
@@ -133,9 +150,10 @@ func listPeers(ctx context.Context, st *store.Store, stdout io.Writer) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "WWWROOT\tNAME\tCERTIFICATE EXPIRES\tSERVICES\tLAST CONNECT")
+	fmt.Fprintln(tw, "WWWROOT\tNAME\tCERTIFICATE EXPIRES\tSERVICES\tLAYOUT\tLAST CONNECT")
 	for _, p := range ps {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.WWWRoot, p.Name, when(p.ExpiresAt), orNone(strings.Join(p.Services, ",")), when(p.LastConnectAt))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.WWWRoot, p.Name, when(p.ExpiresAt), orNone(strings.Join(p.Services, ",")),
+			p.Layout, when(p.LastConnectAt))
 	}
 	return tw.Flush()
 }
