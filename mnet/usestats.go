@@ -68,7 +68,9 @@ type UseStats struct {
 	// QueryService computes the user's time (its Location gives
 	// calendar days); the method Service describes the MNET service.
 	QueryService *aggregation.Service
-	// Policy is the time policy asked of QueryService.
+	// Policy is the time policy asked of QueryService. Zero: the
+	// QueryService's default at each call — the site's own
+	// block_use_stats settings when the site has them, else usestats.
 	Policy aggregation.Policy
 	Now    func() int64 // Unix seconds (default QueryService.Now)
 	// Forward reaches other hosts when whereroot names one; nil answers
@@ -459,4 +461,13 @@ func flattenErrors(raw json.RawMessage) []string {
 		walk(v)
 	}
 	return out
+}
+
+// policy is the policy of a call: the configured one, else the query
+// service's default (read at each call: the site's settings may change).
+func (u *UseStats) policy() aggregation.Policy {
+	if u.Policy.Name != "" {
+		return u.Policy
+	}
+	return u.QueryService.Policies().Default()
 }

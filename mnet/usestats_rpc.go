@@ -57,7 +57,7 @@ func (u *UseStats) localStats(ctx context.Context, username string, scope int, f
 	if u.QueryService == nil {
 		return nil, aggregation.Errorf(aggregation.EInternal, "mnet: UseStats.QueryService is not set")
 	}
-	res, err := u.QueryService.User(ctx, user.ID, aggregation.Query{Policy: u.Policy, Window: w, Now: now})
+	res, err := u.QueryService.User(ctx, user.ID, aggregation.Query{Policy: u.policy(), Window: w, Now: now})
 	if err != nil {
 		return nil, err
 	}
