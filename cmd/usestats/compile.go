@@ -21,23 +21,23 @@ import (
 // compileConfig is what `usestats compile` is configured with (serve's
 // background compiles use the same settings).
 type compileConfig struct {
-	policies   []aggregation.Policy
+	known      *aggregation.Policies // gives the default policy: the site's, else usestats
+	extra      []aggregation.Policy  // presets compiled besides the default
 	loc        *time.Location
 	retainDays int
 	shards     int
 }
 
-// parsePolicies reads a comma-separated list of preset names; the
-// default policy is always compiled, first.
+// policies is what one pass compiles, the default policy first.
+func (c compileConfig) policies() []aggregation.Policy { return compiledPolicies(c.known, c.extra) }
+
+// parsePolicies reads a comma-separated list of preset names: the
+// presets compiled besides the default policy.
 func parsePolicies(list string) ([]aggregation.Policy, error) {
-	def, err := aggregation.Preset(aggregation.DefaultPolicy)
-	if err != nil {
-		return nil, err
-	}
-	out := []aggregation.Policy{def}
+	var out []aggregation.Policy
 	for _, name := range strings.Split(list, ",") {
 		name = strings.TrimSpace(name)
-		if name == "" || name == def.Name {
+		if name == "" {
 			continue
 		}
 		p, err := aggregation.Preset(name)
@@ -57,7 +57,7 @@ func runCompile(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	storeURL := fs.String("store", envOr("USESTATS_STORE", defaultStore), "usestats' own database, where rollups are kept (env USESTATS_STORE)")
 	follow := fs.Bool("follow", false, "keep compiling new log rows every --every")
 	every := fs.Duration("every", env.duration("USESTATS_COMPILE_EVERY", time.Minute), "pause between passes with --follow (env USESTATS_COMPILE_EVERY)")
-	policies := fs.String("policies", envOr("USESTATS_COMPILE_POLICIES", ""), "presets compiled besides the default policy, comma-separated (env USESTATS_COMPILE_POLICIES)")
+	policies := fs.String("policies", envOr("USESTATS_COMPILE_POLICIES", ""), "presets compiled besides the default policy (the site's block_use_stats settings when it has them, else usestats), comma-separated (env USESTATS_COMPILE_POLICIES)")
 	zone := addZoneFlag(fs, "compile", "time zone of the rollups' days")
 	retain := fs.Int("retain-days", env.int("USESTATS_RETAIN_DAYS", 0), "drop rollups older than this many days on each pass; 0 keeps all (env USESTATS_RETAIN_DAYS)")
 	shards := fs.Int("shards", env.int("USESTATS_COMPILE_SHARDS", 1), "user ranges a fresh compile is split into, claimed by the workers sharing a store: as many as the workers (each is one read of the whole log table) (env USESTATS_COMPILE_SHARDS)")
@@ -91,7 +91,7 @@ func runCompile(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	cfg := compileConfig{policies: ps, loc: loc, retainDays: *retain, shards: *shards}
+	cfg := compileConfig{known: &aggregation.Policies{}, extra: ps, loc: loc, retainDays: *retain, shards: *shards}
 	st, err := openStore(ctx, *storeURL)
 	if err != nil {
 		return err
@@ -104,7 +104,11 @@ func runCompile(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	defer unlock()
 	progress := newCompileProgress(stderr, log)
 	for {
-		for _, p := range cfg.policies {
+		// The site's settings, read again at each pass of --follow.
+		if err := loadSitePolicy(ctx, src, cfg.known, log); err != nil {
+			return fmt.Errorf("compile: %w", err)
+		}
+		for _, p := range cfg.policies() {
 			start := time.Now()
 			stats, err := cfg.compiler(src, st, p, progress.report).Run(ctx)
 			progress.done()

@@ -31,7 +31,7 @@ func (b *backgroundCompiler) pass(ctx context.Context) {
 		return
 	}
 	defer unlock()
-	for _, p := range b.cfg.policies {
+	for _, p := range b.cfg.policies() {
 		if ctx.Err() != nil {
 			return
 		}

@@ -168,8 +168,7 @@ type mnetNode struct {
 type mnetOptions struct {
 	wwwroot      string
 	autoRegister bool
-	caller       string // username peers know us by
-	policy       aggregation.Policy
+	caller       string               // username peers know us by
 	service      *aggregation.Service // computes the time of use_stats calls
 }
 
@@ -188,7 +187,6 @@ func newMnetNode(ctx context.Context, st *store.Store, src *moodle.Source, opt m
 		Site:         moodleSite{src},
 		Directory:    src.Directory(),
 		QueryService: opt.service,
-		Policy:       opt.policy,
 		Now:          func() int64 { return time.Now().Unix() },
 		Forward:      n.forward,
 		Logger:       log,

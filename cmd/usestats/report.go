@@ -25,7 +25,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	from := fs.String("from", "", "start of the window, inclusive: Unix seconds, YYYY-MM-DD or RFC 3339 (default: the beginning)")
 	to := fs.String("to", "", "end of the window, inclusive: Unix seconds, YYYY-MM-DD (the whole day) or RFC 3339 (default: now)")
 	nowFlag := fs.String("now", "", "the current time, Unix seconds (default: the clock); caps the last event's credit")
-	policy := fs.String("policy", aggregation.DefaultPolicy, "time policy: usestats, dedication, attendanceregister, canvas, edx5, edx30")
+	policy := fs.String("policy", "", "time policy: site (the site's block_use_stats settings), usestats, dedication, attendanceregister, canvas, edx5, edx30 (default: site when the site has those settings, else usestats)")
 	format := fs.String("format", "json", "output format: json or table")
 	zone := addZoneFlag(fs, "report", "time zone of the days --from and --to name")
 	live := fs.Bool("live", false, "compute from the Moodle log, never from compiled rollups (the answer's source is then LIVE)")
@@ -52,9 +52,10 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return aggregation.Errorf(aggregation.EInvalid, "report: --now %q is not Unix seconds", *nowFlag)
 		}
 	}
-	p, err := aggregation.Preset(*policy)
-	if err != nil {
-		return aggregation.Errorf(aggregation.EInvalid, "report: %s", aggregation.ErrorMessage(err))
+	if *policy != "" && *policy != aggregation.PolicySite {
+		if _, err := aggregation.Preset(*policy); err != nil {
+			return aggregation.Errorf(aggregation.EInvalid, "report: %s", aggregation.ErrorMessage(err))
+		}
 	}
 
 	src, err := mflags.open(ctx, *dsn, *prefix)
@@ -63,9 +64,18 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer src.Close()
 	// The site's zone, when it decides, is needed to read --from and --to.
-	loc, err := zone.resolve(ctx, src, slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	warn := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	loc, err := zone.resolve(ctx, src, warn)
 	if err != nil {
 		return err
+	}
+	known := &aggregation.Policies{}
+	if err := loadSitePolicy(ctx, src, known, warn); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	p, err := known.Lookup(*policy)
+	if err != nil {
+		return aggregation.Errorf(aggregation.EInvalid, "report: %s", aggregation.ErrorMessage(err))
 	}
 	w := aggregation.Window{From: 0, To: now}
 	if *from != "" {
@@ -81,7 +91,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := w.Validate(); err != nil {
 		return aggregation.Errorf(aggregation.EInvalid, "report: --to is before --from")
 	}
-	cfg := aggregation.ServiceConfig{Logs: src, Location: loc, Now: func() int64 { return now }, Workers: 1}
+	cfg := aggregation.ServiceConfig{Logs: src, Location: loc, Policies: known, Now: func() int64 { return now }, Workers: 1}
 	if *storeURL != "" {
 		st, err := openStore(ctx, *storeURL)
 		if err != nil {

@@ -66,7 +66,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&c.timeout, "request-timeout", env.duration("USESTATS_REQUEST_TIMEOUT", 10*time.Second), "deadline of one GraphQL request, database included (env USESTATS_REQUEST_TIMEOUT)")
 	fs.DurationVar(&c.compileEvery, "compile-every", env.duration("USESTATS_COMPILE_EVERY", time.Minute), "compile new log rows into rollups this often, in the background; 0: never (env USESTATS_COMPILE_EVERY)")
 	fs.IntVar(&c.rollupCacheMB, "rollup-cache-mb", env.int("USESTATS_ROLLUP_CACHE_MB", 256), "memory for stored days read from the store, used again while the store says the user's rollups are unchanged; 0: read every time (env USESTATS_ROLLUP_CACHE_MB)")
-	fs.StringVar(&c.compilePolicies, "compile-policies", envOr("USESTATS_COMPILE_POLICIES", ""), "presets compiled besides the default policy, comma-separated (env USESTATS_COMPILE_POLICIES)")
+	fs.StringVar(&c.compilePolicies, "compile-policies", envOr("USESTATS_COMPILE_POLICIES", ""), "presets compiled besides the default policy (the site's block_use_stats settings when it has them, else usestats), comma-separated (env USESTATS_COMPILE_POLICIES)")
 	fs.IntVar(&c.retainDays, "retain-days", env.int("USESTATS_RETAIN_DAYS", 0), "drop rollups older than this many days on each compile; 0 keeps all (env USESTATS_RETAIN_DAYS)")
 	fs.IntVar(&c.workers, "workers", env.int("USESTATS_WORKERS", 2), "log queries running at once in the whole process (GraphQL, web services, MNET), each over a share of a batch's users (env USESTATS_WORKERS)")
 	if env.err != nil {
@@ -139,13 +139,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if c.wwwroot, err = checkWWWRoot(c.wwwroot); err != nil {
 		return err
 	}
-	policy, err := aggregation.Preset(aggregation.PolicyUsestats)
-	if err != nil {
-		return err
+	// The site's block_use_stats settings, when it has them, are the
+	// default policy of every surface, read again every few minutes.
+	known := &aggregation.Policies{}
+	if err := loadSitePolicy(ctx, src, known, log); err != nil {
+		return fmt.Errorf("serve: %w", err)
 	}
+	go refreshSitePolicy(ctx, src, known, siteSettingsEvery, log)
 	// One query service for every surface: one bounded pool of log reads
 	// for the whole process, panics logged and turned into errors.
-	bg := &backgroundCompiler{cfg: compileConfig{policies: policies, loc: loc, retainDays: c.retainDays, shards: 1},
+	bg := &backgroundCompiler{cfg: compileConfig{known: known, extra: policies, loc: loc, retainDays: c.retainDays, shards: 1},
 		src: src, st: st, storeURL: c.storeURL, log: log}
 	if demo {
 		// The demo answers from rollups from its first request on.
@@ -158,6 +161,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Logs:             src,
 		Rollups:          st,
 		RollupCacheBytes: int64(c.rollupCacheMB) << 20,
+		Policies:         known,
 		Location:         loc,
 		Now:              func() int64 { return time.Now().Unix() },
 		Workers:          c.workers,
@@ -169,7 +173,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	node, err := newMnetNode(ctx, st, src, mnetOptions{wwwroot: c.wwwroot, autoRegister: c.mnetAutoRegister,
-		caller: c.mnetCaller, policy: policy, service: svc}, log)
+		caller: c.mnetCaller, service: svc}, log)
 	if err != nil {
 		return err
 	}
@@ -192,7 +196,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	ws, err := newWSHandler(ctx, c.ws, wsDeps{st: st, src: src, svc: svc, policy: policy, log: log, wwwroot: c.wwwroot})
+	ws, err := newWSHandler(ctx, c.ws, wsDeps{st: st, src: src, svc: svc, log: log, wwwroot: c.wwwroot})
 	if err != nil {
 		return err
 	}

@@ -59,7 +59,6 @@ type wsDeps struct {
 	st      *store.Store
 	src     *moodle.Source
 	svc     *aggregation.Service // computes the time
-	policy  aggregation.Policy
 	log     *slog.Logger
 	wwwroot string
 }
@@ -81,7 +80,6 @@ func newWSHandler(ctx context.Context, c wsConfig, d wsDeps) (*webservice.Handle
 		Authenticate:  wsAuth{st: d.st, src: d.src, moodleTokens: c.moodleTokens, now: time.Now}.authenticate,
 		Directory:     d.src.Directory(),
 		Service:       d.svc,
-		Policy:        d.policy,
 		Now:           func() int64 { return time.Now().Unix() },
 		SiteInfo:      info,
 		MaxUsers:      c.maxUsers,
