@@ -97,18 +97,11 @@ func (k *keyManager) rotate(ctx context.Context) error {
 
 // rotateEvery checks for expiry until ctx ends.
 func (k *keyManager) rotateEvery(ctx context.Context, d time.Duration) {
-	t := time.NewTicker(d)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := k.rotate(ctx); err != nil && ctx.Err() == nil {
-				k.log.Error("mnet: key rotation failed", "err", err)
-			}
+	repeat(ctx, d, func() {
+		if err := k.rotate(ctx); err != nil && ctx.Err() == nil {
+			k.log.Error("mnet: key rotation failed", "err", err)
 		}
-	}
+	})
 }
 
 // peerStore adapts the store's peer registry to mnet.PeerStore.

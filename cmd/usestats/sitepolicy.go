@@ -50,18 +50,11 @@ func loadSitePolicy(ctx context.Context, src *moodle.Source, known *aggregation.
 // refreshSitePolicy reads the settings again every interval until ctx
 // ends; a failed read keeps the policy in use.
 func refreshSitePolicy(ctx context.Context, src *moodle.Source, known *aggregation.Policies, every time.Duration, log *slog.Logger) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	repeat(ctx, every, func() {
 		if err := loadSitePolicy(ctx, src, known, log); err != nil && ctx.Err() == nil {
 			log.Warn("reading the site's block_use_stats settings failed; the policy in use stays", "err", err.Error())
 		}
-	}
+	})
 }
 
 // compiledPolicies is what a compile pass compiles: the default policy
