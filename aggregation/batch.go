@@ -28,13 +28,14 @@ type UsersLogReader interface {
 // policy. userIDs may be in any order and hold repeats.
 func ComputeUsers(ctx context.Context, r UsersLogReader, userIDs []int64, p Policy, w Window, now int64,
 	sink func(userID int64) Sink, done func(userID int64, p Policy)) error {
-	return computeUsers(ctx, r, userIDs, p, w, now, sink, done, 0)
+	return computeUsers(ctx, r, userIDs, p, w, now, sink, done, 0, nil)
 }
 
 // computeUsers is ComputeUsers with at least minBehind seconds of
-// look-behind.
+// look-behind and, for the users courseFrom names, their course starts
+// (Window.CourseFrom; nil: w's own for everyone).
 func computeUsers(ctx context.Context, r UsersLogReader, userIDs []int64, p Policy, w Window, now int64,
-	sink func(userID int64) Sink, done func(userID int64, p Policy), minBehind int64) error {
+	sink func(userID int64) Sink, done func(userID int64, p Policy), minBehind int64, courseFrom map[int64]map[int64]int64) error {
 	ids := slices.Clone(userIDs)
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
@@ -105,7 +106,7 @@ func computeUsers(ctx context.Context, r UsersLogReader, userIDs []int64, p Poli
 			return runErr
 		}
 		for next < len(ids) && ids[next] <= id {
-			e, err := NewEngine(p, w, sink(ids[next]))
+			e, err := NewEngine(p, w.withStarts(courseFrom[ids[next]]), sink(ids[next]))
 			if err != nil {
 				return err
 			}
@@ -174,7 +175,7 @@ func computeUsers(ctx context.Context, r UsersLogReader, userIDs []int64, p Poli
 	// Users active without a break through the look-behind: one at a
 	// time, reading further back.
 	for _, id := range retry {
-		if _, err := computeUser(ctx, oneUser{r}, id, p, w, now, sink(id), minBehind); err != nil {
+		if _, err := computeUser(ctx, oneUser{r}, id, p, w.withStarts(courseFrom[id]), now, sink(id), minBehind); err != nil {
 			return err
 		}
 		done(id, p)

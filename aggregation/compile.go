@@ -599,7 +599,7 @@ func (c *Compiler) recompile(ctx context.Context, p Policy, key CompileKey, user
 			out = append(out, UserCompile{UserID: id, FromDay: fromDay,
 				State: UserState{CompiledTo: math.MaxInt64, LastTime: lastOf(id)},
 				Cells: k.Rollup().AppendEntries(nil), Pieces: k.Pieces()})
-		}, p.joinBehind())
+		}, p.joinBehind(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("recompiling %d users: %w", len(users), err)
 	}

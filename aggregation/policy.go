@@ -132,6 +132,14 @@ type Policy struct {
 	// credited to the previous event, the time after it is not counted and
 	// carried (captured) time is discarded.
 	Logout bool
+	// EnrolmentFilter counts each course's time only from the user's first
+	// enrolment start in that course (the earliest over every enrolment
+	// instance of the course; a course without an enrolment of the user,
+	// and the front page, are not cut). Events before it stay in the
+	// timeline, so other courses and the site are unchanged (the
+	// reference's filter cut every course at the latest enrolment
+	// anywhere, B5).
+	EnrolmentFilter bool
 }
 
 // Limits for Validate: anything beyond is almost certainly a unit mistake.
@@ -222,6 +230,9 @@ func (p *Policy) digest() string {
 		p.SplitOnLogin, p.SplitOnCourse, p.MinSession, p.Timeline,
 		p.Capture, p.Ignore, p.DropOrigins, p.KeepFailed, p.KeepLoginAs,
 		p.KeepAnonymous, p.Site, p.SkipGraded, p.Logout)
+	if p.EnrolmentFilter { // appended only when on: the digests of existing policies stay
+		fmt.Fprint(h, "|enrolmentfilter")
+	}
 	return fmt.Sprintf("%016x", h.Sum64())
 }
 

@@ -62,6 +62,9 @@ type ServiceConfig struct {
 	// Policies resolves policy names for the surfaces (Service.Policies);
 	// nil knows the presets only.
 	Policies *Policies
+	// Enrolments gives the users' enrolment starts for policies with the
+	// enrolment filter (default: Logs, when it is an EnrolmentReader).
+	Enrolments EnrolmentReader
 	// RollupCacheBytes is about how much memory the days read from the
 	// store may keep to be used again while the store says the user's
 	// rollups are unchanged (default 0: read every time). It needs a
@@ -104,6 +107,9 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 		cfg.Policies = &Policies{}
 	}
 	s.cfg.Policies = cfg.Policies
+	if cfg.Enrolments == nil {
+		s.cfg.Enrolments, _ = cfg.Logs.(EnrolmentReader)
+	}
 	s.multi, _ = cfg.Logs.(UsersLogReader)
 	return s, nil
 }
@@ -184,6 +190,10 @@ func (s *Service) Users(ctx context.Context, userIDs []int64, q Query) (map[int6
 	if len(ids) == 0 {
 		return out, nil
 	}
+	starts, err := s.courseStarts(ctx, ids, q)
+	if err != nil {
+		return nil, err
+	}
 	var compiled map[int64]*UserRollups
 	if s.cfg.Rollups != nil && !q.Live && q.Window.CourseFrom == nil {
 		if from, to, need := rollupDays(q.Window, s.cfg.Location); need {
@@ -194,11 +204,17 @@ func (s *Service) Users(ctx context.Context, userIDs []int64, q Query) (map[int6
 			}
 			if ok {
 				compiled = users
+				for id, u := range compiled {
+					if filteredOut(u, starts[id]) {
+						lo := liveOnly
+						compiled[id] = &lo
+					}
+				}
 			}
 		}
 	}
 	if compiled == nil {
-		parts, err := s.liveParts(ctx, ids, q, func(int64) *Window { return &q.Window }, 0)
+		parts, err := s.liveParts(ctx, ids, q, starts, func(int64) *Window { return &q.Window }, 0)
 		if err != nil {
 			return nil, err
 		}
@@ -218,11 +234,11 @@ func (s *Service) Users(ctx context.Context, userIDs []int64, q Query) (map[int6
 		plans[id] = planFor(q.Window, h, from, s.cfg.Location)
 	}
 	behind := q.Policy.joinBehind()
-	heads, err := s.liveParts(ctx, ids, q, func(id int64) *Window { return plans[id].head }, behind)
+	heads, err := s.liveParts(ctx, ids, q, starts, func(id int64) *Window { return plans[id].head }, behind)
 	if err != nil {
 		return nil, err
 	}
-	tails, err := s.liveParts(ctx, ids, q, func(id int64) *Window { return plans[id].tail }, behind)
+	tails, err := s.liveParts(ctx, ids, q, starts, func(id int64) *Window { return plans[id].tail }, behind)
 	if err != nil {
 		return nil, err
 	}
@@ -318,9 +334,9 @@ func finish(userID int64, q Query, cells *Rollup, sessions []Session) *Result {
 
 // liveParts computes, from the log, each user's window given by win (nil:
 // nothing to compute for that user), with at least behind seconds of
-// look-behind. Users with the same window are read together, in shares
-// of the pool.
-func (s *Service) liveParts(ctx context.Context, ids []int64, q Query, win func(int64) *Window, behind int64) (map[int64]*Accumulator, error) {
+// look-behind and the user's course starts (the enrolment filter). Users
+// with the same window are read together, in shares of the pool.
+func (s *Service) liveParts(ctx context.Context, ids []int64, q Query, starts map[int64]map[int64]int64, win func(int64) *Window, behind int64) (map[int64]*Accumulator, error) {
 	groups := map[[2]int64][]int64{}
 	var order [][2]int64
 	for _, id := range ids {
@@ -356,11 +372,11 @@ func (s *Service) liveParts(ctx context.Context, ids []int64, q Query, win func(
 					func(id int64) Sink {
 						accs[id] = NewAccumulator(s.cfg.Location)
 						return accs[id]
-					}, func(int64, Policy) {}, behind)
+					}, func(int64, Policy) {}, behind, starts)
 			} else {
 				acc := NewAccumulator(s.cfg.Location)
 				accs[share[0]] = acc
-				_, err = computeUser(ctx, s.cfg.Logs, share[0], q.Policy, w, q.Now, acc, behind)
+				_, err = computeUser(ctx, s.cfg.Logs, share[0], q.Policy, w.withStarts(starts[share[0]]), q.Now, acc, behind)
 			}
 			if err != nil {
 				return fmt.Errorf("computing %d users: %w", len(share), err)
@@ -422,8 +438,12 @@ func (s *Service) Explain(ctx context.Context, userID int64, q Query, offset, li
 	if limit == 0 {
 		return new(Explainer), nil
 	}
+	starts, err := s.courseStarts(ctx, []int64{userID}, q)
+	if err != nil {
+		return nil, err
+	}
 	err = s.parallel(ctx, 1, func(ctx context.Context, _ int) error {
-		_, err := ComputeUser(ctx, s.cfg.Logs, userID, q.Policy, q.Window, q.Now, x)
+		_, err := ComputeUser(ctx, s.cfg.Logs, userID, q.Policy, q.Window.withStarts(starts[userID]), q.Now, x)
 		return err
 	})
 	if err != nil {

@@ -33,8 +33,9 @@ const (
 // value that is not a number, or out of range, also takes the default, and
 // notes says so. Module lists are split on commas and trimmed (the
 // reference matched " quiz" against "quiz" and missed it); a module both
-// captured and ignored is ignored. The enrolment filter setting is
-// reported in notes when on: this version does not apply it.
+// captured and ignored is ignored. The enrolment filter is on unless the
+// setting is 0, as in the block, with the per-course meaning of
+// Policy.EnrolmentFilter.
 func SitePolicy(settings map[string]string) (p Policy, notes []string, err error) {
 	p = usestatsPolicy()
 	p.Name, p.Version = PolicySite, ""
@@ -71,8 +72,8 @@ func SitePolicy(settings map[string]string) (p Policy, notes []string, err error
 		}
 		return false
 	})
-	if v, ok := settings[SettingEnrolmentFilter]; !ok || settingOn(v) {
-		notes = append(notes, "the enrolment filter is on in the site's settings; usestats does not apply it yet")
+	if v, ok := settings[SettingEnrolmentFilter]; !ok || settingOn(v) { // on by default, as in the block
+		p.EnrolmentFilter = true
 	}
 	p, err = p.Normalize()
 	return p, notes, err

@@ -19,31 +19,32 @@ func TestSitePolicy(t *testing.T) {
 		threshold int64
 		credit    int64
 		split     bool
+		filter    bool
 		capture   []string
 		ignore    []string
 		note      string
 	}{
-		{"no keys: the block's defaults", map[string]string{}, 3600, 900, false, []string{"learningtimecheck"}, nil, "enrolment filter"},
+		{"no keys: the block's defaults", map[string]string{}, 3600, 900, false, true, []string{"learningtimecheck"}, nil, ""},
 		{"the issue's site", map[string]string{"threshold": "30", "lastpingcredit": "5", "ignoremodules": "forum", "enrolmentfilter": "0"},
-			1800, 300, false, []string{"learningtimecheck"}, []string{"forum"}, ""},
+			1800, 300, false, false, []string{"learningtimecheck"}, []string{"forum"}, ""},
 		{"empty values", map[string]string{"threshold": "", "lastpingcredit": " ", "capturemodules": "", "enrolmentfilter": "0"},
-			3600, 900, false, nil, nil, ""},
+			3600, 900, false, false, nil, nil, ""},
 		{"zero credit is a choice, zero threshold is not", map[string]string{"threshold": "0", "lastpingcredit": "0", "enrolmentfilter": "0"},
-			3600, 0, false, []string{"learningtimecheck"}, nil, "threshold"},
+			3600, 0, false, false, []string{"learningtimecheck"}, nil, "threshold"},
 		{"garbage", map[string]string{"threshold": "soon", "lastpingcredit": "-3", "enrolmentfilter": "0"},
-			3600, 900, false, []string{"learningtimecheck"}, nil, "lastpingcredit"},
+			3600, 900, false, false, []string{"learningtimecheck"}, nil, "lastpingcredit"},
 		{"untrimmed lists, one session per course", map[string]string{"capturemodules": " page, quiz ,,page", "ignoremodules": "quiz , forum",
-			"onesessionpercourse": "1", "enrolmentfilter": "0"}, 3600, 900, true, []string{"page"}, []string{"quiz", "forum"}, "both captured and ignored"},
+			"onesessionpercourse": "1", "enrolmentfilter": "1"}, 3600, 900, true, true, []string{"page"}, []string{"quiz", "forum"}, "both captured and ignored"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, notes, err := aggregation.SitePolicy(tc.settings)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := [5]any{p.Threshold, p.Credit, p.SplitOnCourse, p.Capture, p.Ignore}
-			want := [5]any{tc.threshold, tc.credit, tc.split, tc.capture, tc.ignore}
+			got := [6]any{p.Threshold, p.Credit, p.SplitOnCourse, p.EnrolmentFilter, p.Capture, p.Ignore}
+			want := [6]any{tc.threshold, tc.credit, tc.split, tc.filter, tc.capture, tc.ignore}
 			if !reflect.DeepEqual(got, want) {
-				t.Errorf("threshold, credit, split, capture, ignore = %v, want %v", got, want)
+				t.Errorf("threshold, credit, split, filter, capture, ignore = %v, want %v", got, want)
 			}
 			if p.Name != aggregation.PolicySite || p.Version == "" || p.Version == base.Version {
 				t.Errorf("identity %s@%s", p.Name, p.Version)
@@ -54,6 +55,7 @@ func TestSitePolicy(t *testing.T) {
 			}
 			// The rest is the usestats policy.
 			p.Threshold, p.Credit, p.SplitOnCourse, p.Capture, p.Ignore = base.Threshold, base.Credit, base.SplitOnCourse, base.Capture, base.Ignore
+			p.EnrolmentFilter = base.EnrolmentFilter
 			p.Name, p.Version = base.Name, base.Version
 			if !reflect.DeepEqual(p, base) {
 				t.Errorf("other rules differ from usestats: %+v", p)

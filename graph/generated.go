@@ -164,6 +164,7 @@ type ComplexityRoot struct {
 		Coalesce        func(childComplexity int) int
 		Credit          func(childComplexity int) int
 		DropOrigins     func(childComplexity int) int
+		EnrolmentFilter func(childComplexity int) int
 		Ignore          func(childComplexity int) int
 		KeepAnonymous   func(childComplexity int) int
 		KeepFailed      func(childComplexity int) int
@@ -828,6 +829,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PolicyParameters.DropOrigins(childComplexity), true
+	case "PolicyParameters.enrolmentFilter":
+		if e.ComplexityRoot.PolicyParameters.EnrolmentFilter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyParameters.EnrolmentFilter(childComplexity), true
 	case "PolicyParameters.ignore":
 		if e.ComplexityRoot.PolicyParameters.Ignore == nil {
 			break
@@ -1507,6 +1514,8 @@ input PolicyInput {
   site: SiteRows
   skipGraded: Boolean
   logout: Boolean
+  "Count each course's time only from the user's first enrolment start in it (the site and other courses are not cut)."
+  enrolmentFilter: Boolean
 }
 
 "Which event an inter-event gap is credited to."
@@ -1566,6 +1575,8 @@ type PolicyParameters {
   site: SiteRows!
   skipGraded: Boolean!
   logout: Boolean!
+  "Each course's time counts from the user's first enrolment start in it."
+  enrolmentFilter: Boolean!
 }
 
 type User {
@@ -2177,6 +2188,8 @@ func (ec *executionContext) childFields_PolicyParameters(ctx context.Context, fi
 		return ec.fieldContext_PolicyParameters_skipGraded(ctx, field)
 	case "logout":
 		return ec.fieldContext_PolicyParameters_logout(ctx, field)
+	case "enrolmentFilter":
+		return ec.fieldContext_PolicyParameters_enrolmentFilter(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PolicyParameters", field.Name)
 }
@@ -5014,6 +5027,29 @@ func (ec *executionContext) fieldContext_PolicyParameters_logout(_ context.Conte
 	return graphql.NewScalarFieldContext("PolicyParameters", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _PolicyParameters_enrolmentFilter(ctx context.Context, field graphql.CollectedField, obj *model.PolicyParameters) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyParameters_enrolmentFilter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EnrolmentFilter, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyParameters_enrolmentFilter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyParameters", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _Query_user(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7844,7 +7880,7 @@ func (ec *executionContext) unmarshalInputPolicyInput(ctx context.Context, obj a
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "threshold", "overAtThreshold", "credit", "attribution", "coalesce", "splitOnLogin", "splitOnCourse", "minSession", "timeline", "capture", "ignore", "dropOrigins", "keepFailed", "keepLoginAs", "keepAnonymous", "site", "skipGraded", "logout"}
+	fieldsInOrder := [...]string{"name", "threshold", "overAtThreshold", "credit", "attribution", "coalesce", "splitOnLogin", "splitOnCourse", "minSession", "timeline", "capture", "ignore", "dropOrigins", "keepFailed", "keepLoginAs", "keepAnonymous", "site", "skipGraded", "logout", "enrolmentFilter"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -7984,6 +8020,13 @@ func (ec *executionContext) unmarshalInputPolicyInput(ctx context.Context, obj a
 				return it, err
 			}
 			it.Logout = data
+		case "enrolmentFilter":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enrolmentFilter"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EnrolmentFilter = data
 		}
 	}
 	return it, nil
@@ -9047,6 +9090,11 @@ func (ec *executionContext) _PolicyParameters(ctx context.Context, sel ast.Selec
 			}
 		case "logout":
 			out.Values[i] = ec._PolicyParameters_logout(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "enrolmentFilter":
+			out.Values[i] = ec._PolicyParameters_enrolmentFilter(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

@@ -137,6 +137,8 @@ type PolicyInput struct {
 	Site            *SiteRows    `json:"site,omitempty"`
 	SkipGraded      *bool        `json:"skipGraded,omitempty"`
 	Logout          *bool        `json:"logout,omitempty"`
+	// Count each course's time only from the user's first enrolment start in it (the site and other courses are not cut).
+	EnrolmentFilter *bool `json:"enrolmentFilter,omitempty"`
 }
 
 type PolicyParameters struct {
@@ -166,6 +168,8 @@ type PolicyParameters struct {
 	Site          SiteRows `json:"site"`
 	SkipGraded    bool     `json:"skipGraded"`
 	Logout        bool     `json:"logout"`
+	// Each course's time counts from the user's first enrolment start in it.
+	EnrolmentFilter bool `json:"enrolmentFilter"`
 }
 
 // One section's activity time; id 0 is the unknown section.

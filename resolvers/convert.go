@@ -52,7 +52,7 @@ func policyModel(p aggregation.Policy) *model.Policy {
 			Timeline: timeline,
 			Capture:  nonNil(p.Capture), Ignore: nonNil(p.Ignore), DropOrigins: nonNil(p.DropOrigins),
 			KeepFailed: p.KeepFailed, KeepLoginAs: p.KeepLoginAs, KeepAnonymous: p.KeepAnonymous,
-			Site: site, SkipGraded: p.SkipGraded, Logout: p.Logout,
+			Site: site, SkipGraded: p.SkipGraded, Logout: p.Logout, EnrolmentFilter: p.EnrolmentFilter,
 		},
 	}
 }

@@ -651,7 +651,7 @@ func TestUsersFilter(t *testing.T) {
 // the default policy: a question naming none gets the site's rules, the
 // same totals as those rules given explicitly.
 func TestSitePolicyIsDefault(t *testing.T) {
-	site, _, err := aggregation.SitePolicy(map[string]string{"threshold": "30", "lastpingcredit": "5", "ignoremodules": "forum"})
+	site, _, err := aggregation.SitePolicy(map[string]string{"threshold": "30", "lastpingcredit": "5", "ignoremodules": "forum", "enrolmentfilter": "0"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -673,7 +673,7 @@ func TestSitePolicyIsDefault(t *testing.T) {
 	}
 	e.ok("site-token", `{ policies { name parameters { threshold credit } }
 	  default: user(by: {id: 7}) { stats { policy { name version } total } }
-	  explicit: user(by: {id: 7}) { stats(policy: {threshold: 1800, credit: 300, ignore: ["forum"]}) { total } } }`, nil, &out)
+	  explicit: user(by: {id: 7}) { stats(policy: {name: "usestats", threshold: 1800, credit: 300, ignore: ["forum"]}) { total } } }`, nil, &out)
 	if len(out.Policies) == 0 || out.Policies[0].Name != "site" || out.Policies[0].Parameters["threshold"] != 1800.0 || out.Policies[0].Parameters["credit"] != 300.0 {
 		t.Errorf("policies = %+v", out.Policies)
 	}
