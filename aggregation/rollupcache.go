@@ -93,10 +93,12 @@ func storedPart(u *UserRollups, first Day) (*Rollup, []Session) {
 	return cells, SessionsFromPieces(pieces)
 }
 
-// Rough sizes of what an entry holds, for the budget.
+// Rough sizes of what an entry holds, for the budget: a cell as read
+// (about 160 bytes) and again in the built Rollup; a piece as read and as
+// part of a built session.
 const (
-	cellBytes  = 120
-	pieceBytes = 110
+	cellBytes  = 330
+	pieceBytes = 250
 )
 
 // read answers the users, from the cache where their versions match and
@@ -148,9 +150,16 @@ func (c *rollupCache) read(ctx context.Context, r RollupReader, key CompileKey, 
 		if u.Version == 0 {
 			continue
 		}
-		// The built parts (memo) take about as much again.
+		// A reader may have reserved room for more days than the user
+		// has: keep only what is used.
+		if cap(u.Cells) > len(u.Cells)+len(u.Cells)/4 {
+			u.Cells = slices.Clone(u.Cells)
+		}
+		if cap(u.Pieces) > len(u.Pieces)+len(u.Pieces)/4 {
+			u.Pieces = slices.Clone(u.Pieces)
+		}
 		e := &rollupCacheEntry{version: u.Version, from: u.From, cells: u.Cells, pieces: u.Pieces, memo: &rollupMemo{},
-			size: 2 * (int64(len(u.Cells))*cellBytes + int64(len(u.Pieces))*pieceBytes)}
+			size: int64(len(u.Cells))*cellBytes + int64(len(u.Pieces))*pieceBytes}
 		if e.size > c.budget/8 { // one user's long history never evicts everyone
 			continue
 		}

@@ -141,8 +141,9 @@ func (d *dayDecoder) decode(u *aggregation.UserRollups, user int64, day aggregat
 		return errDay
 	}
 	if len(u.Cells)+int(n) > cap(u.Cells) {
-		// Room for the days still expected, as many cells a day.
-		u.Cells = slices.Grow(u.Cells, max(int(n)*d.days, len(u.Cells)))
+		// Room for more days of as many cells, without reserving a whole
+		// window for a user active on a few of its days.
+		u.Cells = slices.Grow(u.Cells, max(int(n)*min(d.days, 32), len(u.Cells)))
 	}
 	for range n {
 		if len(r.b) == 0 {
