@@ -9,8 +9,10 @@
 // course_categories, course_modules, course_sections, modules, context,
 // grade_items, grade_grades, enrol, user_enrolments, mnet_host, config,
 // role, role_assignments, role_capabilities and the instance tables page,
-// resource, quiz, forum, assign, url, scorm, label and feedback, and the
-// web-service tables external_services, external_services_functions and
+// resource, quiz, forum, assign, url, scorm, label and feedback, the SCORM
+// tracking tables scorm_scoes, scorm_attempt, scorm_element and
+// scorm_scoes_value (Moodle ≥ 4.3) and scorm_scoes_track (≤ 4.2; both
+// layouts, so tests can write either), and the web-service tables external_services, external_services_functions and
 // external_tokens — with each engine's real column types, NOT NULL and defaults
 // (spec/moodle-schema.md §2, §3) and Moodle's indexes, named by Moodle's rule
 // (mdl_logsstanlog_tim_ix …). It refuses to touch existing tables;
