@@ -11,8 +11,9 @@ import (
 )
 
 // siteSettingsEvery is how often serve reads the site's block_use_stats
-// settings again: a change takes effect within it, without a restart.
-const siteSettingsEvery = 3 * time.Minute
+// settings again: a change takes effect within it, without a restart. A
+// variable only so that tests can shorten it.
+var siteSettingsEvery = 3 * time.Minute
 
 // loadSitePolicy reads the site's block_use_stats settings into known:
 // the "site" policy, which becomes every surface's default, or none when
