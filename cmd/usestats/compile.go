@@ -37,7 +37,7 @@ func parsePolicies(list string) ([]aggregation.Policy, error) {
 	var out []aggregation.Policy
 	for _, name := range strings.Split(list, ",") {
 		name = strings.TrimSpace(name)
-		if name == "" {
+		if name == "" || name == aggregation.PolicySite { // site is the default whenever the site has it
 			continue
 		}
 		p, err := aggregation.Preset(name)
