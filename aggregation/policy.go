@@ -140,6 +140,14 @@ type Policy struct {
 	// reference's filter cut every course at the latest enrolment
 	// anywhere, B5).
 	EnrolmentFilter bool
+	// Scorm raises each SCORM activity's time to what its package
+	// reported, when that is more than the log gives: the time of the
+	// user's attempts written in the window (each attempt's cumulative
+	// time, else its session times), with the difference added to every
+	// total the activity belongs to except sessions (see ScormReader; the
+	// reference's SCORM correction with its defects fixed, B12). The log
+	// time stays when the log source cannot read SCORM tracks.
+	Scorm bool
 }
 
 // Limits for Validate: anything beyond is almost certainly a unit mistake.
@@ -232,6 +240,9 @@ func (p *Policy) digest() string {
 		p.KeepAnonymous, p.Site, p.SkipGraded, p.Logout)
 	if p.EnrolmentFilter { // appended only when on: the digests of existing policies stay
 		fmt.Fprint(h, "|enrolmentfilter")
+	}
+	if p.Scorm { // the same
+		fmt.Fprint(h, "|scorm")
 	}
 	return fmt.Sprintf("%016x", h.Sum64())
 }

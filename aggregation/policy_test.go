@@ -52,7 +52,11 @@ func TestPolicyValidation(t *testing.T) {
 		if err := p.Validate(); err != nil {
 			t.Errorf("preset %s invalid: %v", name, err)
 		}
-		if n, _ := p.Normalize(); n.Name != name || n.Version != "1" {
+		want := "1"
+		if name == aggregation.PolicyUsestats {
+			want = "2" // version 2 added the SCORM layer
+		}
+		if n, _ := p.Normalize(); n.Name != name || n.Version != want {
 			t.Errorf("preset %s normalizes to %s/%s", name, n.Name, n.Version)
 		}
 	}
@@ -165,8 +169,13 @@ func TestModifiedPresetIsCustom(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n.Name != "custom" || n.Version == "1" {
+	if n.Name != "custom" || n.Version == "2" {
 		t.Errorf("modified usestats answers as %s/%s", n.Name, n.Version)
+	}
+	noScorm := preset(t, "usestats")
+	noScorm.Scorm = false
+	if n, _ := noScorm.Normalize(); n.Name != "custom" || n.Version == "2" {
+		t.Errorf("usestats without the SCORM layer answers as %s/%s", n.Name, n.Version)
 	}
 	same := preset(t, "edx30")
 	same.Version = ""

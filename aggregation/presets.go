@@ -52,10 +52,11 @@ func Preset(name string) (Policy, error) {
 // usestatsPolicy is the reference block_use_stats behaviour with every fix of
 // DESIGN.md §2: a 60 min threshold, a 15 min credit for the event that ends a
 // run, forward laps over one per-user timeline, sessions split on login and
-// inactivity, captured time carried once.
+// inactivity, captured time carried once, SCORM activities raised to the
+// time their packages reported. Version 2 added the SCORM layer.
 func usestatsPolicy() Policy {
 	return Policy{
-		Name: PolicyUsestats, Version: "1",
+		Name: PolicyUsestats, Version: "2",
 		Threshold: DefaultThreshold, Credit: DefaultCredit,
 		Attribution: Forward, Timeline: PerUser,
 		SplitOnLogin: true,
@@ -64,6 +65,7 @@ func usestatsPolicy() Policy {
 		Site:         SiteLoginLogout,
 		SkipGraded:   true,
 		Logout:       true,
+		Scorm:        true,
 	}
 }
 

@@ -35,7 +35,8 @@ const (
 // reference matched " quiz" against "quiz" and missed it); a module both
 // captured and ignored is ignored. The enrolment filter is on unless the
 // setting is 0, as in the block, with the per-course meaning of
-// Policy.EnrolmentFilter.
+// Policy.EnrolmentFilter. The SCORM layer (Policy.Scorm) is on: the block
+// always corrected SCORM time, and has no setting for it.
 func SitePolicy(settings map[string]string) (p Policy, notes []string, err error) {
 	p = usestatsPolicy()
 	p.Name, p.Version = PolicySite, ""
@@ -75,6 +76,7 @@ func SitePolicy(settings map[string]string) (p Policy, notes []string, err error
 	if v, ok := settings[SettingEnrolmentFilter]; !ok || settingOn(v) { // on by default, as in the block
 		p.EnrolmentFilter = true
 	}
+	p.Scorm = true
 	p, err = p.Normalize()
 	return p, notes, err
 }

@@ -197,7 +197,7 @@ func TestUserExample1(t *testing.T) {
 	wantEqual(t, "identity", [8]any{u.ID, u.Username, u.Idnumber, u.Firstname, u.Lastname, u.Fullname, u.Email, u.Host},
 		[8]any{"7", "learner7", "L7", "Learner", "7", "Learner 7", "learner7@example.org", 1})
 	s := u.Stats
-	wantEqual(t, "policy", [2]string{s.Policy.Name, s.Policy.Version}, [2]string{"usestats", "1"})
+	wantEqual(t, "policy", [2]string{s.Policy.Name, s.Policy.Version}, [2]string{"usestats", "2"})
 	wantEqual(t, "policy parameters", s.Policy.Parameters, map[string]any{
 		"threshold": 3600.0, "credit": 900.0, "attribution": "FORWARD", "timeline": "USER",
 		"capture": []any{"learningtimecheck"}, "site": "LOGIN_LOGOUT"})
@@ -354,12 +354,12 @@ func TestPolicyArgument(t *testing.T) {
 		return e.user("site-token", map[string]any{"by": map[string]any{"id": 7}, "policy": p}).Stats
 	}
 	s := stats(map[string]any{"name": "usestats"})
-	wantEqual(t, "named default", [3]any{s.Policy.Name, s.Policy.Version, s.Total}, [3]any{"usestats", "1", int64(2110)})
+	wantEqual(t, "named default", [3]any{s.Policy.Name, s.Policy.Version, s.Total}, [3]any{"usestats", "2", int64(2110)})
 
 	// No credit: row 7's over-threshold lap earns 0 instead of 900.
 	s = stats(map[string]any{"credit": 0})
 	wantEqual(t, "no credit", [2]any{s.Policy.Name, s.Total}, [2]any{"custom", int64(1210)})
-	if s.Policy.Version == "" || s.Policy.Version == "1" {
+	if s.Policy.Version == "" || s.Policy.Version == "2" {
 		t.Errorf("custom policy version %q, want a digest", s.Policy.Version)
 	}
 	// A 2 h threshold: row 7's 5400 s gap counts in full, one session.
@@ -368,7 +368,7 @@ func TestPolicyArgument(t *testing.T) {
 	wantEqual(t, "2 h threshold sessions", s.Sessions, []session{{Start: T0, End: T0 + 6610, Elapsed: 6610, Events: 7, Courses: []string{"0", "5"}}})
 	// Setting a preset's own value keeps the preset.
 	s = stats(map[string]any{"threshold": 3600})
-	wantEqual(t, "unchanged preset", [2]string{s.Policy.Name, s.Policy.Version}, [2]string{"usestats", "1"})
+	wantEqual(t, "unchanged preset", [2]string{s.Policy.Name, s.Policy.Version}, [2]string{"usestats", "2"})
 	// edx5: backward deltas under 5 min, all site rows: login → course
 	// view 60, course → page 120, quiz submit 300 (= threshold, over), …
 	s = stats(map[string]any{"name": "edx5"})
