@@ -53,6 +53,7 @@ const (
 	ReasonOutsideWindow               // before the window or after it (context or look-ahead only)
 	ReasonDropped                     // not activity by policy (origin, failed, login-as, anonymous, site row)
 	ReasonGraded                      // a user_graded row stepped over by the look-ahead
+	ReasonScorm                       // not an event: the SCORM layer's time for an activity (see ScormAdjustment)
 )
 
 var reasonNames = [...]string{
@@ -67,6 +68,7 @@ var reasonNames = [...]string{
 	ReasonShortSession:  "short-session",
 	ReasonDropped:       "dropped",
 	ReasonGraded:        "graded",
+	ReasonScorm:         "scorm",
 }
 
 // String returns the reason's name as shown in explanations.

@@ -65,6 +65,10 @@ type ServiceConfig struct {
 	// Enrolments gives the users' enrolment starts for policies with the
 	// enrolment filter (default: Logs, when it is an EnrolmentReader).
 	Enrolments EnrolmentReader
+	// Scorm gives the times SCORM packages reported, for policies with the
+	// SCORM layer (default: Logs, when it is a ScormReader; without one the
+	// log's time stands).
+	Scorm ScormReader
 	// RollupCacheBytes is about how much memory the days read from the
 	// store may keep to be used again while the store says the user's
 	// rollups are unchanged (default 0: read every time). It needs a
@@ -109,6 +113,9 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	s.cfg.Policies = cfg.Policies
 	if cfg.Enrolments == nil {
 		s.cfg.Enrolments, _ = cfg.Logs.(EnrolmentReader)
+	}
+	if cfg.Scorm == nil {
+		s.cfg.Scorm, _ = cfg.Logs.(ScormReader)
 	}
 	s.multi, _ = cfg.Logs.(UsersLogReader)
 	return s, nil
@@ -186,14 +193,29 @@ func (s *Service) Users(ctx context.Context, userIDs []int64, q Query) (map[int6
 	ids := slices.Clone(userIDs)
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
-	out := make(map[int64]*Result, len(ids))
 	if len(ids) == 0 {
-		return out, nil
+		return map[int64]*Result{}, nil
 	}
 	starts, err := s.courseStarts(ctx, ids, q)
 	if err != nil {
 		return nil, err
 	}
+	out, err := s.answers(ctx, ids, q, starts)
+	if err != nil {
+		return nil, err
+	}
+	// The SCORM layer, on every answer whatever its source.
+	if err := s.addScorm(ctx, q, starts, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// answers answers the users (sorted, distinct) with their course starts:
+// from compiled rollups when they serve the query, with the log's head and
+// tail, else from the log.
+func (s *Service) answers(ctx context.Context, ids []int64, q Query, starts map[int64]map[int64]int64) (map[int64]*Result, error) {
+	out := make(map[int64]*Result, len(ids))
 	var compiled map[int64]*UserRollups
 	if s.cfg.Rollups != nil && !q.Live && q.Window.CourseFrom == nil {
 		if from, to, need := rollupDays(q.Window, s.cfg.Location); need {
@@ -442,12 +464,24 @@ func (s *Service) Explain(ctx context.Context, userID int64, q Query, offset, li
 	if err != nil {
 		return nil, err
 	}
+	// With the SCORM layer, the answer is built alongside for its rows.
+	var sink Sink = x
+	var acc *Accumulator
+	if s.scormOn(q) {
+		acc = NewAccumulator(s.cfg.Location)
+		sink = Tee{x, acc}
+	}
 	err = s.parallel(ctx, 1, func(ctx context.Context, _ int) error {
-		_, err := ComputeUser(ctx, s.cfg.Logs, userID, q.Policy, q.Window.withStarts(starts[userID]), q.Now, x)
+		_, err := ComputeUser(ctx, s.cfg.Logs, userID, q.Policy, q.Window.withStarts(starts[userID]), q.Now, sink)
 		return err
 	})
 	if err != nil {
 		return nil, err
+	}
+	if acc != nil {
+		if err := s.explainScorm(ctx, userID, q, starts, acc, x); err != nil {
+			return nil, err
+		}
 	}
 	return x, nil
 }

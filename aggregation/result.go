@@ -43,6 +43,11 @@ type Result struct {
 	Courses  []CourseStat
 	Sessions []Session
 	Days     []DayStat // the user's total per day
+	// Scorm lists what the SCORM layer did (Policy.Scorm), one entry per
+	// SCORM activity whose package wrote a time value in the window, by
+	// course and cmid; its Added time is in every total above but not in
+	// Sessions, which keep the log's time.
+	Scorm []ScormAdjustment
 }
 
 // CourseStat is one course's time: Total = CourseLevel + Activities + Other.
