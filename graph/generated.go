@@ -102,6 +102,7 @@ type ComplexityRoot struct {
 		Counted   func(childComplexity int) int
 		Course    func(childComplexity int) int
 		Credit    func(childComplexity int) int
+		Detail    func(childComplexity int) int
 		EventID   func(childComplexity int) int
 		Eventname func(childComplexity int) int
 		Gap       func(childComplexity int) int
@@ -172,6 +173,7 @@ type ComplexityRoot struct {
 		Logout          func(childComplexity int) int
 		MinSession      func(childComplexity int) int
 		OverAtThreshold func(childComplexity int) int
+		Scorm           func(childComplexity int) int
 		Site            func(childComplexity int) int
 		SkipGraded      func(childComplexity int) int
 		SplitOnCourse   func(childComplexity int) int
@@ -593,6 +595,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Lap.Credit(childComplexity), true
+	case "Lap.detail":
+		if e.ComplexityRoot.Lap.Detail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lap.Detail(childComplexity), true
 	case "Lap.eventId":
 		if e.ComplexityRoot.Lap.EventID == nil {
 			break
@@ -877,6 +885,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PolicyParameters.OverAtThreshold(childComplexity), true
+	case "PolicyParameters.scorm":
+		if e.ComplexityRoot.PolicyParameters.Scorm == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyParameters.Scorm(childComplexity), true
 	case "PolicyParameters.site":
 		if e.ComplexityRoot.PolicyParameters.Site == nil {
 			break
@@ -1516,6 +1530,8 @@ input PolicyInput {
   logout: Boolean
   "Count each course's time only from the user's first enrolment start in it (the site and other courses are not cut)."
   enrolmentFilter: Boolean
+  "Raise each SCORM activity's time to what its package reported for the attempts written in the range, when that is more."
+  scorm: Boolean
 }
 
 "Which event an inter-event gap is credited to."
@@ -1577,6 +1593,11 @@ type PolicyParameters {
   logout: Boolean!
   "Each course's time counts from the user's first enrolment start in it."
   enrolmentFilter: Boolean!
+  """
+  SCORM activities count max(log time, the time their packages reported);
+  the difference is in every total but the sessions.
+  """
+  scorm: Boolean!
 }
 
 type User {
@@ -1852,10 +1873,17 @@ type Lap {
   credit: Duration!
   "Captured time carried into this lap."
   carried: Duration!
-  "gap, over-threshold, last-event, first-event, coalesced, logout, captured, ignored, short-session, dropped, graded."
+  """
+  gap, over-threshold, last-event, first-event, coalesced, logout, captured,
+  ignored, short-session, dropped, graded; scorm for the SCORM layer's row of
+  an activity (no event: eventId 0, the time of the last write, the time added
+  as its credit).
+  """
   reason: String!
   "Whether the credit and the event count towards the totals."
   counted: Boolean!
+  "More words on the reason, when there are any (the filter that dropped an event, the SCORM layer's numbers)."
+  detail: String
 }
 
 type Course {
@@ -2050,6 +2078,8 @@ func (ec *executionContext) childFields_Lap(ctx context.Context, field graphql.C
 		return ec.fieldContext_Lap_reason(ctx, field)
 	case "counted":
 		return ec.fieldContext_Lap_counted(ctx, field)
+	case "detail":
+		return ec.fieldContext_Lap_detail(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Lap", field.Name)
 }
@@ -2190,6 +2220,8 @@ func (ec *executionContext) childFields_PolicyParameters(ctx context.Context, fi
 		return ec.fieldContext_PolicyParameters_logout(ctx, field)
 	case "enrolmentFilter":
 		return ec.fieldContext_PolicyParameters_enrolmentFilter(ctx, field)
+	case "scorm":
+		return ec.fieldContext_PolicyParameters_scorm(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PolicyParameters", field.Name)
 }
@@ -3938,6 +3970,29 @@ func (ec *executionContext) fieldContext_Lap_counted(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Lap", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _Lap_detail(ctx context.Context, field graphql.CollectedField, obj *model.Lap) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lap_detail(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Detail, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Lap_detail(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Lap", field, false, false, "String")
+}
+
 func (ec *executionContext) _ModuleScore_cmid(ctx context.Context, field graphql.CollectedField, obj *model.ModuleScore) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5047,6 +5102,29 @@ func (ec *executionContext) _PolicyParameters_enrolmentFilter(ctx context.Contex
 	)
 }
 func (ec *executionContext) fieldContext_PolicyParameters_enrolmentFilter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PolicyParameters", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _PolicyParameters_scorm(ctx context.Context, field graphql.CollectedField, obj *model.PolicyParameters) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyParameters_scorm(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Scorm, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyParameters_scorm(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PolicyParameters", field, false, false, "Boolean")
 }
 
@@ -7880,7 +7958,7 @@ func (ec *executionContext) unmarshalInputPolicyInput(ctx context.Context, obj a
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "threshold", "overAtThreshold", "credit", "attribution", "coalesce", "splitOnLogin", "splitOnCourse", "minSession", "timeline", "capture", "ignore", "dropOrigins", "keepFailed", "keepLoginAs", "keepAnonymous", "site", "skipGraded", "logout", "enrolmentFilter"}
+	fieldsInOrder := [...]string{"name", "threshold", "overAtThreshold", "credit", "attribution", "coalesce", "splitOnLogin", "splitOnCourse", "minSession", "timeline", "capture", "ignore", "dropOrigins", "keepFailed", "keepLoginAs", "keepAnonymous", "site", "skipGraded", "logout", "enrolmentFilter", "scorm"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -8027,6 +8105,13 @@ func (ec *executionContext) unmarshalInputPolicyInput(ctx context.Context, obj a
 				return it, err
 			}
 			it.EnrolmentFilter = data
+		case "scorm":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scorm"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Scorm = data
 		}
 	}
 	return it, nil
@@ -8642,6 +8727,11 @@ func (ec *executionContext) _Lap(ctx context.Context, sel ast.SelectionSet, obj 
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "detail":
+			out.Values[i] = ec._Lap_detail(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -9095,6 +9185,11 @@ func (ec *executionContext) _PolicyParameters(ctx context.Context, sel ast.Selec
 			}
 		case "enrolmentFilter":
 			out.Values[i] = ec._PolicyParameters_enrolmentFilter(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "scorm":
+			out.Values[i] = ec._PolicyParameters_scorm(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

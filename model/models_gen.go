@@ -84,10 +84,15 @@ type Lap struct {
 	Credit int64 `json:"credit"`
 	// Captured time carried into this lap.
 	Carried int64 `json:"carried"`
-	// gap, over-threshold, last-event, first-event, coalesced, logout, captured, ignored, short-session, dropped, graded.
+	// gap, over-threshold, last-event, first-event, coalesced, logout, captured,
+	// ignored, short-session, dropped, graded; scorm for the SCORM layer's row of
+	// an activity (no event: eventId 0, the time of the last write, the time added
+	// as its credit).
 	Reason string `json:"reason"`
 	// Whether the credit and the event count towards the totals.
 	Counted bool `json:"counted"`
+	// More words on the reason, when there are any (the filter that dropped an event, the SCORM layer's numbers).
+	Detail *string `json:"detail,omitempty"`
 }
 
 type PageInfo struct {
@@ -139,6 +144,8 @@ type PolicyInput struct {
 	Logout          *bool        `json:"logout,omitempty"`
 	// Count each course's time only from the user's first enrolment start in it (the site and other courses are not cut).
 	EnrolmentFilter *bool `json:"enrolmentFilter,omitempty"`
+	// Raise each SCORM activity's time to what its package reported for the attempts written in the range, when that is more.
+	Scorm *bool `json:"scorm,omitempty"`
 }
 
 type PolicyParameters struct {
@@ -170,6 +177,9 @@ type PolicyParameters struct {
 	Logout        bool     `json:"logout"`
 	// Each course's time counts from the user's first enrolment start in it.
 	EnrolmentFilter bool `json:"enrolmentFilter"`
+	// SCORM activities count max(log time, the time their packages reported);
+	// the difference is in every total but the sessions.
+	Scorm bool `json:"scorm"`
 }
 
 // One section's activity time; id 0 is the unknown section.

@@ -96,6 +96,7 @@ func policyOf(known *aggregation.Policies, in *model.PolicyInput) (aggregation.P
 		setIf(&p.SkipGraded, in.SkipGraded)
 		setIf(&p.Logout, in.Logout)
 		setIf(&p.EnrolmentFilter, in.EnrolmentFilter)
+		setIf(&p.Scorm, in.Scorm)
 		if in.Attribution != nil {
 			if p.Attribution, err = attributionOf(*in.Attribution); err != nil {
 				return p, err

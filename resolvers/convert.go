@@ -53,6 +53,7 @@ func policyModel(p aggregation.Policy) *model.Policy {
 			Capture:  nonNil(p.Capture), Ignore: nonNil(p.Ignore), DropOrigins: nonNil(p.DropOrigins),
 			KeepFailed: p.KeepFailed, KeepLoginAs: p.KeepLoginAs, KeepAnonymous: p.KeepAnonymous,
 			Site: site, SkipGraded: p.SkipGraded, Logout: p.Logout, EnrolmentFilter: p.EnrolmentFilter,
+			Scorm: p.Scorm,
 		},
 	}
 }
@@ -255,6 +256,10 @@ func lapModel(l *aggregation.Lap) model.Lap {
 	if l.Gap != aggregation.NoGap {
 		gap := l.Gap
 		out.Gap = &gap
+	}
+	if l.Detail != "" {
+		detail := l.Detail
+		out.Detail = &detail
 	}
 	return out
 }
