@@ -40,7 +40,7 @@ func loadSitePolicy(ctx context.Context, src *moodle.Source, known *aggregation.
 	if !had || old.Version != p.Version {
 		log.Info("site policy from the site's block_use_stats settings", "version", p.Version,
 			"threshold_s", p.Threshold, "credit_s", p.Credit, "one_session_per_course", p.SplitOnCourse,
-			"capture", p.Capture, "ignore", p.Ignore, "enrolment_filter", p.EnrolmentFilter)
+			"capture", p.Capture, "ignore", p.Ignore, "enrolment_filter", p.EnrolmentFilter, "scorm", p.Scorm)
 		for _, n := range notes {
 			log.Warn("site policy: " + n)
 		}
