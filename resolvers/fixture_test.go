@@ -427,7 +427,7 @@ func authenticate(ctx context.Context, token string) (aggregation.Scopes, error)
 
 // env is a handler over the fixture.
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	h    http.Handler
 	dir  *fakeDirectory
 	logs *countingReader
@@ -442,7 +442,7 @@ type envConfig struct {
 	Policies *aggregation.Policies
 }
 
-func newEnv(t *testing.T, opts ...func(*envConfig)) *env {
+func newEnv(t testing.TB, opts ...func(*envConfig)) *env {
 	t.Helper()
 	var evs []aggregation.Event
 	evs = append(evs, example1(7)...)

@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/usestats/usestats/aggregation"
@@ -60,7 +59,7 @@ func scopesOf(ctx context.Context) aggregation.Scopes { return requestOf(ctx).sc
 func (r *Resolver) authenticate(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 	rq := requestOf(ctx)
 	opCtx := graphql.GetOperationContext(ctx)
-	if introspectionOnly(opCtx.Operation.SelectionSet) {
+	if introspectionOnly(opCtx.Doc, opCtx.Operation.SelectionSet) {
 		return next(ctx)
 	}
 	token, err := bearerToken(opCtx.Headers.Get("Authorization"))
@@ -93,29 +92,6 @@ func bearerToken(header string) (string, error) {
 		return "", aggregation.Errorf(aggregation.EUnauthenticated, "the Authorization header must be Bearer <token>")
 	}
 	return token, nil
-}
-
-// introspectionOnly reports whether every root field of the selection
-// (through fragments) is an introspection field: __schema, __type or
-// __typename.
-func introspectionOnly(set ast.SelectionSet) bool {
-	for _, sel := range set {
-		switch s := sel.(type) {
-		case *ast.Field:
-			if !strings.HasPrefix(s.Name, "__") {
-				return false
-			}
-		case *ast.InlineFragment:
-			if !introspectionOnly(s.SelectionSet) {
-				return false
-			}
-		case *ast.FragmentSpread:
-			if s.Definition == nil || !introspectionOnly(s.Definition.SelectionSet) {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // statsKey names one computation of a request: a user, a window and a
