@@ -174,12 +174,16 @@ func (e *outageError) As(target any) bool {
 	return ok
 }
 
-// IsConnectFailure reports an error whose chain is (or wraps) an outage of
-// kind ConnectFailed, whether or not Unavailable wrapped it.
-func IsConnectFailure(err error) bool {
+// OutageOf returns the kind of outage err reports: the one Unavailable
+// recorded, ReadFailed for a statement the server stopped at its timeout
+// (ErrStatementTimeout), else Classify's.
+func OutageOf(err error) Outage {
 	var oe *outageError
 	if errors.As(err, &oe) {
-		return oe.outage == ConnectFailed
+		return oe.outage
 	}
-	return Classify(err) == ConnectFailed
+	if errors.Is(err, ErrStatementTimeout) {
+		return ReadFailed
+	}
+	return Classify(err)
 }

@@ -140,8 +140,8 @@ func wantOutage(t *testing.T, what string, err error, want dbconn.Outage) {
 	if !errors.Is(u, err) {
 		t.Errorf("%s: Unavailable loses the cause", what)
 	}
-	if got := dbconn.IsConnectFailure(u); got != (want == dbconn.ConnectFailed) {
-		t.Errorf("%s: IsConnectFailure = %v", what, got)
+	if got := dbconn.OutageOf(u); got != want {
+		t.Errorf("%s: OutageOf = %d", what, got)
 	}
 }
 
