@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/usestats/usestats/aggregation"
+	"github.com/usestats/usestats/dbconn"
 )
 
 // Exception is a Moodle web-service exception as the REST server writes
@@ -44,6 +45,7 @@ const (
 	msgMissingRecord     = "Can't find data record in database table external_functions."
 	msgNoPermissions     = "Sorry, but you do not currently have permissions to do that (%s)."
 	msgDBConnection      = "Error: Database connection failed"
+	msgDBRead            = "Error reading from database"
 	msgGeneral           = "Exception - %s"
 	msgRestrictedContext = "Sorry, execution of external function violates context restriction."
 	capExport            = "block/use_stats:export"
@@ -83,7 +85,7 @@ func functionNotAllowed(name string) *Exception {
 func unknownFunction(name string) *Exception {
 	return &Exception{
 		Class: "dml_missing_record_exception", ErrorCode: "invalidrecord", Message: msgMissingRecord,
-		DebugInfo: "SELECT * FROM {external_functions} WHERE name = ?\n[array (\n  0 => '" + name + "',\n)]",
+		DebugInfo: "SELECT * FROM {external_functions} WHERE name = ?\n[array (\n  0 => '" + echo(name) + "',\n)]",
 	}
 }
 
@@ -124,17 +126,38 @@ func internalError(err error) *Exception {
 		Message: fmt.Sprintf(msgGeneral, "internal error"), cause: err}
 }
 
-// timedOut is the exception of a call that ran past its deadline.
-func timedOut(d time.Duration) *Exception {
+// timedOut is the exception of a call that ran past its deadline. One
+// that was waiting for a database (ex is an outage, the context's own
+// deadline included: the time goes to reading the log) is Moodle's
+// dml_read_exception, as a statement Moodle's server stopped would be;
+// the debuginfo says it was the deadline. The caller logs the cause.
+func timedOut(d time.Duration, ex *Exception) *Exception {
+	const advice = "Ask for fewer users per call, or a shorter period."
+	if ex != nil && ex.outage() {
+		return &Exception{Class: "dml_read_exception", ErrorCode: "dmlreadexception", Message: msgDBRead,
+			DebugInfo: "The call took longer than " + d.String() + ". " + advice}
+	}
 	return &Exception{Class: "moodle_exception", ErrorCode: "generalexceptionmessage",
-		Message:   fmt.Sprintf(msgGeneral, "the call took longer than "+d.String()),
-		DebugInfo: "Ask for fewer users per call, or a shorter period."}
+		Message: fmt.Sprintf(msgGeneral, "the call took longer than "+d.String()), DebugInfo: advice}
 }
 
-// unavailable is the exception for a dependency that cannot be reached.
+// unavailable is the exception for a dependency that cannot be reached or
+// did not answer, in Moodle's dml_exception family: a statement that was
+// cut short (a broken connection, a statement or socket timeout, a locked
+// file) is dml_read_exception (dmlreadexception); anything else (no
+// connection, a closed pool, another unavailable dependency) is
+// dml_connection_exception (dbconnectionfailed). No debuginfo: the
+// driver's text names hosts and queries (it is logged).
 func unavailable(err error) *Exception {
-	return &Exception{Class: "dml_connection_exception", ErrorCode: "dbconnectionfailed",
-		Message: msgDBConnection, cause: err}
+	if dbconn.OutageOf(err) == dbconn.ReadFailed {
+		return &Exception{Class: "dml_read_exception", ErrorCode: "dmlreadexception", Message: msgDBRead, cause: err}
+	}
+	return &Exception{Class: "dml_connection_exception", ErrorCode: "dbconnectionfailed", Message: msgDBConnection, cause: err}
+}
+
+// outage reports an exception made by unavailable.
+func (e *Exception) outage() bool {
+	return e.ErrorCode == "dbconnectionfailed" || e.ErrorCode == "dmlreadexception"
 }
 
 // authException maps an error of Config.Authenticate to Moodle's token
@@ -142,12 +165,15 @@ func unavailable(err error) *Exception {
 // webservice_access_exception whose debuginfo is the error's message
 // (expired token, IP restriction, …); EUnavailable → dbconnectionfailed;
 // anything else (ENotFound, EInvalid included: a token store that cannot
-// be read is not the caller's fault) → internal error, logged.
+// be read is not the caller's fault) → internal error, logged. A driver
+// or network error of a database that is down or hung counts as
+// EUnavailable (dbconn.Unavailable).
 func authException(err error) *Exception {
 	var ex *Exception
 	if errors.As(err, &ex) {
 		return ex
 	}
+	err = dbconn.Unavailable(err)
 	switch aggregation.ErrorCode(err) {
 	case aggregation.EUnauthenticated:
 		e := invalidToken()
@@ -163,16 +189,18 @@ func authException(err error) *Exception {
 	return internalError(err)
 }
 
-// callException maps an error returned while a function runs.
+// callException maps an error returned while a function runs; as in
+// authException, an outage counts as EUnavailable.
 func callException(err error) *Exception {
 	var ex *Exception
 	if errors.As(err, &ex) {
 		return ex
 	}
+	err = dbconn.Unavailable(err)
 	switch aggregation.ErrorCode(err) {
 	case aggregation.EInvalid, aggregation.ENotFound:
 		return &Exception{Class: "invalid_parameter_exception", ErrorCode: "invalidparameter",
-			Message: msgInvalidParameter, DebugInfo: aggregation.ErrorMessage(err), cause: err}
+			Message: msgInvalidParameter, DebugInfo: truncate(aggregation.ErrorMessage(err), 200), cause: err}
 	case aggregation.EForbidden, aggregation.EUnauthenticated:
 		e := noPermission(aggregation.ErrorMessage(err))
 		e.cause = err
@@ -187,8 +215,19 @@ func callException(err error) *Exception {
 // under, as external_api::validate_parameters does:
 // "key => <message>: <debuginfo>".
 func wrapKey(key string, e *Exception) *Exception {
-	return invalidParameter(key + " => " + e.Message + ": " + e.DebugInfo)
+	return invalidParameter(echo(key) + " => " + e.Message + ": " + e.DebugInfo)
 }
 
-// joinKeys lists keys as Moodle's "Unexpected keys (a, b)" does.
-func joinKeys(keys []string) string { return strings.Join(keys, ", ") }
+// joinKeys lists keys as Moodle's "Unexpected keys (a, b)" does, each
+// key and the whole list cut to a prefix.
+func joinKeys(keys []string) string {
+	short := make([]string, 0, min(len(keys), 8))
+	for _, k := range keys[:min(len(keys), 8)] {
+		short = append(short, echo(k))
+	}
+	s := strings.Join(short, ", ")
+	if len(keys) > len(short) {
+		s += fmt.Sprintf(", … (%d keys)", len(keys))
+	}
+	return s
+}

@@ -19,11 +19,24 @@ type fakeDirectory struct {
 	participants map[int64][]int64 // course → user ids
 	grades       map[[2]int64]float64
 	fail         error // returned by every call when set
+	// before, when set, runs first in every lookup with its context; an
+	// error it returns is the lookup's.
+	before func(context.Context) error
 }
 
-func (d *fakeDirectory) FindUser(_ context.Context, by aggregation.UserKey) (aggregation.UserInfo, error) {
-	if d.fail != nil {
-		return aggregation.UserInfo{}, d.fail
+// failure is the error a lookup returns before looking: before's, else fail.
+func (d *fakeDirectory) failure(ctx context.Context) error {
+	if d.before != nil {
+		if err := d.before(ctx); err != nil {
+			return err
+		}
+	}
+	return d.fail
+}
+
+func (d *fakeDirectory) FindUser(ctx context.Context, by aggregation.UserKey) (aggregation.UserInfo, error) {
+	if err := d.failure(ctx); err != nil {
+		return aggregation.UserInfo{}, err
 	}
 	var found []aggregation.UserInfo
 	for _, u := range d.users {
@@ -51,9 +64,9 @@ func onlyMatch[T any](found []T, what string) (T, error) {
 	return zero, aggregation.Errorf(aggregation.EInvalid, "%d %ss match", len(found), what)
 }
 
-func (d *fakeDirectory) Users(_ context.Context, ids []int64) (map[int64]aggregation.UserInfo, error) {
-	if d.fail != nil {
-		return nil, d.fail
+func (d *fakeDirectory) Users(ctx context.Context, ids []int64) (map[int64]aggregation.UserInfo, error) {
+	if err := d.failure(ctx); err != nil {
+		return nil, err
 	}
 	out := map[int64]aggregation.UserInfo{}
 	for _, u := range d.users {
@@ -68,9 +81,9 @@ func (d *fakeDirectory) ListUsers(context.Context, aggregation.UserFilter, int64
 	return nil, errors.New("not used")
 }
 
-func (d *fakeDirectory) FindCourse(_ context.Context, by aggregation.CourseKey) (aggregation.CourseInfo, error) {
-	if d.fail != nil {
-		return aggregation.CourseInfo{}, d.fail
+func (d *fakeDirectory) FindCourse(ctx context.Context, by aggregation.CourseKey) (aggregation.CourseInfo, error) {
+	if err := d.failure(ctx); err != nil {
+		return aggregation.CourseInfo{}, err
 	}
 	var found []aggregation.CourseInfo
 	for _, c := range d.courses {
@@ -81,7 +94,10 @@ func (d *fakeDirectory) FindCourse(_ context.Context, by aggregation.CourseKey) 
 	return onlyMatch(found, "course")
 }
 
-func (d *fakeDirectory) Courses(_ context.Context, ids []int64) (map[int64]aggregation.CourseInfo, error) {
+func (d *fakeDirectory) Courses(ctx context.Context, ids []int64) (map[int64]aggregation.CourseInfo, error) {
+	if err := d.failure(ctx); err != nil {
+		return nil, err
+	}
 	out := map[int64]aggregation.CourseInfo{}
 	for _, c := range d.courses {
 		if slices.Contains(ids, c.ID) {
@@ -95,7 +111,10 @@ func (d *fakeDirectory) Modules(context.Context, []int64) (map[int64]aggregation
 	return map[int64]aggregation.ModuleInfo{}, nil
 }
 
-func (d *fakeDirectory) Participants(_ context.Context, courseID, after int64, first int) ([]aggregation.UserInfo, error) {
+func (d *fakeDirectory) Participants(ctx context.Context, courseID, after int64, first int) ([]aggregation.UserInfo, error) {
+	if err := d.failure(ctx); err != nil {
+		return nil, err
+	}
 	var out []aggregation.UserInfo
 	for _, u := range d.users {
 		if u.ID > after && slices.Contains(d.participants[courseID], u.ID) && len(out) < first {
@@ -105,7 +124,10 @@ func (d *fakeDirectory) Participants(_ context.Context, courseID, after int64, f
 	return out, nil
 }
 
-func (d *fakeDirectory) Grades(_ context.Context, courseID int64, userIDs []int64) (map[int64]aggregation.CourseGrade, error) {
+func (d *fakeDirectory) Grades(ctx context.Context, courseID int64, userIDs []int64) (map[int64]aggregation.CourseGrade, error) {
+	if err := d.failure(ctx); err != nil {
+		return nil, err
+	}
 	out := map[int64]aggregation.CourseGrade{}
 	for _, u := range userIDs {
 		if g, ok := d.grades[[2]int64{courseID, u}]; ok {

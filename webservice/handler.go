@@ -99,7 +99,7 @@ func (h *Handler) call(ctx context.Context, r *http.Request, req *restRequest) (
 func (h *Handler) cancelled(ctx context.Context, ex *Exception) *Exception {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		h.cfg.Logger.Warn("webservice: call timed out", "timeout", h.cfg.Timeout.String(), "err", ex.Unwrap())
-		return timedOut(h.cfg.Timeout)
+		return timedOut(h.cfg.Timeout, ex)
 	}
 	h.cfg.Logger.Info("webservice: client went away", "err", ex.Unwrap())
 	return &Exception{Class: "moodle_exception", ErrorCode: "generalexceptionmessage",
@@ -109,10 +109,15 @@ func (h *Handler) cancelled(ctx context.Context, ex *Exception) *Exception {
 // writeError logs unexpected failures and writes the exception document.
 func (h *Handler) writeError(w http.ResponseWriter, format string, ex *Exception) {
 	switch ex.ErrorCode {
-	case "generalexceptionmessage", "dbconnectionfailed":
+	case "generalexceptionmessage", "dbconnectionfailed", "dmlreadexception":
 		if ex.Unwrap() != nil {
 			h.cfg.Logger.Error("webservice: call failed", "class", ex.Class, "err", ex.Unwrap())
 		}
+	}
+	if len(ex.DebugInfo) > debugMax || len(ex.Message) > debugMax {
+		c := *ex
+		c.DebugInfo, c.Message = truncate(c.DebugInfo, debugMax), truncate(c.Message, debugMax)
+		ex = &c
 	}
 	var buf bytes.Buffer
 	writeException(&buf, format, ex, !h.cfg.HideDebugInfo)
