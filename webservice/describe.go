@@ -79,7 +79,7 @@ func validate(d *desc, n *pnode) (any, *Exception) {
 	switch d.kind {
 	case kindSingle:
 		if n == nil || n.arr == nil {
-			return nil, invalidParameter("Only arrays accepted. The bad value is: '" + nodeString(n) + "'")
+			return nil, invalidParameter("Only arrays accepted. The bad value is: '" + echo(nodeString(n)) + "'")
 		}
 		out := make(map[string]any, len(d.keys))
 		seen := make(map[string]bool, len(d.keys))
@@ -89,7 +89,7 @@ func validate(d *desc, n *pnode) (any, *Exception) {
 			if child == nil {
 				switch kd.d.req {
 				case required:
-					return nil, invalidParameter("Missing required key in single structure: " + kd.name)
+					return nil, invalidParameter("Missing required key in single structure: " + echo(kd.name))
 				case withDefault:
 					out[kd.name] = kd.d.def
 				}
@@ -113,7 +113,7 @@ func validate(d *desc, n *pnode) (any, *Exception) {
 		return out, nil
 	case kindMultiple:
 		if n == nil || n.arr == nil {
-			return nil, invalidParameter("Only arrays accepted. The bad value is: '" + nodeString(n) + "'")
+			return nil, invalidParameter("Only arrays accepted. The bad value is: '" + echo(nodeString(n)) + "'")
 		}
 		out := make([]any, 0, n.arr.len())
 		for _, name := range n.arr.keys {
@@ -134,7 +134,7 @@ func validate(d *desc, n *pnode) (any, *Exception) {
 	}
 	v, ok := cleanParam(s, d.typ)
 	if !ok {
-		return nil, invalidParameter(`Invalid external api parameter: the value is "` + s +
+		return nil, invalidParameter(`Invalid external api parameter: the value is "` + echo(s) +
 			`", the server was expecting "` + string(d.typ) + `" type`)
 	}
 	return v, nil

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // pnode is one request variable as PHP builds it: a string, or an array
@@ -286,9 +287,23 @@ func (p *varParser) parseURLEncoded(s string) (format string, err error) {
 	return format, err
 }
 
+// echoMax is the most of one input an error repeats: a caller's value is
+// shown only as a prefix, so a huge parameter never comes back.
+const echoMax = 64
+
+// debugMax bounds a whole debuginfo, whatever it was built from.
+const debugMax = 1024
+
+// echo is the prefix of an input that an error may repeat.
+func echo(s string) string { return truncate(s, echoMax) }
+
+// truncate cuts s to at most n bytes (and "…").
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n-- // never cut a character in two
 	}
 	return s[:n] + "…"
 }

@@ -96,59 +96,95 @@ func requestError(err error) *Exception {
 			Message: msgInvalidParameter, DebugInfo: "Request rejected: " + le.msg, cause: err}
 	}
 	return &Exception{Class: "invalid_parameter_exception", ErrorCode: "invalidparameter",
-		Message: msgInvalidParameter, DebugInfo: "Malformed request body: " + err.Error(), cause: err}
+		Message: msgInvalidParameter, DebugInfo: "Malformed request body: " + echo(err.Error()), cause: err}
 }
 
 // readBody parses a POST body of the two types PHP turns into $_POST;
-// other bodies are ignored, as PHP does.
+// other bodies are ignored, as PHP does. A body over Limits.MaxBodyBytes
+// is refused as too large, whatever the parser was doing when the limit
+// cut it; the part read still gives the answer's format.
 func (h *Handler) readBody(r *http.Request, p *varParser) (string, error) {
 	mt, mp, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil {
 		return "", nil
 	}
 	max := h.cfg.Limits.MaxBodyBytes
+	tooLarge := &limitError{fmt.Sprintf("The request body is larger than %d bytes.", max)}
+	if mt != "application/x-www-form-urlencoded" && mt != "multipart/form-data" {
+		return "", nil
+	}
+	body := &cappedReader{r: r.Body, left: max}
 	switch mt {
 	case "application/x-www-form-urlencoded":
-		body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
+		data, err := io.ReadAll(body)
+		if body.over {
+			format, _ := p.parseURLEncoded(string(data))
+			return format, tooLarge
+		}
 		if err != nil {
 			return "", fmt.Errorf("reading the body: %w", err)
 		}
-		if int64(len(body)) > max {
-			format, _ := p.parseURLEncoded(string(body[:max]))
-			return format, &limitError{fmt.Sprintf("The request body is larger than %d bytes.", max)}
-		}
-		return p.parseURLEncoded(string(body))
-	case "multipart/form-data":
+		return p.parseURLEncoded(string(data))
+	default:
 		boundary := mp["boundary"]
 		if boundary == "" {
 			return "", errors.New("multipart body without boundary")
 		}
-		return readMultipart(multipart.NewReader(io.LimitReader(r.Body, max+1), boundary), p, max)
+		format, err := readMultipart(multipart.NewReader(body, boundary), p)
+		if body.over {
+			return format, tooLarge
+		}
+		return format, err
 	}
-	return "", nil
 }
+
+// cappedReader reads at most left bytes of r and records whether r had
+// more (over), so a parser cut short by the limit is told apart from a
+// malformed body.
+type cappedReader struct {
+	r    io.Reader
+	left int64
+	over bool
+}
+
+func (c *cappedReader) Read(b []byte) (int, error) {
+	if c.left <= 0 {
+		var one [1]byte
+		n, err := c.r.Read(one[:])
+		if n > 0 {
+			c.over = true
+			return 0, errBodyTooLarge
+		}
+		if err == nil {
+			return 0, nil
+		}
+		return 0, err
+	}
+	if int64(len(b)) > c.left {
+		b = b[:c.left]
+	}
+	n, err := c.r.Read(b)
+	c.left -= int64(n)
+	return n, err
+}
+
+// errBodyTooLarge stops a parser at the body limit (readBody answers the
+// limitError).
+var errBodyTooLarge = errors.New("request body too large")
 
 // readMultipart registers the fields of a multipart body; file parts (those
 // with a file name) go to $_FILES in PHP and are skipped.
-func readMultipart(mr *multipart.Reader, p *varParser, max int64) (format string, err error) {
-	var read int64
+func readMultipart(mr *multipart.Reader, p *varParser) (format string, err error) {
 	for {
 		part, err := mr.NextPart()
 		if err == io.EOF {
 			return format, nil
 		}
 		if err != nil {
-			if read >= max {
-				return format, &limitError{fmt.Sprintf("The request body is larger than %d bytes.", max)}
-			}
 			return format, fmt.Errorf("multipart: %w", err)
 		}
 		name := part.FormName()
-		data, err := io.ReadAll(io.LimitReader(part, max-read+1))
-		read += int64(len(data))
-		if read > max {
-			return format, &limitError{fmt.Sprintf("The request body is larger than %d bytes.", max)}
-		}
+		data, err := io.ReadAll(part)
 		if err != nil {
 			return format, fmt.Errorf("multipart: %w", err)
 		}

@@ -34,7 +34,7 @@ func userKey(source, uid string) (aggregation.UserKey, error) {
 	case "id":
 		id, ok := canonicalInt(uid)
 		if !ok || id <= 0 {
-			return aggregation.UserKey{}, invalidParameterf(`uid "%s" is not a user id (uidsource = id)`, uid)
+			return aggregation.UserKey{}, invalidParameterf(`uid "%s" is not a user id (uidsource = id)`, echo(uid))
 		}
 		return aggregation.UserKey{ID: id}, nil
 	case "username":
@@ -44,7 +44,7 @@ func userKey(source, uid string) (aggregation.UserKey, error) {
 	case "email":
 		return aggregation.UserKey{Email: uid}, nil
 	}
-	return aggregation.UserKey{}, invalidParameterf(`Unknown uidsource "%s": expected id, username, idnumber or email`, source)
+	return aggregation.UserKey{}, invalidParameterf(`Unknown uidsource "%s": expected id, username, idnumber or email`, echo(source))
 }
 
 // findCourse resolves cid according to cidsource; no course (cid "" or
@@ -58,7 +58,7 @@ func (h *Handler) findCourse(ctx context.Context, source, cid string) (*aggregat
 	case "id":
 		id, ok := canonicalInt(cid)
 		if !ok || id <= 0 {
-			return nil, invalidParameterf(`cid "%s" is not a course id (cidsource = id)`, cid)
+			return nil, invalidParameterf(`cid "%s" is not a course id (cidsource = id)`, echo(cid))
 		}
 		key.ID = id
 	case "idnumber":
@@ -66,18 +66,18 @@ func (h *Handler) findCourse(ctx context.Context, source, cid string) (*aggregat
 	case "shortname":
 		key.ShortName = cid
 	default:
-		return nil, invalidParameterf(`Unknown cidsource "%s": expected id, idnumber or shortname`, source)
+		return nil, invalidParameterf(`Unknown cidsource "%s": expected id, idnumber or shortname`, echo(source))
 	}
 	course, err := h.cfg.Directory.FindCourse(ctx, key)
 	switch aggregation.ErrorCode(err) {
 	case "":
 		return &course, nil
 	case aggregation.ENotFound:
-		return nil, lookupFailure(invalidParameterf(`Course not found: %s = "%s"`, source, cid))
+		return nil, lookupFailure(invalidParameterf(`Course not found: %s = "%s"`, source, echo(cid)))
 	case aggregation.EInvalid: // several courses match
-		return nil, lookupFailure(invalidParameterf(`Course %s = "%s": %s`, source, cid, aggregation.ErrorMessage(err)))
+		return nil, lookupFailure(invalidParameterf(`Course %s = "%s": %s`, source, echo(cid), truncate(aggregation.ErrorMessage(err), 200)))
 	}
-	return nil, fmt.Errorf("finding course %s=%q: %w", source, cid, err)
+	return nil, fmt.Errorf("finding course %s=%q: %w", source, echo(cid), err)
 }
 
 // resolveUsers finds the users of one batch, in request order.
@@ -103,7 +103,7 @@ func (h *Handler) resolveUsers(ctx context.Context, source string, uids []string
 		for i, id := range ids {
 			u, ok := found[id]
 			if !ok {
-				return nil, lookupFailure(invalidParameterf(`User not found: id = "%s"`, uids[i]))
+				return nil, lookupFailure(invalidParameterf(`User not found: id = "%s"`, echo(uids[i])))
 			}
 			out[i] = u
 		}
@@ -115,11 +115,11 @@ func (h *Handler) resolveUsers(ctx context.Context, source string, uids []string
 		case "":
 			out[i] = u
 		case aggregation.ENotFound:
-			return nil, lookupFailure(invalidParameterf(`User not found: %s = "%s"`, source, uids[i]))
+			return nil, lookupFailure(invalidParameterf(`User not found: %s = "%s"`, source, echo(uids[i])))
 		case aggregation.EInvalid:
-			return nil, lookupFailure(invalidParameterf(`User %s = "%s": %s`, source, uids[i], aggregation.ErrorMessage(err)))
+			return nil, lookupFailure(invalidParameterf(`User %s = "%s": %s`, source, echo(uids[i]), truncate(aggregation.ErrorMessage(err), 200)))
 		default:
-			return nil, fmt.Errorf("finding user %s=%q: %w", source, uids[i], err)
+			return nil, fmt.Errorf("finding user %s=%q: %w", source, echo(uids[i]), err)
 		}
 	}
 	return out, nil
