@@ -176,22 +176,22 @@ func userKeyOf(by model.UserBy) (aggregation.UserKey, error) {
 		n++
 	}
 	if by.Username != nil {
-		if *by.Username == "" {
-			return k, invalid("by.username must not be empty")
+		if err := lookupText("by.username", *by.Username); err != nil {
+			return k, err
 		}
 		k.Username = *by.Username
 		n++
 	}
 	if by.Idnumber != nil {
-		if *by.Idnumber == "" {
-			return k, invalid("by.idnumber must not be empty")
+		if err := lookupText("by.idnumber", *by.Idnumber); err != nil {
+			return k, err
 		}
 		k.IDNumber = *by.Idnumber
 		n++
 	}
 	if by.Email != nil {
-		if *by.Email == "" {
-			return k, invalid("by.email must not be empty")
+		if err := lookupText("by.email", *by.Email); err != nil {
+			return k, err
 		}
 		k.Email = *by.Email
 		n++
@@ -211,6 +211,18 @@ func userKeyOf(by model.UserBy) (aggregation.UserKey, error) {
 	return k, nil
 }
 
+// lookupText checks a text a lookup takes: not empty, and without a NUL
+// character, which no Moodle value holds and databases refuse.
+func lookupText(name, v string) error {
+	if v == "" {
+		return invalid("%s must not be empty", name)
+	}
+	if strings.ContainsRune(v, 0) {
+		return invalid("%s must not contain a NUL character", name)
+	}
+	return nil
+}
+
 // courseKeyOf reads a CourseBy: exactly one of id, shortname or idnumber.
 func courseKeyOf(by model.CourseBy) (aggregation.CourseKey, error) {
 	var k aggregation.CourseKey
@@ -223,15 +235,15 @@ func courseKeyOf(by model.CourseBy) (aggregation.CourseKey, error) {
 		n++
 	}
 	if by.Shortname != nil {
-		if *by.Shortname == "" {
-			return k, invalid("by.shortname must not be empty")
+		if err := lookupText("by.shortname", *by.Shortname); err != nil {
+			return k, err
 		}
 		k.ShortName = *by.Shortname
 		n++
 	}
 	if by.Idnumber != nil {
-		if *by.Idnumber == "" {
-			return k, invalid("by.idnumber must not be empty")
+		if err := lookupText("by.idnumber", *by.Idnumber); err != nil {
+			return k, err
 		}
 		k.IDNumber = *by.Idnumber
 		n++
@@ -250,6 +262,9 @@ func userFilterOf(f *model.UserFilter) (aggregation.UserFilter, error) {
 	}
 	if f.Search != nil {
 		out.Search = strings.TrimSpace(*f.Search)
+		if strings.ContainsRune(out.Search, 0) {
+			return out, invalid("filter.search must not contain a NUL character")
+		}
 	}
 	if f.Host != nil {
 		if *f.Host <= 0 {
@@ -278,8 +293,8 @@ func hostsOf(hosts []string, allHosts *bool) (list []string, all, asked bool, er
 	seen := make(map[string]bool, len(hosts))
 	for i, h := range hosts {
 		h = strings.TrimSuffix(strings.TrimSpace(h), "/")
-		if h == "" {
-			return nil, false, false, invalid("hosts[%d]: want a wwwroot, got an empty string", i)
+		if h == "" || strings.ContainsRune(h, 0) {
+			return nil, false, false, invalid("hosts[%d]: want a wwwroot, got an empty string or a NUL character", i)
 		}
 		if seen[h] {
 			return nil, false, false, invalid("hosts: %q is given twice", h)

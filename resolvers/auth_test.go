@@ -55,6 +55,15 @@ func TestAuthentication(t *testing.T) {
 			t.Errorf("the store's error must be logged, never sent: body %s", r.Body)
 		}
 	})
+	// A store that cannot be reached is UNAVAILABLE, 503 under both media
+	// types.
+	t.Run("token store refuses connections", func(t *testing.T) {
+		for _, accept := range []string{"application/json", "application/graphql-response+json"} {
+			r := e.post("store-refused", accept, q, nil)
+			wantEqual(t, "codes", r.codes(), []string{"UNAVAILABLE"})
+			wantEqual(t, "status", r.Status, http.StatusServiceUnavailable)
+		}
+	})
 	// Introspection alone needs no token: GraphiQL loads the schema first.
 	t.Run("introspection without token", func(t *testing.T) {
 		for _, q := range []string{

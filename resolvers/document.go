@@ -2,7 +2,6 @@ package resolvers
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -198,7 +197,7 @@ func (m *measure) walk(set ast.SelectionSet, depth int) *gqlerror.Error {
 	m.collect(set, map[string]bool{}, counts)
 	for name, n := range counts {
 		if n > m.limits.repeats {
-			return limitError("the field %q is selected %d times in one selection set, more than the limit of %d", short(name), n, m.limits.repeats)
+			return limitError("the field %q is selected %d times in one selection set, more than the limit of %d", clip(name, 64), n, m.limits.repeats)
 		}
 	}
 	for _, sel := range set {
@@ -300,18 +299,3 @@ func (m *measure) setSize(set ast.SelectionSet, onPath map[string]bool) int {
 	}
 	return n
 }
-
-// short is s cut to a prefix fit for an error message.
-func short(s string) string {
-	const max = 64
-	if len(s) <= max {
-		return s
-	}
-	cut := max
-	for cut > 0 && !utf8RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + fmt.Sprintf("… (%d bytes)", len(s))
-}
-
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }

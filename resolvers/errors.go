@@ -7,12 +7,14 @@ import (
 	"maps"
 	"runtime/debug"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/usestats/usestats/aggregation"
+	"github.com/usestats/usestats/dbconn"
 )
 
 // The values of extensions.code.
@@ -22,7 +24,10 @@ const (
 	CodeNotFound        = "NOT_FOUND"
 	CodeBadUserInput    = "BAD_USER_INPUT"
 	CodeUnavailable     = "UNAVAILABLE"
-	CodeInternal        = "INTERNAL"
+	// CodeTimeout marks a request that ran past its deadline (HTTP 504
+	// when nothing was answered).
+	CodeTimeout  = "TIMEOUT"
+	CodeInternal = "INTERNAL"
 	// CodeBadRequest marks a request that is not a well-formed
 	// GraphQL-over-HTTP request (a body that is not JSON, a query that is
 	// not a string …).
@@ -56,20 +61,36 @@ func codeOf(core string) string {
 	return CodeInternal
 }
 
+// maxMessage bounds an error message: longer ones (which quote an input)
+// are cut, so that a large argument never comes back.
+const maxMessage = 300
+
 // presentError is the error presenter: every error leaves with a stable
 // extensions.code. Core errors keep their caller-safe message, except
 // internal ones and unavailable ones the resolvers did not write
-// themselves (a data source's may name servers); errors of the GraphQL
-// machinery itself (parsing, validation, limits, protocol) keep theirs;
-// anything else is logged and replaced by a generic message.
+// themselves (a data source's may name servers); a data source's driver
+// error that says it cannot be reached or did not answer is UNAVAILABLE;
+// the request's deadline is TIMEOUT; errors of the GraphQL machinery
+// itself (parsing, validation, limits, protocol) keep their message;
+// anything else is logged and replaced by a generic message. No message
+// is longer than maxMessage.
 func (r *Resolver) presentError(ctx context.Context, err error) *gqlerror.Error {
+	g := r.present(ctx, err)
+	g.Message = clip(g.Message, maxMessage)
+	return g
+}
+
+func (r *Resolver) present(ctx context.Context, err error) *gqlerror.Error {
+	var core *aggregation.Error
+	if !errors.Is(err, context.DeadlineExceeded) || errors.As(err, &core) {
+		err = dbconn.Unavailable(err)
+	}
 	presented := graphql.DefaultErrorPresenter(ctx, err)
 	g := *presented // never mutate a shared error
 	g.Extensions = maps.Clone(presented.Extensions)
 	if g.Extensions == nil {
 		g.Extensions = map[string]any{}
 	}
-	var core *aggregation.Error
 	switch {
 	case errors.As(err, new(*panicError)):
 		g.Extensions["code"] = CodeInternal
@@ -88,7 +109,7 @@ func (r *Resolver) presentError(ctx context.Context, err error) *gqlerror.Error 
 		}
 	case errors.Is(err, context.DeadlineExceeded):
 		r.logError(ctx, err)
-		g.Extensions["code"] = CodeInternal
+		g.Extensions["code"] = CodeTimeout
 		g.Message = "the request deadline was exceeded"
 	case errors.Is(err, context.Canceled):
 		g.Extensions["code"] = CodeInternal
@@ -115,29 +136,69 @@ func (r *Resolver) presentError(ctx context.Context, err error) *gqlerror.Error 
 	return &g
 }
 
+// clip cuts s to at most n bytes (on a character boundary), saying so.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + fmt.Sprintf("… (cut: %d bytes)", len(s))
+}
+
 // logError logs an error whose details the caller never sees.
 func (r *Resolver) logError(ctx context.Context, err error) {
-	attrs := []any{"error", err.Error()}
+	attrs := []any{"error", clip(err.Error(), 4096)}
 	if graphql.HasOperationContext(ctx) {
 		if op := graphql.GetOperationContext(ctx); op.OperationName != "" {
-			attrs = append(attrs, "operation", op.OperationName)
+			attrs = append(attrs, "operation", clip(op.OperationName, 200))
 		}
 	}
 	if fc := graphql.GetFieldContext(ctx); fc != nil {
-		attrs = append(attrs, "path", fc.Path().String())
+		attrs = append(attrs, "path", clip(fc.Path().String(), 500))
 	}
-	r.cfg.Logger.ErrorContext(ctx, "graphql: internal error", attrs...)
+	r.record(ctx, "graphql: internal error", attrs)
 }
 
 // recoverPanic turns a resolver panic into an INTERNAL error, logging the
 // panic and its stack.
 func (r *Resolver) recoverPanic(ctx context.Context, p any) error {
-	attrs := []any{"panic", fmt.Sprint(p), "stack", string(debug.Stack())}
+	attrs := []any{"panic", clip(fmt.Sprint(p), 4096), "stack", string(debug.Stack())}
 	if fc := graphql.GetFieldContext(ctx); fc != nil {
-		attrs = append(attrs, "path", fc.Path().String())
+		attrs = append(attrs, "path", clip(fc.Path().String(), 500))
 	}
-	r.cfg.Logger.ErrorContext(ctx, "graphql: panic", attrs...)
+	r.record(ctx, "graphql: panic", attrs)
 	return &panicError{value: fmt.Sprint(p)}
+}
+
+// record logs an error of a request: the request's first is kept and the
+// others only counted, so that one request writes one line however many of
+// its fields fail (see flushLog); outside a request it is logged at once.
+func (r *Resolver) record(ctx context.Context, msg string, attrs []any) {
+	rq, ok := ctx.Value(requestKey{}).(*request)
+	if !ok {
+		r.cfg.Logger.ErrorContext(ctx, msg, attrs...)
+		return
+	}
+	rq.logMu.Lock()
+	defer rq.logMu.Unlock()
+	rq.logged++
+	if rq.logged == 1 {
+		rq.logMsg, rq.logAttrs = msg, attrs
+	}
+}
+
+// flushLog writes the request's line: its first error and their count.
+func (r *Resolver) flushLog(ctx context.Context, rq *request) {
+	rq.logMu.Lock()
+	defer rq.logMu.Unlock()
+	if rq.logged == 0 {
+		return
+	}
+	r.cfg.Logger.ErrorContext(ctx, rq.logMsg, append(rq.logAttrs, "errors", rq.logged)...)
+	rq.logged = 0
 }
 
 // panicError is a recovered panic, already logged.

@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -148,6 +150,8 @@ type fakeDirectory struct {
 	// fail makes every call return this error; panic makes Users panic.
 	fail  error
 	panic bool
+	// block makes FindUser wait for the context's end.
+	block bool
 
 	mu    sync.Mutex
 	calls map[string]int
@@ -180,6 +184,10 @@ func (d *fakeDirectory) ResetCalls() {
 func (d *fakeDirectory) FindUser(ctx context.Context, by aggregation.UserKey) (aggregation.UserInfo, error) {
 	if err := d.count("FindUser"); err != nil {
 		return aggregation.UserInfo{}, err
+	}
+	if d.block {
+		<-ctx.Done()
+		return aggregation.UserInfo{}, fmt.Errorf("find user: %w", ctx.Err())
 	}
 	var found []aggregation.UserInfo
 	for _, u := range d.users {
@@ -418,6 +426,9 @@ var tokens = map[string]string{
 func authenticate(ctx context.Context, token string) (aggregation.Scopes, error) {
 	if s, ok := tokens[token]; ok {
 		return aggregation.ParseScopes(s)
+	}
+	if token == "store-refused" {
+		return aggregation.Scopes{}, fmt.Errorf("store: authenticate: %w", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED})
 	}
 	if token == "store-down" {
 		return aggregation.Scopes{}, errors.New("token store: connection refused to 10.1.2.3")

@@ -151,7 +151,30 @@ func (r *Resolver) middleware(srv http.Handler) http.Handler {
 		}
 		buf := &responseBuffer{header: w.Header()}
 		srv.ServeHTTP(buf, req.WithContext(withRequest(ctx, rq)))
+		if answer := bytes.TrimSpace(buf.body.Bytes()); len(answer) == 0 || string(answer) == "null" {
+			r.noAnswer(ctx, buf)
+		}
+		r.flushLog(ctx, rq)
 		writeResponse(w, buf, rq)
+	})
+}
+
+// noAnswer replaces gqlgen's answer when it has none: it writes null
+// when the request's deadline passes before execution (a long
+// validation, a slow credential check), which becomes a TIMEOUT error.
+func (r *Resolver) noAnswer(ctx context.Context, b *responseBuffer) {
+	code, msg := CodeTimeout, "the request deadline was exceeded"
+	switch {
+	case errors.Is(ctx.Err(), context.Canceled):
+		code, msg = CodeInternal, "the request was canceled"
+	case ctx.Err() == nil:
+		code, msg = CodeInternal, "internal error"
+		r.record(ctx, "graphql: no answer", []any{"error", "the GraphQL server wrote no answer"})
+	}
+	b.body.Reset()
+	b.status = http.StatusOK
+	_ = json.NewEncoder(&b.body).Encode(map[string]any{
+		"errors": []any{map[string]any{"message": msg, "extensions": map[string]any{"code": code}}},
 	})
 }
 
@@ -224,7 +247,10 @@ func (b *responseBuffer) Write(p []byte) (int, error) {
 //   - application/graphql-response+json: 400 for requests that fail
 //     before execution (gqlgen does this), 401 when the credential is
 //     missing or bad (with WWW-Authenticate), 500/503 when it cannot be
-//     checked, 200 once the operation executed.
+//     checked, 200 once the operation executed;
+//   - under both: an answer with no data (none, or every root field null)
+//     because of a TIMEOUT error is 504, because of an UNAVAILABLE one
+//     503: the server, not the request, failed.
 func writeResponse(w http.ResponseWriter, b *responseBuffer, rq *request) {
 	status := b.status
 	if status == 0 {
@@ -243,16 +269,52 @@ func writeResponse(w http.ResponseWriter, b *responseBuffer, rq *request) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="usestats"`)
 		}
 	}
-	if mt == mediaJSON && status != http.StatusBadRequest && status != http.StatusNotAcceptable {
+	body := b.body.Bytes()
+	outage := outageStatus(body)
+	if mt == mediaJSON && status != http.StatusBadRequest && status != http.StatusNotAcceptable && status != http.StatusServiceUnavailable {
 		status = http.StatusOK
 	}
-	body := b.body.Bytes()
+	if outage != 0 && rq.failStatus == 0 {
+		status = outage
+	}
 	if refused {
 		body = withoutData(body)
 	}
 	w.Header().Del("Content-Length")
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+// outageStatus is 504 for an answer that has no data because of a
+// TIMEOUT error, 503 for one because of an UNAVAILABLE error, 0 otherwise.
+func outageStatus(body []byte) int {
+	if !bytes.Contains(body, []byte(`"`+CodeTimeout+`"`)) && !bytes.Contains(body, []byte(`"`+CodeUnavailable+`"`)) {
+		return 0
+	}
+	var resp struct {
+		Errors []struct {
+			Extensions struct{ Code string } `json:"extensions"`
+		} `json:"errors"`
+		Data map[string]json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(body, &resp); err != nil {
+		return 0
+	}
+	for _, v := range resp.Data {
+		if string(v) != "null" {
+			return 0
+		}
+	}
+	status := 0
+	for _, e := range resp.Errors {
+		switch e.Extensions.Code {
+		case CodeTimeout:
+			return http.StatusGatewayTimeout
+		case CodeUnavailable:
+			status = http.StatusServiceUnavailable
+		}
+	}
+	return status
 }
 
 // withoutData drops a null data entry from a response refused before

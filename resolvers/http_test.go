@@ -1,12 +1,16 @@
 package resolvers_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -321,11 +325,26 @@ func TestInternalErrors(t *testing.T) {
 	if strings.Contains(string(r.Body), "10.9.8.7") || !strings.Contains(e.log.String(), "10.9.8.7") {
 		t.Errorf("body %s, log %s", r.Body, e.log)
 	}
-	e.dir.fail = aggregation.Errorf(aggregation.EUnavailable, "moodle database at 10.9.8.7 unreachable")
-	r = e.fails("site-token", `{ course(by: {shortname: "C5"}) { id } }`, nil, "UNAVAILABLE")
-	wantEqual(t, "unavailable: message", r.Errors[0].Message, "a data source is unavailable; try again later")
-	if strings.Contains(string(r.Body), "10.9.8.7") {
-		t.Errorf("body %s", r.Body)
+	// An unreachable source is UNAVAILABLE, and 503 when nothing was
+	// answered, whether the error says so or is the driver's own.
+	for _, fail := range []error{
+		aggregation.Errorf(aggregation.EUnavailable, "moodle database at 10.9.8.7 unreachable"),
+		fmt.Errorf("moodle: find course: %w", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED, Addr: &net.TCPAddr{IP: net.IPv4(10, 9, 8, 7)}}),
+		fmt.Errorf("moodle: find course: reading 10.9.8.7: %w", io.ErrUnexpectedEOF),
+	} {
+		e.dir.fail = fail
+		for _, accept := range []string{"application/json", "application/graphql-response+json"} {
+			r = e.post("site-token", accept, `{ course(by: {shortname: "C5"}) { id } }`, nil)
+			wantEqual(t, "unavailable: status", r.Status, http.StatusServiceUnavailable)
+			wantEqual(t, "unavailable: codes", r.codes(), []string{"UNAVAILABLE"})
+			wantEqual(t, "unavailable: message", r.Errors[0].Message, "a data source is unavailable; try again later")
+			if strings.Contains(string(r.Body), "10.9.8.7") {
+				t.Errorf("body %s", r.Body)
+			}
+		}
+		// With data beside it, the answer is 200.
+		r = e.post("site-token", "application/json", `{ policies { name } course(by: {shortname: "C5"}) { id } }`, nil)
+		wantEqual(t, "unavailable beside data: status", r.Status, http.StatusOK)
 	}
 	// A field error leaves the rest of the answer.
 	e.dir.fail = nil
@@ -351,16 +370,43 @@ func TestInternalErrors(t *testing.T) {
 	e.ok("site-token", `{ user(by: {id: 9}) { stats { total } } }`, nil, &ok)
 }
 
-// The request deadline reaches the log scan: a stuck database stops.
+// The request deadline reaches the log scan: a stuck database stops, with
+// a TIMEOUT error.
 func TestDeadline(t *testing.T) {
 	e := newEnv(t, func(c *envConfig) { c.Timeout = 50 * time.Millisecond })
 	e.logs.block = true
 	start := time.Now()
-	r := e.fails("site-token", `{ user(by: {id: 7}) { stats { total } } }`, nil, "INTERNAL")
+	r := e.fails("site-token", `{ user(by: {id: 7}) { stats { total } } }`, nil, "TIMEOUT")
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("took %s", d)
 	}
 	wantEqual(t, "message", r.Errors[0].Message, "the request deadline was exceeded")
+	// Nothing answered: 504.
+	r = e.post("site-token", "application/json", `{ a: user(by: {id: 7}) { stats { total } } }`, nil)
+	wantEqual(t, "nothing answered: status", r.Status, http.StatusOK) // user 7 was answered
+	e.dir.block = true
+	r = e.post("site-token", "application/json", `{ user(by: {username: "learner7"}) { id } }`, nil)
+	wantEqual(t, "blocked lookup: status", r.Status, http.StatusGatewayTimeout)
+	wantEqual(t, "blocked lookup: codes", r.codes(), []string{"TIMEOUT"})
+}
+
+// A deadline that passes before execution (a slow credential check or
+// validation) is a TIMEOUT error and 504, never 200 with the body null.
+func TestDeadlineBeforeExecution(t *testing.T) {
+	e := newEnv(t, func(c *envConfig) {
+		c.Timeout = 20 * time.Millisecond
+		c.Authenticate = func(ctx context.Context, token string) (aggregation.Scopes, error) {
+			<-ctx.Done()
+			return authenticate(context.Background(), token)
+		}
+	})
+	for _, accept := range []string{"application/json", "application/graphql-response+json"} {
+		r := e.post("site-token", accept, okQuery, nil)
+		if r.Status != http.StatusGatewayTimeout || string(r.Body) == "null" {
+			t.Errorf("%s: status %d: %s", accept, r.Status, r.Body)
+		}
+		wantEqual(t, "codes", r.codes(), []string{"TIMEOUT"})
+	}
 }
 
 func TestConfig(t *testing.T) {

@@ -177,7 +177,7 @@ func (r *Resolver) hostError(ctx context.Context, host string, err error) *model
 	code := codeOf(aggregation.ErrorCode(err))
 	msg := aggregation.ErrorMessage(err)
 	if code == CodeInternal {
-		r.cfg.Logger.ErrorContext(ctx, "graphql: peer failed", "host", host, "error", err.Error())
+		r.record(ctx, "graphql: peer failed", []any{"host", clip(host, 500), "error", clip(err.Error(), 4096)})
 		msg = "internal error"
 	}
 	return &model.HostError{Code: code, Message: msg}

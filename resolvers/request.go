@@ -10,6 +10,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/usestats/usestats/aggregation"
+	"github.com/usestats/usestats/dbconn"
 	"github.com/usestats/usestats/model"
 )
 
@@ -30,6 +31,12 @@ type request struct {
 	// failStatus is the HTTP status of an operation refused before
 	// execution (401 for a missing or bad credential), 0 otherwise.
 	failStatus int
+
+	// The request's logged errors: the first and a count (see record).
+	logMu    sync.Mutex
+	logged   int
+	logMsg   string
+	logAttrs []any
 }
 
 type requestKey struct{}
@@ -67,6 +74,7 @@ func (r *Resolver) authenticate(ctx context.Context, next graphql.OperationHandl
 		rq.scopes, err = r.cfg.Authenticate(ctx, token)
 	}
 	if err != nil {
+		err = dbconn.Unavailable(err)
 		switch aggregation.ErrorCode(err) {
 		case aggregation.EUnauthenticated:
 			rq.failStatus = 401
