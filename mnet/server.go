@@ -85,8 +85,11 @@ func (m *MemoryPeers) SavePeer(_ context.Context, p Peer) error {
 
 // Method is an RPC we publish. caller is the authenticated calling host;
 // params are the decoded XML-RPC parameters. An error that is (or wraps) a
-// *Fault or *FaultError is answered as that fault; any other error is
-// logged and answered with a generic fault that reveals nothing.
+// *Fault or *FaultError is answered as that fault; an outage (a database
+// down or hung: dbconn.Unavailable, or any EUnavailable error) as Moodle
+// answers a dml exception in the call, fault 0 with its message; any
+// other error is logged and answered with a generic fault that reveals
+// nothing.
 type Method func(ctx context.Context, caller Peer, params []any) (any, error)
 
 // Service groups published methods (Moodle's mnet_service, spec §2.8).
@@ -296,7 +299,12 @@ func (q *request) serve() []byte {
 		return p.Cert, known
 	}, lim)
 	if len(q.errs) > 0 {
-		s.log().Error("mnet: peer store", "err", errors.Join(q.errs...))
+		err := errors.Join(q.errs...)
+		if f := outageFault(err); f != nil {
+			s.log().Warn("mnet: peer store unavailable", "err", err)
+			return mustFault(f.Code, f.Message)
+		}
+		s.log().Error("mnet: peer store", "err", err)
 		return mustFault(FaultUnknown, "unknownerror")
 	}
 	if err != nil {
@@ -442,6 +450,10 @@ func (q *request) dispatch(method string, params []any) (resp []byte) {
 		var f *Fault
 		if errors.As(err, &fe) || errors.As(err, &f) {
 			return faultBody(err)
+		}
+		if f := outageFault(err); f != nil {
+			s.log().Warn("mnet: method failed: a dependency is unavailable", "method", method, "caller", q.opened.Wwwroot, "err", err)
+			return mustFault(f.Code, f.Message)
 		}
 		s.log().Error("mnet: method failed", "method", method, "caller", q.opened.Wwwroot, "err", err)
 		return mustFault(FaultUnknown, "unknownerror")

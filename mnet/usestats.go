@@ -333,9 +333,14 @@ func (u *UseStats) isHere(whereroot string) bool {
 	return w == "" || w == strings.TrimSuffix(u.WWWRoot, "/")
 }
 
-// answer encodes a, logging internal errors instead of leaking them.
+// answer encodes a, logging internal errors instead of leaking them. An
+// outage is returned, for the server to answer as Moodle does when its
+// database fails under block_use_stats (a fault, not a status).
 func (u *UseStats) answer(method string, a *Answer, err error, jsonResponse bool) (any, error) {
 	if err != nil {
+		if outageFault(err) != nil {
+			return nil, err
+		}
 		if aggregation.ErrorCode(err) == aggregation.EInternal {
 			u.log().Error("mnet: use_stats failed", "method", method, "err", err)
 			return Answer{Status: StatusFailure, Errors: []string{"Internal error."}}.encode(jsonResponse)
