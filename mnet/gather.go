@@ -8,6 +8,8 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"log/slog"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,6 +28,9 @@ type Gatherer struct {
 	Forward Forwarder
 	// List returns the registered hosts.
 	List func(ctx context.Context) ([]aggregation.HostInfo, error)
+	// Logger receives the panics recovered while asking a host (default
+	// slog.Default()).
+	Logger *slog.Logger
 }
 
 // Hosts implements aggregation.RemoteStats.
@@ -53,11 +58,29 @@ func (g *Gatherer) UserStats(ctx context.Context, hosts []string, username strin
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out[i] = g.ask(ctx, out[i], username, from)
+			out[i] = g.askRecovered(ctx, out[i], username, from)
 		}()
 	}
 	wg.Wait()
 	return out
+}
+
+// askRecovered is ask in a goroutine of its own: a panic while asking one
+// host (in Forward, the decoding, …) becomes that host's EInternal error,
+// logged with its stack, instead of ending the process.
+func (g *Gatherer) askRecovered(ctx context.Context, row aggregation.HostStats, username string, from int64) (out aggregation.HostStats) {
+	defer func() {
+		if v := recover(); v != nil {
+			log := g.Logger
+			if log == nil {
+				log = slog.Default()
+			}
+			log.Error("mnet: panic asking a host", "host", row.Host.WWWRoot, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			out = aggregation.HostStats{Host: row.Host,
+				Err: aggregation.Errorf(aggregation.EInternal, "%s could not be asked: internal error", row.Host.WWWRoot)}
+		}
+	}()
+	return g.ask(ctx, row, username, from)
 }
 
 func (g *Gatherer) ask(ctx context.Context, row aggregation.HostStats, username string, from int64) aggregation.HostStats {
