@@ -165,6 +165,7 @@ func TestScopeWS(t *testing.T) {
 		`{ users { edges { node { id } } } }`,
 		`{ course(by: {id: 5}) { id } }`,
 		`{ course(by: {id: 5}) { participants { edges { node { user { id } } } } } }`,
+		`{ policies { name } }`,
 	} {
 		e.fails("ws-token", q, nil, "FORBIDDEN")
 	}

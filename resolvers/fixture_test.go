@@ -152,12 +152,17 @@ type fakeDirectory struct {
 	panic bool
 	// block makes FindUser wait for the context's end.
 	block bool
+	// latency is added to every call, as a database's round trip.
+	latency time.Duration
 
 	mu    sync.Mutex
 	calls map[string]int
 }
 
 func (d *fakeDirectory) count(name string) error {
+	if d.latency > 0 {
+		time.Sleep(d.latency)
+	}
 	d.mu.Lock()
 	d.calls[name]++
 	d.mu.Unlock()

@@ -27,6 +27,23 @@ func (r *Resolver) findUser(ctx context.Context, by model.UserBy) (*model.User, 
 		return nil, err
 	}
 	scopes := scopesOf(ctx)
+	narrow := !scopes.CanReadSite()
+	// A narrow token must not tell an unknown user from one outside its
+	// courses, by the answer or by its time: by id, what it may read is
+	// settled before any user lookup, with the same lookups for both;
+	// by another key, a user that is not found costs the same lookups as
+	// one found outside its courses.
+	var acc model.Access
+	checked := false
+	if key.ID != 0 && narrow {
+		if acc, err = r.accessTo(ctx, scopes, key.ID); err != nil {
+			return nil, err
+		}
+		if !acc.Any() {
+			return nil, forbidden("this token may not read that user")
+		}
+		checked = true
+	}
 	var info aggregation.UserInfo
 	if key.ID != 0 {
 		var ok bool
@@ -38,14 +55,18 @@ func (r *Resolver) findUser(ctx context.Context, by model.UserBy) (*model.User, 
 		info, err = r.cfg.Directory.FindUser(ctx, key)
 	}
 	if err != nil {
-		if hidden(err) && !scopes.CanReadSite() {
+		if hidden(err) && narrow {
+			if !checked {
+				_, _ = r.accessTo(ctx, scopes, 0) // as for a user outside the courses
+			}
 			return nil, forbidden("this token may not read that user")
 		}
 		return nil, err
 	}
-	acc, err := r.accessTo(ctx, scopes, info.ID)
-	if err != nil {
-		return nil, err
+	if !checked {
+		if acc, err = r.accessTo(ctx, scopes, info.ID); err != nil {
+			return nil, err
+		}
 	}
 	if !acc.Any() {
 		return nil, forbidden("this token may not read that user")
@@ -445,7 +466,18 @@ func moduleOf(ctx context.Context, cmid int64) (aggregation.ModuleInfo, bool, er
 	return load(ctx, requestOf(ctx).loaders.modules, cmid)
 }
 
-// policies resolves Query.policies: the default first.
+// listPolicies resolves Query.policies, the default first, for any token
+// that reads through GraphQL: not the web services' ws scope alone.
+func (r *Resolver) listPolicies(ctx context.Context) ([]model.Policy, error) {
+	s := scopesOf(ctx)
+	courses, _ := s.CourseFilter()
+	if !s.CanReadSite() && len(courses) == 0 && len(s.SelfUserIDs()) == 0 {
+		return nil, forbidden("this token reads nothing through GraphQL (the ws scope is for the web services)")
+	}
+	return policies(r.cfg.Service.Policies())
+}
+
+// policies lists the named policies, the default first.
 func policies(known *aggregation.Policies) ([]model.Policy, error) {
 	names := known.Names()
 	out := make([]model.Policy, 0, len(names))

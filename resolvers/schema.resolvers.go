@@ -52,7 +52,7 @@ func (r *queryResolver) Course(ctx context.Context, by model.CourseBy) (*model.C
 }
 
 func (r *queryResolver) Policies(ctx context.Context) ([]model.Policy, error) {
-	return policies(r.cfg.Service.Policies())
+	return r.listPolicies(ctx)
 }
 
 func (r *scoreResolver) Course(ctx context.Context, obj *model.Score) (*model.Course, error) {
