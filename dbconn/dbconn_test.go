@@ -9,6 +9,7 @@ import (
 
 	"github.com/usestats/usestats/aggregation"
 	"github.com/usestats/usestats/dbconn"
+	"github.com/usestats/usestats/dbconn/dbconntest"
 )
 
 func TestParse(t *testing.T) {
@@ -67,22 +68,14 @@ func TestOpenSQLite(t *testing.T) {
 
 // The servers the README's test command covers when their URLs are set.
 func TestOpenServers(t *testing.T) {
-	for _, env := range []string{"USESTATS_TEST_POSTGRES", "USESTATS_TEST_MYSQL"} {
-		dsn := os.Getenv(env)
-		if dsn == "" {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s is not set under CI", env)
-			}
-			t.Logf("%s not set: skipped", env)
-			continue
-		}
-		db, err := dbconn.Open(context.Background(), dsn, dbconn.Options{ReadOnly: true})
+	for _, s := range dbconntest.Servers(t, "x.db")[1:] {
+		db, err := dbconn.Open(context.Background(), s.URL, dbconn.Options{ReadOnly: true})
 		if err != nil {
-			t.Fatalf("%s: %v", env, err)
+			t.Fatalf("%s: %v", s.Name, err)
 		}
 		var one int
 		if err := db.QueryRow("SELECT 1").Scan(&one); err != nil || one != 1 {
-			t.Errorf("%s: SELECT 1 = %d, %v", env, one, err)
+			t.Errorf("%s: SELECT 1 = %d, %v", s.Name, one, err)
 		}
 		db.Close()
 	}

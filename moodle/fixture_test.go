@@ -4,11 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/usestats/usestats/dbconn"
+	"github.com/usestats/usestats/dbconn/dbconntest"
 	"github.com/usestats/usestats/moodle"
 	"github.com/usestats/usestats/seed"
 )
@@ -24,17 +23,9 @@ type engine struct {
 // missing URL is a failure, not a skip.
 func engines(t *testing.T) []engine {
 	t.Helper()
-	out := []engine{{"sqlite", "sqlite://" + filepath.Join(t.TempDir(), "moodle.db")}}
-	for _, e := range []struct{ name, env string }{{"postgres", "USESTATS_TEST_POSTGRES"}, {"mariadb", "USESTATS_TEST_MYSQL"}} {
-		url := os.Getenv(e.env)
-		if url == "" {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s is not set: CI must test %s", e.env, e.name)
-			}
-			t.Logf("%s not set: %s not tested", e.env, e.name)
-			continue
-		}
-		out = append(out, engine{e.name, url})
+	var out []engine
+	for _, s := range dbconntest.Servers(t, "moodle.db") {
+		out = append(out, engine{s.Name, s.URL})
 	}
 	return out
 }

@@ -7,7 +7,6 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/usestats/usestats/dbconn"
+	"github.com/usestats/usestats/dbconn/dbconntest"
 )
 
 // engine is one database a test runs against.
@@ -28,29 +28,14 @@ type engine struct {
 // USESTATS_TEST_POSTGRES / USESTATS_TEST_MYSQL are set (required under CI).
 func engines(t testing.TB) []engine {
 	t.Helper()
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "seed.db")
-	lite, err := dbconn.Open(ctx, "sqlite://"+path, dbconn.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { lite.Close() })
-	out := []engine{{"sqlite", lite}}
-	for _, env := range []struct{ name, env string }{{"postgres", "USESTATS_TEST_POSTGRES"}, {"mysql", "USESTATS_TEST_MYSQL"}} {
-		dsn := os.Getenv(env.env)
-		if dsn == "" {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s is not set under CI", env.env)
-			}
-			t.Logf("%s not set: %s skipped", env.env, env.name)
-			continue
-		}
-		db, err := dbconn.Open(ctx, dsn, dbconn.Options{})
+	var out []engine
+	for _, s := range dbconntest.Servers(t, "seed.db") {
+		db, err := dbconn.Open(context.Background(), s.URL, dbconn.Options{})
 		if err != nil {
-			t.Fatalf("%s: %v", env.env, err)
+			t.Fatalf("%s: %v", s.Name, err)
 		}
 		t.Cleanup(func() { db.Close() })
-		out = append(out, engine{env.name, db})
+		out = append(out, engine{s.Name, db})
 	}
 	return out
 }

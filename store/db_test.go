@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -18,12 +17,8 @@ func eachDB(t *testing.T, f func(t *testing.T, dsn string)) {
 	t.Run("sqlite", func(t *testing.T) {
 		f(t, "sqlite://"+filepath.Join(t.TempDir(), "usestats.db"))
 	})
-	pg := os.Getenv("USESTATS_TEST_POSTGRES")
+	pg := dbconntest.Postgres(t)
 	if pg == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("USESTATS_TEST_POSTGRES is not set under CI")
-		}
-		t.Log("USESTATS_TEST_POSTGRES not set: PostgreSQL skipped")
 		return
 	}
 	t.Run("postgres", func(t *testing.T) {

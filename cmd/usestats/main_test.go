@@ -6,13 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/usestats/usestats/dbconn"
+	"github.com/usestats/usestats/dbconn/dbconntest"
 	"github.com/usestats/usestats/seed"
 )
 
@@ -20,15 +20,9 @@ import (
 // are set (failing under CI=true when they are not).
 func servers(t *testing.T) map[string]string {
 	t.Helper()
-	out := map[string]string{"sqlite": "sqlite://" + filepath.Join(t.TempDir(), "moodle.db")}
-	for name, env := range map[string]string{"postgres": "USESTATS_TEST_POSTGRES", "mariadb": "USESTATS_TEST_MYSQL"} {
-		if url := os.Getenv(env); url != "" {
-			out[name] = url
-		} else if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not set: CI must test %s", env, name)
-		} else {
-			t.Logf("%s not set: %s not tested", env, name)
-		}
+	out := map[string]string{}
+	for _, s := range dbconntest.Servers(t, "moodle.db") {
+		out[s.Name] = s.URL
 	}
 	return out
 }

@@ -40,10 +40,8 @@ type rollupSite struct {
 func storeURLs(t *testing.T) map[string]string {
 	t.Helper()
 	out := map[string]string{"sqlite": "sqlite://" + filepath.Join(t.TempDir(), "store.db")}
-	if pg := os.Getenv("USESTATS_TEST_POSTGRES"); pg != "" {
+	if pg := dbconntest.Postgres(t); pg != "" {
 		out["postgres"] = pgSchema(t, pg)
-	} else if os.Getenv("CI") == "true" {
-		t.Fatal("USESTATS_TEST_POSTGRES is not set under CI")
 	}
 	return out
 }
