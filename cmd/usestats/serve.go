@@ -42,6 +42,7 @@ type serveConfig struct {
 	compileEvery                              time.Duration // 0: never
 	compilePolicies                           string
 	retainDays, rollupCacheMB                 int
+	rateLimit                                 int // requests a second per IP and per credential; 0: none
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -68,6 +69,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&c.rollupCacheMB, "rollup-cache-mb", env.int("USESTATS_ROLLUP_CACHE_MB", 256), "memory for stored days read from the store, used again while the store says the user's rollups are unchanged; 0: read every time (env USESTATS_ROLLUP_CACHE_MB)")
 	fs.StringVar(&c.compilePolicies, "compile-policies", envOr("USESTATS_COMPILE_POLICIES", ""), "presets compiled besides the default policy (the site's block_use_stats settings when it has them, else usestats), comma-separated (env USESTATS_COMPILE_POLICIES)")
 	fs.IntVar(&c.retainDays, "retain-days", env.int("USESTATS_RETAIN_DAYS", 0), "drop rollups older than this many days on each compile; 0 keeps all (env USESTATS_RETAIN_DAYS)")
+	fs.IntVar(&c.rateLimit, "rate-limit", env.int("USESTATS_RATE_LIMIT", 0), "requests a second per client IP and per credential to GraphQL, the web services and MNET (bursts of twice as many); 0: no limit (env USESTATS_RATE_LIMIT)")
 	fs.IntVar(&c.workers, "workers", env.int("USESTATS_WORKERS", 2), "log queries running at once in the whole process (GraphQL, web services, MNET), each over a share of a batch's users (env USESTATS_WORKERS)")
 	if env.err != nil {
 		return env.err
@@ -78,8 +80,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if c.demoUsers < 1 || c.timeout <= 0 {
 		return aggregation.Errorf(aggregation.EInvalid, "serve: --demo-users and --request-timeout must be positive")
 	}
-	if c.compileEvery < 0 || c.retainDays < 0 || c.rollupCacheMB < 0 {
-		return aggregation.Errorf(aggregation.EInvalid, "serve: --compile-every, --rollup-cache-mb and --retain-days must not be negative")
+	if c.compileEvery < 0 || c.retainDays < 0 || c.rollupCacheMB < 0 || c.rateLimit < 0 {
+		return aggregation.Errorf(aggregation.EInvalid, "serve: --compile-every, --rollup-cache-mb, --retain-days and --rate-limit must not be negative")
 	}
 	policies, err := parsePolicies(c.compilePolicies)
 	if err != nil {
@@ -205,10 +207,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	mux.Handle("/healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") }))
 	mux.Handle("/readyz", readyHandler(src.DB(), st))
 	mux.Handle("/metrics", m.handler())
-	mux.Handle(webservice.Path, ws)
-	mux.Handle(mnet.XMLRPCPath, node.server)
+	rl := newRateLimits(c.rateLimit)
+	mux.Handle(webservice.Path, rl.wrap(ws, wsSurface))
+	mux.Handle(mnet.XMLRPCPath, rl.wrap(node.server, mnetSurface))
 	mux.Handle(mnet.PublicKeyPath, node.server)
-	mux.Handle("/", gql)
+	mux.Handle("/", rl.wrap(gql, graphQLSurface))
 
 	srv := &http.Server{
 		Handler:           m.instrument(logRequests(log, mux)),
