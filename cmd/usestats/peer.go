@@ -56,18 +56,16 @@ func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	services := fs.String("services", mnet.UseStatsService, "services published to the peer, comma separated; empty: none")
 	layoutFlag := fs.String("layout", "", "scope-3 layout of the peer's use_stats answers: published (default) or nested")
 	timeout := fs.Duration("timeout", 30*time.Second, "deadline of the key exchange")
-	// URL first or last: usestats peer add URL --name X, or --name X URL.
-	var target string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		target, args = args[0], args[1:]
-	}
-	if err := parseFlags(fs, args); err != nil {
+	// Flags before or after the URL: peer add URL --name X, or --name X URL.
+	pos, err := parseArgs(fs, args)
+	if err != nil {
 		return err
 	}
-	if target == "" && fs.NArg() > 0 {
-		target = fs.Arg(0)
+	var target string
+	if len(pos) > 0 {
+		target = pos[0]
 	}
-	if (sub == "list") != (target == "") || fs.NArg() > 1 {
+	if (sub == "list") != (target == "") || len(pos) > 1 {
 		return aggregation.Errorf(aggregation.EInvalid, "peer %s: give exactly one host URL (none for list)", sub)
 	}
 	layout, err := mnet.ParseLayout(*layoutFlag)

@@ -22,7 +22,7 @@ const tokenUsage = `usage: usestats token <create|list|revoke> [flags]
 
 Scopes: site:read, course:<id>:read, user:<id>:self (several: comma or space separated),
 and ws: every user through the Moodle web-service functions only (for ERPs; nothing in GraphQL).
-Every subcommand takes --store URL (env USESTATS_STORE, default ` + defaultStore + `).
+Every subcommand takes --store URL (before or after NAME|ID) (env USESTATS_STORE, default ` + defaultStore + `).
 `
 
 func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -34,6 +34,7 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlags("token "+sub, stderr)
 	storeURL := fs.String("store", envOr("USESTATS_STORE", defaultStore), "usestats' own database: sqlite://PATH or postgres://… (env USESTATS_STORE)")
 	var name, scope *string
+	var target []string // revoke's NAME|ID
 	if sub == "create" {
 		name = fs.String("name", "", "a name for the token (letters, digits, . _ -)")
 		scope = fs.String("scope", "", "what the token may read: site:read, course:<id>:read, user:<id>:self, ws")
@@ -44,10 +45,11 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	case "revoke":
-		if err := fs.Parse(args); err != nil {
-			return errUsage
+		var err error
+		if target, err = parseArgs(fs, args); err != nil {
+			return err
 		}
-		if fs.NArg() != 1 {
+		if len(target) != 1 {
 			return aggregation.Errorf(aggregation.EInvalid, "token revoke: give one token name or id")
 		}
 	case "-h", "-help", "--help", "help":
@@ -90,7 +92,7 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return tw.Flush()
 	case "revoke":
-		tok, err := st.RevokeToken(ctx, fs.Arg(0), now)
+		tok, err := st.RevokeToken(ctx, target[0], now)
 		if err != nil {
 			return err
 		}
