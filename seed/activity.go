@@ -68,7 +68,7 @@ type postNote struct {
 	course int32
 }
 
-// Diurnal weights of session starts by hour (UTC), spec §7.3.
+// Diurnal weights of session starts by hour (UTC), docs/moodle-data.md §7.
 var hourWeights = [24]float64{0.6, 0.3, 0.15, 0.1, 0.1, 0.2, 0.6, 1.8, 4, 6, 7, 7, 5.5, 5.5, 6.5, 6.5, 6, 5, 5, 6.5, 7.5, 7, 4.5, 2}
 
 // Activity by weekday, Sunday first: weekends are quieter.
@@ -164,7 +164,7 @@ func (g *gen) lognormal(median, sigma float64, limit int64) int64 {
 }
 
 // gap is the pause between two clicks: usually seconds to minutes, now
-// and then a 30–90 minute break (spec §7.3).
+// and then a 30–90 minute break (docs/moodle-data.md §7).
 func (g *gen) gap() int64 {
 	if g.chance(0.025) {
 		return g.between(30*60, 90*60)

@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-// colType is an XMLDB column type (spec §2).
+// colType is an XMLDB column type (docs/moodle-data.md §2).
 type colType uint8
 
 const (
@@ -34,7 +34,7 @@ type column struct {
 }
 
 // index is one index of a table (a plain or unique index; Moodle's foreign
-// keys are plain indexes, spec §1).
+// keys are plain indexes, docs/moodle-data.md §1).
 type index struct {
 	cols   []string
 	unique bool
@@ -52,7 +52,7 @@ func idx(cols ...string) index  { return index{cols: cols} }
 func uidx(cols ...string) index { return index{cols: cols, unique: true} }
 
 // tableSpecs lists every table of the package in creation order, with the
-// indexes of spec §3 (declared indexes first, then one per foreign key, as
+// indexes of docs/moodle-data.md §3 (declared indexes first, then one per foreign key, as
 // Moodle's generators create them).
 func tableSpecs() []struct {
 	row     Row

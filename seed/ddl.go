@@ -16,7 +16,7 @@ import (
 const DefaultPrefix = "mdl_"
 
 // maxNameLength bounds index and constraint names, as Moodle's generators do
-// (spec §2: names are truncated to 30 characters).
+// (docs/moodle-data.md §2: names are truncated to 30 characters).
 const maxNameLength = 30
 
 var prefixRE = regexp.MustCompile(`^[a-z0-9_]{0,20}$`)
@@ -81,7 +81,7 @@ func quote(kind dbconn.Kind, ident string) string {
 	return `"` + ident + `"`
 }
 
-// columnSQL renders one column definition (spec §2 type mapping).
+// columnSQL renders one column definition (docs/moodle-data.md §2 type mapping).
 func columnSQL(kind dbconn.Kind, c column) string {
 	q := quote(kind, c.name)
 	if c.typ == tSeq {
@@ -129,7 +129,7 @@ func columnSQL(kind dbconn.Kind, c column) string {
 	case c.hasDef:
 		s += " DEFAULT " + c.def
 	case c.notNull && c.typ == tChar:
-		s += " DEFAULT ''" // NOT NULL char without a default gets '' (spec §1)
+		s += " DEFAULT ''" // NOT NULL char without a default gets '' (docs/moodle-data.md §1)
 	}
 	return s
 }
@@ -214,7 +214,7 @@ func schemaSQL(kind dbconn.Kind, cat *catalog, prefix string) (tables []string, 
 			for i, c := range ix.cols {
 				cols[i] = quote(kind, c)
 				if kind == dbconn.Postgres && t.name == "context" && c == "path" {
-					cols[i] += " varchar_pattern_ops" // prefix LIKE on paths (spec §2)
+					cols[i] += " varchar_pattern_ops" // prefix LIKE on paths (docs/moodle-data.md §2)
 				}
 			}
 			indexes = append(indexes, indexDDL{table: quote(kind, phys), name: quote(kind, nm.name(t.name, ix.cols, suffix)),
@@ -258,7 +258,7 @@ func existingTables(ctx context.Context, db *dbconn.DB, names []string) ([]strin
 }
 
 // CreateSchema creates the Moodle tables and indexes of this package with
-// the given prefix, using each engine's real column types (spec §2, §3).
+// the given prefix, using each engine's real column types (docs/moodle-data.md §2, §3).
 // It fails, creating nothing, when any of the tables already exists; drop
 // them first with DropSchema (or Options.Reset in Seed).
 func CreateSchema(ctx context.Context, db *dbconn.DB, prefix string) error {

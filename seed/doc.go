@@ -14,7 +14,7 @@
 // scorm_scoes_value (Moodle ≥ 4.3) and scorm_scoes_track (≤ 4.2; both
 // layouts, so tests can write either), and the web-service tables external_services, external_services_functions and
 // external_tokens — with each engine's real column types, NOT NULL and defaults
-// (spec/moodle-schema.md §2, §3) and Moodle's indexes, named by Moodle's rule
+// (docs/moodle-data.md §2, §3) and Moodle's indexes, named by Moodle's rule
 // (mdl_logsstanlog_tim_ix …). It refuses to touch existing tables;
 // DropSchema removes them.
 //

@@ -16,7 +16,7 @@ const (
 	objEvent                   // event.obj (attempt, post, submission … ids)
 )
 
-// eventClass is one row of the spec §4.7 catalogue.
+// eventClass is one row of the docs/moodle-data.md §4.7 catalogue.
 type eventClass struct {
 	name, component, target, action string
 	crud                            string

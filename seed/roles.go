@@ -24,7 +24,7 @@ type ConfigPlugin struct {
 // TableName implements Row.
 func (ConfigPlugin) TableName() string { return "config_plugins" }
 
-// Role is a row of role (spec §3.14). Standard roles keep Name and
+// Role is a row of role (docs/moodle-data.md §3.14). Standard roles keep Name and
 // Description empty (localised at display time).
 type Role struct {
 	ID          int64  `moodle:"id,seq"`
@@ -38,7 +38,7 @@ type Role struct {
 // TableName implements Row.
 func (Role) TableName() string { return "role" }
 
-// RoleAssignment is a row of role_assignments (spec §3.13): a user holds a
+// RoleAssignment is a row of role_assignments (docs/moodle-data.md §3.13): a user holds a
 // role in a context. Component is "" for manual assignments (manual
 // enrolments included).
 type RoleAssignment struct {
@@ -72,8 +72,8 @@ type RoleCapability struct {
 // TableName implements Row.
 func (RoleCapability) TableName() string { return "role_capabilities" }
 
-// The standard roles, created in this order by an install (ids 1..8, spec
-// §1), and the ids the generator uses.
+// The standard roles, created in this order by an install (ids 1..8,
+// docs/moodle-data.md §1), and the ids the generator uses.
 var standardRoles = [...]string{"manager", "coursecreator", "editingteacher", "teacher", "student", "guest", "user", "frontpage"}
 
 const (

@@ -5,7 +5,7 @@ import "database/sql"
 // Row is one row of a Moodle table the seed package knows. Every row type
 // of this package implements it, by value and by pointer. The `moodle`
 // struct tag of each field names the column and carries its XMLDB type
-// (spec §3): `moodle:"column,type[,nn][,default=value]"`, where type is seq,
+// (docs/moodle-data.md §3): `moodle:"column,type[,nn][,default=value]"`, where type is seq,
 // int(N), char(N), text, number(L,D) or float. Fields of NOT NULL columns are
 // plain Go values; nullable columns are sql.Null values.
 type Row interface {
@@ -16,7 +16,7 @@ type Row interface {
 // Some returns a valid (non-NULL) sql.Null holding v, for nullable columns.
 func Some[T any](v T) sql.Null[T] { return sql.Null[T]{V: v, Valid: true} }
 
-// Log is a row of logstore_standard_log (spec §3.1, §4).
+// Log is a row of logstore_standard_log (docs/moodle-data.md §3.1, §4).
 type Log struct {
 	ID                int64            `moodle:"id,seq"`
 	EventName         string           `moodle:"eventname,char(255),nn"`
@@ -44,7 +44,7 @@ type Log struct {
 // TableName implements Row.
 func (Log) TableName() string { return "logstore_standard_log" }
 
-// User is a row of user (spec §3.2).
+// User is a row of user (docs/moodle-data.md §3.2).
 type User struct {
 	ID                int64            `moodle:"id,seq"`
 	Auth              string           `moodle:"auth,char(20),nn,default=manual"`
@@ -99,7 +99,7 @@ type User struct {
 // TableName implements Row.
 func (User) TableName() string { return "user" }
 
-// Course is a row of course (spec §3.3, Moodle 4.5 columns).
+// Course is a row of course (docs/moodle-data.md §3.3, Moodle 4.5 columns).
 type Course struct {
 	ID                       int64            `moodle:"id,seq"`
 	Category                 int64            `moodle:"category,int(10),nn,default=0"`
@@ -143,7 +143,7 @@ type Course struct {
 // TableName implements Row.
 func (Course) TableName() string { return "course" }
 
-// CourseCategory is a row of course_categories (spec §3.4).
+// CourseCategory is a row of course_categories (docs/moodle-data.md §3.4).
 type CourseCategory struct {
 	ID                int64            `moodle:"id,seq"`
 	Name              string           `moodle:"name,char(255),nn"`
@@ -164,7 +164,7 @@ type CourseCategory struct {
 // TableName implements Row.
 func (CourseCategory) TableName() string { return "course_categories" }
 
-// CourseModule is a row of course_modules (spec §3.5); ID is the cmid.
+// CourseModule is a row of course_modules (docs/moodle-data.md §3.5); ID is the cmid.
 type CourseModule struct {
 	ID                        int64            `moodle:"id,seq"`
 	Course                    int64            `moodle:"course,int(10),nn,default=0"`
@@ -195,7 +195,7 @@ type CourseModule struct {
 // TableName implements Row.
 func (CourseModule) TableName() string { return "course_modules" }
 
-// CourseSection is a row of course_sections (spec §3.6).
+// CourseSection is a row of course_sections (docs/moodle-data.md §3.6).
 type CourseSection struct {
 	ID            int64            `moodle:"id,seq"`
 	Course        int64            `moodle:"course,int(10),nn,default=0"`
@@ -214,7 +214,7 @@ type CourseSection struct {
 // TableName implements Row.
 func (CourseSection) TableName() string { return "course_sections" }
 
-// Module is a row of modules (spec §3.7): one installed activity type.
+// Module is a row of modules (docs/moodle-data.md §3.7): one installed activity type.
 type Module struct {
 	ID       int64  `moodle:"id,seq"`
 	Name     string `moodle:"name,char(20),nn"`
@@ -227,7 +227,7 @@ type Module struct {
 // TableName implements Row.
 func (Module) TableName() string { return "modules" }
 
-// Context is a row of context (spec §3.8, §5).
+// Context is a row of context (docs/moodle-data.md §3.8, §5).
 type Context struct {
 	ID           int64            `moodle:"id,seq"`
 	ContextLevel int64            `moodle:"contextlevel,int(10),nn,default=0"`
@@ -240,7 +240,7 @@ type Context struct {
 // TableName implements Row.
 func (Context) TableName() string { return "context" }
 
-// GradeItem is a row of grade_items (spec §3.9, §6.1).
+// GradeItem is a row of grade_items (docs/moodle-data.md §3.9, §6.1).
 type GradeItem struct {
 	ID               int64            `moodle:"id,seq"`
 	CourseID         sql.Null[int64]  `moodle:"courseid,int(10)"`
@@ -278,7 +278,7 @@ type GradeItem struct {
 // TableName implements Row.
 func (GradeItem) TableName() string { return "grade_items" }
 
-// GradeGrade is a row of grade_grades (spec §3.10, §6.2).
+// GradeGrade is a row of grade_grades (docs/moodle-data.md §3.10, §6.2).
 type GradeGrade struct {
 	ID                int64             `moodle:"id,seq"`
 	ItemID            int64             `moodle:"itemid,int(10),nn"`
@@ -308,7 +308,7 @@ type GradeGrade struct {
 // TableName implements Row.
 func (GradeGrade) TableName() string { return "grade_grades" }
 
-// Enrol is a row of enrol: an enrolment instance of a course (spec §3.11).
+// Enrol is a row of enrol: an enrolment instance of a course (docs/moodle-data.md §3.11).
 type Enrol struct {
 	ID              int64             `moodle:"id,seq"`
 	Enrol           string            `moodle:"enrol,char(20),nn"`
@@ -350,7 +350,7 @@ type Enrol struct {
 // TableName implements Row.
 func (Enrol) TableName() string { return "enrol" }
 
-// UserEnrolment is a row of user_enrolments (spec §3.12).
+// UserEnrolment is a row of user_enrolments (docs/moodle-data.md §3.12).
 type UserEnrolment struct {
 	ID           int64 `moodle:"id,seq"`
 	Status       int64 `moodle:"status,int(10),nn,default=0"`
@@ -366,7 +366,7 @@ type UserEnrolment struct {
 // TableName implements Row.
 func (UserEnrolment) TableName() string { return "user_enrolments" }
 
-// MnetHost is a row of mnet_host (spec §3.17).
+// MnetHost is a row of mnet_host (docs/moodle-data.md §3.16).
 type MnetHost struct {
 	ID               int64            `moodle:"id,seq"`
 	Deleted          int64            `moodle:"deleted,int(1),nn,default=0"`
@@ -388,7 +388,7 @@ type MnetHost struct {
 // TableName implements Row.
 func (MnetHost) TableName() string { return "mnet_host" }
 
-// Page is a row of page, the instance table of mod_page (spec §3.22).
+// Page is a row of page, the instance table of mod_page (docs/moodle-data.md §3.20).
 type Page struct {
 	ID              int64            `moodle:"id,seq"`
 	Course          int64            `moodle:"course,int(10),nn,default=0"`
@@ -429,7 +429,7 @@ type Resource struct {
 func (Resource) TableName() string { return "resource" }
 
 // Quiz is a row of quiz, the instance table of mod_quiz (the columns of
-// spec §3.22; the review bit fields are left out).
+// docs/moodle-data.md §3.20; the review bit fields are left out).
 type Quiz struct {
 	ID                          int64            `moodle:"id,seq"`
 	Course                      int64            `moodle:"course,int(10),nn,default=0"`
@@ -516,7 +516,7 @@ type URL struct {
 // TableName implements Row.
 func (URL) TableName() string { return "url" }
 
-// Scorm is a row of scorm, the instance table of mod_scorm (spec §3.21).
+// Scorm is a row of scorm, the instance table of mod_scorm (docs/moodle-data.md §3.19).
 type Scorm struct {
 	ID           int64            `moodle:"id,seq"`
 	Course       int64            `moodle:"course,int(10),nn,default=0"`
@@ -554,7 +554,7 @@ func (Label) TableName() string { return "label" }
 
 // Feedback is a row of feedback, the instance table of mod_feedback. An
 // anonymous feedback (Anonymous = 1) logs its views and responses with
-// logstore_standard_log.anonymous = 1 (spec §4.4).
+// logstore_standard_log.anonymous = 1 (docs/moodle-data.md §4.4).
 type Feedback struct {
 	ID               int64            `moodle:"id,seq"`
 	Course           int64            `moodle:"course,int(10),nn,default=0"`

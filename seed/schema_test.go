@@ -56,7 +56,7 @@ func TestIndexNames(t *testing.T) {
 	}
 	stmts := ddl(dbconn.MySQL)
 	all := strings.Join(stmts, "\n")
-	// Names confirmed by real MySQL dumps (spec §2, §3.1) and the rule.
+	// Names confirmed by real MySQL dumps (docs/moodle-data.md §2, §3.1) and the rule.
 	for _, want := range []string{
 		"`mdl_logsstanlog_tim_ix` ON `mdl_logstore_standard_log` (`timecreated`)",
 		"`mdl_logsstanlog_couanotim_ix` ON `mdl_logstore_standard_log` (`courseid`, `anonymous`, `timecreated`)",

@@ -1,6 +1,6 @@
 package seed
 
-// The SCORM tracking tables (spec §3.21). Moodle 4.3 and later keep a
+// The SCORM tracking tables (docs/moodle-data.md §3.19). Moodle 4.3 and later keep a
 // learner's SCORM data in scorm_attempt, scorm_element and
 // scorm_scoes_value; Moodle 4.2 and earlier kept it in scorm_scoes_track,
 // which the 4.3 upgrade copies and drops. The schema has both layouts so

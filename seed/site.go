@@ -249,7 +249,7 @@ func residentialIP(r *rand.Rand) ipAddr {
 	return ipAddr{v: firsts[r.IntN(len(firsts))]<<24 | r.Uint32N(1<<24-2) + 1}
 }
 
-// modWeights is the activity mix of spec §7.3 (labels produce no views).
+// modWeights is the activity mix of docs/moodle-data.md §7 (labels produce no views).
 var modWeights = [numModTypes]float64{
 	mResource: 35, mPage: 12, mURL: 10, mLabel: 10, mForum: 8, mAssign: 12, mQuiz: 9, mScorm: 4,
 }

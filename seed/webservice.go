@@ -5,7 +5,7 @@ import (
 	"database/sql"
 )
 
-// ExternalService is a row of external_services (spec §3.18): a set of
+// ExternalService is a row of external_services (docs/moodle-data.md §3.17): a set of
 // web-service functions that tokens are issued for.
 type ExternalService struct {
 	ID                 int64            `moodle:"id,seq"`
@@ -35,7 +35,7 @@ type ExternalServiceFunction struct {
 // TableName implements Row.
 func (ExternalServiceFunction) TableName() string { return "external_services_functions" }
 
-// ExternalToken is a row of external_tokens (spec §3.18): a web-service
+// ExternalToken is a row of external_tokens (docs/moodle-data.md §3.17): a web-service
 // token of a user for one service. TokenType is 0 for a permanent token, 1
 // for one linked to a browser session (SID), 2 for a permanent token with
 // an emulated session; ValidUntil NULL or 0 means no expiry.
