@@ -171,7 +171,7 @@ func (discard) Session(*aggregation.Session) {}
 func accumulator() aggregation.Sink { return aggregation.NewAccumulator(time.UTC) }
 
 // Engine and accumulator (result tree, daily rollups, sessions): the
-// numbers DESIGN.md §6 holds the engine to.
+// numbers docs/time-engine.md §10 holds the engine to.
 func BenchmarkEngineUsestats(b *testing.B)   { benchEngine(b, "usestats", accumulator()) }
 func BenchmarkEngineDedication(b *testing.B) { benchEngine(b, "dedication", accumulator()) }
 func BenchmarkEngineCanvas(b *testing.B)     { benchEngine(b, "canvas", accumulator()) }

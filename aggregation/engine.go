@@ -186,7 +186,7 @@ func (e *Engine) explainSkipped(ev *Event, reason Reason, detail string) {
 	e.sink.Lap(l)
 }
 
-// classify returns the place an event's time belongs to (reference §2.3,
+// classify returns the place an event's time belongs to (docs/time-engine.md §2.3,
 // with every course's modules resolved: fix B7).
 func classify(ev *Event) Place {
 	if ev.CourseID == SiteCourseID {

@@ -7,7 +7,7 @@ import (
 	"github.com/usestats/usestats/aggregation"
 )
 
-// The fixture of spec/usestats-reference.md §10: course contexts 50 (course
+// The fixture of docs/time-engine.md §8: course contexts 50 (course
 // 5) and 58 (course 8); module contexts 701 → cm 101 page (section 31),
 // 702 → cm 102 quiz (section 32), 703 → cm 103 learningtimecheck (section
 // 31), 801 → cm 201 forum (course 8, section 81); system context 1; user

@@ -6,7 +6,7 @@ import (
 	"github.com/usestats/usestats/aggregation"
 )
 
-// spec/peers.md §4.3: one learner clicks at minutes 0, 2, 5, 9, 30, 33 and
+// docs/time-engine.md §8.5: one learner clicks at minutes 0, 2, 5, 9, 30, 33 and
 // 34, then once more at minute 214. Each peer's rule, built as a preset (or,
 // for local_timespent, field by field), gives the published minutes.
 func TestPeersWorkedExample(t *testing.T) {

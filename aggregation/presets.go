@@ -50,7 +50,7 @@ func Preset(name string) (Policy, error) {
 }
 
 // usestatsPolicy is the reference block_use_stats behaviour with every fix of
-// DESIGN.md §2: a 60 min threshold, a 15 min credit for the event that ends a
+// docs/time-engine.md §7: a 60 min threshold, a 15 min credit for the event that ends a
 // run, forward laps over one per-user timeline, sessions split on login and
 // inactivity, captured time carried once, SCORM activities raised to the
 // time their packages reported. Version 2 added the SCORM layer.

@@ -12,7 +12,7 @@ import (
 	"github.com/usestats/usestats/aggregation"
 )
 
-// Property tests (DESIGN.md §2): over many generated streams and every
+// Property tests (docs/time-engine.md §3): over many generated streams and every
 // policy, the totals add up, laps are never negative, Explain agrees with
 // Compute, splitting a window or a stream and merging the rollups changes
 // nothing, a gap-drop policy is monotone in its threshold, and every run is

@@ -65,7 +65,7 @@ func (tl *timeline) pushForward(ev *Event) {
 	in := tl.e.w.counts(ev.Time, ev.CourseID)
 	if p.Logout && ev.isLogout() {
 		// The gap before the logout went to the previous event; the logout
-		// itself and the time after it are not counted (reference §2.4).
+		// itself and the time after it are not counted (docs/time-engine.md §2.4).
 		tl.memlap = 0
 		tl.closeSession()
 		if in {

@@ -7,8 +7,8 @@ import (
 	"github.com/usestats/usestats/aggregation"
 )
 
-// The vectors of spec/usestats-reference.md §10 under the default policy.
-// Where a fix of DESIGN.md §2 applies, the expected numbers are the
+// The vectors of docs/time-engine.md §8 under the default policy.
+// Where a fix of docs/time-engine.md §7 applies, the expected numbers are the
 // corrected ones and the test names the defect.
 
 const far = 1_800_000_000 // "now far after all rows"
@@ -55,7 +55,7 @@ func TestExample1Buckets(t *testing.T) {
 	}
 }
 
-// Sessions of example 1 as worked in DESIGN.md §2 (fixes S1–S6, B8): the
+// Sessions of example 1 as worked in docs/time-engine.md §8.1 (fixes S1–S6, B8): the
 // login opens A, row 7's over-threshold gap closes it with its credit, row 8
 // opens B, the logout closes B. Σ sessions = user total.
 func TestExample1SessionsS2S3B8(t *testing.T) {

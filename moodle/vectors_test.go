@@ -10,7 +10,7 @@ import (
 	"github.com/usestats/usestats/seed"
 )
 
-// The fixture of spec/usestats-reference.md §10, as Moodle rows: courses 5
+// The fixture of docs/time-engine.md §8, as Moodle rows: courses 5
 // and 8; cm 101 page (section 31), 102 quiz (section 32), 103
 // learningtimecheck (section 31), 201 forum (course 8, section 81); user 7
 // (alice) with a course grade of 72.5 / 100 in course 5; user 8 (bob).
