@@ -1,6 +1,6 @@
 package mnet
 
-// The MNET client (spec §2.6, §2.7): what a Moodle peer does when it calls
+// The MNET client (docs/protocols.md §2.6, §2.7): what a Moodle peer does when it calls
 // another host, so that usestats can forward calls and gather time from
 // several hosts.
 
@@ -136,7 +136,7 @@ func (c *Client) post(ctx context.Context, peer string, body []byte) ([]byte, er
 }
 
 // Keyswap asks the host at wwwroot for its certificate with the plain
-// system/keyswap call, sending ours (spec §2.7). The certificate must name
+// system/keyswap call, sending ours (docs/protocols.md §2.7). The certificate must name
 // wwwroot and be valid now.
 func (c *Client) Keyswap(ctx context.Context, wwwroot string) (*x509.Certificate, []byte, error) {
 	wwwroot = strings.TrimSuffix(strings.TrimSpace(wwwroot), "/")
@@ -190,7 +190,7 @@ func (c *Client) checkCert(wwwroot, certPEM string) (*x509.Certificate, error) {
 }
 
 // Call sends method(params…) to peer, signed and encrypted, and processes
-// the answer as a Moodle client does (spec §2.6): the answer must be
+// the answer as a Moodle client does (docs/protocols.md §2.6): the answer must be
 // encrypted to one of our keys and signed by the peer; a fault 7025 is
 // handled once by taking the certificate it carries and re-sending. A fault
 // the peer answers is a *RemoteFault; any other failure a *CallError.
@@ -237,7 +237,7 @@ func (c *Client) Call(ctx context.Context, peer Peer, method string, params ...a
 // roundTrip sends one sealed request and opens the answer. A fault
 // answered inside a valid envelope is returned as fault; the signature of
 // a 7025 fault is not checked (it is made with our old key's partner,
-// spec §2.6 step 8 happens after the re-key).
+// docs/protocols.md §2.6: the signature is checked after the re-key).
 func (c *Client) roundTrip(ctx context.Context, peer Peer, xmlrpc []byte) (any, *Fault, error) {
 	keys := c.Keys()
 	sent := c.now()

@@ -231,7 +231,7 @@ func TestClientDeadline(t *testing.T) {
 	}
 }
 
-// A peer whose key changed is re-fetched (spec §2.5 step 2) before 710.
+// A peer whose key changed is re-fetched (docs/protocols.md §2.5 step 2) before 710.
 func TestServerRefreshesChangedPeerKey(t *testing.T) {
 	f := newCliFixture(t)
 	peer := f.serverPeer(t)

@@ -1,6 +1,6 @@
 package mnet
 
-// The MNET security envelope (spec §2.2–§2.6, §2.10): an RSA-SHA1 signature
+// The MNET security envelope (docs/protocols.md §2.2–§2.6, §2.10): an RSA-SHA1 signature
 // over the raw XML-RPC bytes inside <signedMessage>, and RC4-128 encryption
 // of that signed document inside <encryptedMessage> with the RC4 key wrapped
 // by RSA PKCS#1 v1.5 for the recipient. The element layout and whitespace
@@ -24,7 +24,7 @@ import (
 	"strings"
 )
 
-// MNET fault codes used by the envelope and dispatch layers (spec §2.10).
+// MNET fault codes used by the envelope and dispatch layers (docs/protocols.md §2.10).
 const (
 	FaultSignatureInvalid   = 710  // signature did not verify
 	FaultNotSigned          = 711  // request not signed
@@ -96,7 +96,7 @@ func checkWwwroot(wwwroot string) error {
 }
 
 // Sign wraps the XML-RPC document xmlrpc (methodCall or methodResponse,
-// exact bytes) in Moodle's <signedMessage> (spec §2.2): hex SHA-1 digest,
+// exact bytes) in Moodle's <signedMessage> (docs/protocols.md §2.2): hex SHA-1 digest,
 // RSASSA-PKCS1-v1_5 SHA-1 signature with key, base64 payload, the sender's
 // wwwroot and the unix timestamp now.
 func Sign(xmlrpc []byte, key *rsa.PrivateKey, wwwroot string, now int64) ([]byte, error) {
@@ -137,8 +137,8 @@ func Sign(xmlrpc []byte, key *rsa.PrivateKey, wwwroot string, now int64) ([]byte
 	return b.Bytes(), nil
 }
 
-// Encrypt wraps the signed document in Moodle's <encryptedMessage> (spec
-// §2.3): a fresh 16-byte RC4 key read from rnd (crypto/rand.Reader in
+// Encrypt wraps the signed document in Moodle's <encryptedMessage>
+// (docs/protocols.md §2.3): a fresh 16-byte RC4 key read from rnd (crypto/rand.Reader in
 // production) encrypts signed, and is wrapped with RSAES-PKCS1-v1_5 for
 // peerCert's key. wwwroot is the sender's.
 func Encrypt(signed []byte, peerCert *x509.Certificate, wwwroot string, rnd io.Reader) ([]byte, error) {
@@ -234,7 +234,7 @@ type Opened struct {
 	// key refresh, see VerifySignature).
 	Signature []byte
 	// Timestamp is the signed layer's <timestamp> (0 when absent or not a
-	// number; the server never checks it, spec §2.9).
+	// number; the server never checks it, docs/protocols.md §2.9).
 	Timestamp int64
 	// SignedLayer is the document the signature layer was read from (the
 	// decrypted text when encrypted, else the body).
@@ -243,10 +243,10 @@ type Opened struct {
 
 // Rekey reports that the message was encrypted to an archived key: the
 // server must answer fault 7025 carrying its current certificate, signed
-// with keys[KeyIndex] and encrypted to the peer (spec §2.5 step 3).
+// with keys[KeyIndex] and encrypted to the peer (docs/protocols.md §2.5 step 3).
 func (o *Opened) Rekey() bool { return o.Encrypted && o.KeyIndex > 0 }
 
-// envelopeFields is what Moodle's mnet_encxml_parser collects (spec §2.4).
+// envelopeFields is what Moodle's mnet_encxml_parser collects (docs/protocols.md §2.4).
 type envelopeFields struct {
 	digest, signature, object, timestamp, wwwroot string
 	hasSignature                                  bool
@@ -339,8 +339,8 @@ func lenientBase64(s string) ([]byte, error) {
 	return base64.RawStdEncoding.DecodeString(string(clean))
 }
 
-// Open removes the envelope of an incoming request body (spec §2.5 steps
-// 1–2). keys are our private keys, current first, then archived ones
+// Open removes the envelope of an incoming request body (docs/protocols.md
+// §2.5 steps 1–2). keys are our private keys, current first, then archived ones
 // newest first. peers looks up registered hosts.
 //
 // Failures are *FaultError: 7020 when an encrypted envelope names an
@@ -448,7 +448,7 @@ func VerifySignature(xmlrpc, sig []byte, cert *x509.Certificate) bool {
 	return rsa.VerifyPKCS1v15(pub, crypto.SHA1, digest[:], sig) == nil
 }
 
-// Authorize applies spec §2.5 steps 5–6 to an opened request for method:
+// Authorize applies docs/protocols.md §2.5 steps 5–6 to an opened request for method:
 // accepted when encrypted and correctly signed, when method is
 // system/keyswap, or when correctly signed and trustedHost (the caller's IP
 // is in the trusted-hosts list). Otherwise 7021 (unencrypted, untrusted),
@@ -474,7 +474,7 @@ func (o *Opened) Authorize(method string, trustedHost bool) error {
 
 var methodNameRE = regexp.MustCompile(`^[A-Za-z0-9]+/[A-Za-z0-9/_.-]+(\.php/)?[A-Za-z0-9_-]+$`)
 
-// CheckMethodName applies Moodle's method-name regex (spec §1.3); a name
+// CheckMethodName applies Moodle's method-name regex (docs/protocols.md §1.3); a name
 // that fails it is fault 713. (Unknown or unpermitted RPCs are 7012,
 // FaultNoSuchRPC, decided by the dispatcher.)
 func CheckMethodName(method string) error {
@@ -497,7 +497,7 @@ func (o *Opened) SigningKey(keys []*rsa.PrivateKey) *rsa.PrivateKey {
 }
 
 // Seal wraps the response document resp the way the request o came in
-// (spec §2.5 step 7): signed with signKey iff the request was signed,
+// (docs/protocols.md §2.5 step 7): signed with signKey iff the request was signed,
 // encrypted to peerCert iff it was encrypted. wwwroot is ours.
 func (o *Opened) Seal(resp []byte, signKey *rsa.PrivateKey, peerCert *x509.Certificate, wwwroot string, now int64, rnd io.Reader) ([]byte, error) {
 	out := resp
@@ -516,7 +516,7 @@ func (o *Opened) Seal(resp []byte, signKey *rsa.PrivateKey, peerCert *x509.Certi
 }
 
 // SignedLayoutOK reports whether a decrypted response passes the Moodle
-// client's "is it signed" test (spec §2.2, §2.6 step 4): "<signedMessage>"
+// client's "is it signed" test (docs/protocols.md §2.2, §2.6): "<signedMessage>"
 // must occur within the first 100 bytes at an offset greater than 0.
 func SignedLayoutOK(signed []byte) bool {
 	head := signed

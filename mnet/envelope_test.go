@@ -115,7 +115,7 @@ func TestSignVectorByteForByte(t *testing.T) {
 	if !SignedLayoutOK(got) {
 		t.Fatal("our signed layer fails the Moodle client layout test")
 	}
-	// Known answers of spec §7.
+	// Known answers of docs/protocols.md §6.
 	if !bytes.Contains(got, []byte("<DigestValue>d271e48c899c0bc35dfe9a0b261865ef3b87bef8</DigestValue>")) {
 		t.Fatal("digest known answer missing")
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/usestats/usestats/aggregation"
 )
 
-// Identity defaults (spec §2.1).
+// Identity defaults (docs/protocols.md §2.1).
 const (
 	DefaultKeyLifetimeDays = 28 // Moodle's mnetkeylifetime
 	DefaultGenerations     = 3  // Moodle's openssl_generations
@@ -46,7 +46,7 @@ type IdentityOptions struct {
 }
 
 // NewIdentity generates an RSA-2048 key and a self-signed certificate whose
-// CN and 2.5.29.17 attribute are the wwwroot (spec §2.1), valid from now.
+// CN and 2.5.29.17 attribute are the wwwroot (docs/protocols.md §2.1), valid from now.
 func NewIdentity(wwwroot string, now int64, opt IdentityOptions, rnd io.Reader) (Identity, error) {
 	wwwroot = strings.TrimRight(wwwroot, "/")
 	if !strings.HasPrefix(wwwroot, "http://") && !strings.HasPrefix(wwwroot, "https://") {
@@ -181,7 +181,7 @@ func ParseCertificatePEM(certPEM []byte) (*x509.Certificate, error) {
 }
 
 // CertificateWWWRoot returns the wwwroot a peer's certificate names: its
-// 2.5.29.17 subject attribute when present, else its CN (spec §2.1).
+// 2.5.29.17 subject attribute when present, else its CN (docs/protocols.md §2.1).
 func CertificateWWWRoot(cert *x509.Certificate) string {
 	for _, a := range cert.Subject.Names {
 		if a.Type.Equal(oidSubjectAltNameAttr) {

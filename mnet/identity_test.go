@@ -61,7 +61,7 @@ func TestNewIdentity(t *testing.T) {
 	}
 }
 
-// The lab certificates (shared/mnet-vectors, copied to testdata) are accepted for their
+// The lab certificates (docs/protocols.md §6, in testdata) are accepted for their
 // wwwroots, and their PKCS#8 keys parse.
 func TestLabIdentities(t *testing.T) {
 	dir := "testdata/vectors"

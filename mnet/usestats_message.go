@@ -1,7 +1,7 @@
 package mnet
 
-// The XML report of use_stats_rpc_get_stats (usestats-reference §7.2 step
-// 6, escaped): scope 1 is the USER block; scope 2 adds COURSES; scope 3
+// The XML report of use_stats_rpc_get_stats (docs/protocols.md §4.5,
+// escaped): scope 1 is the USER block; scope 2 adds COURSES; scope 3
 // adds the modules in one of two layouts (Layout).
 
 import (

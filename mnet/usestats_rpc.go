@@ -44,7 +44,7 @@ func at(a args, i int) any {
 	return nil
 }
 
-// localStats computes the message of §7.2 with the main time algorithm
+// localStats computes the message of docs/protocols.md §4.2 with the main time algorithm
 // (R5), escaped values (R8), the real last name (R7) and modules keyed by
 // course module (R6), laid out at scope 3 as layout says.
 func (u *UseStats) localStats(ctx context.Context, username string, scope int, from int64, layout Layout) (*Answer, error) {

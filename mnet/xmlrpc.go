@@ -1,6 +1,6 @@
 package mnet
 
-// XML-RPC codec for the MNET inner payload (spec §1.4).
+// XML-RPC codec for the MNET inner payload (docs/protocols.md §1.4).
 //
 // Value model (decoding produces exactly these Go types):
 //
@@ -120,7 +120,7 @@ func invalid(format string, args ...any) error {
 // Encoding
 
 // xmlHeader is phpxmlrpc's declaration (note the space before "?>"), as in
-// the request vector of spec §7.
+// the request vector of docs/protocols.md §6.
 const xmlHeader = "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n"
 
 // maxEncodeDepth stops runaway recursion on cyclic values.
@@ -880,7 +880,7 @@ func (p *parser) structure() (map[string]any, error) {
 }
 
 // ---------------------------------------------------------------------------
-// Lenient accessors (Moodle sends DB numbers as strings, spec §1.4)
+// Lenient accessors (Moodle sends DB numbers as strings, docs/protocols.md §1.4)
 
 // AsInt reads an integer leniently: any Go integer, an integral float, a
 // bool (1/0) or a string holding an integer or an integral number.

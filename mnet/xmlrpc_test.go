@@ -256,7 +256,7 @@ func TestRequestVector(t *testing.T) {
 }
 
 func TestSpecExamples(t *testing.T) {
-	// §1.4 use_stats call (Moodle ≤ 4.0 pretty-printed layout).
+	// docs/protocols.md §1.4 use_stats call (Moodle ≤ 4.0 pretty-printed layout).
 	src := `<?xml version="1.0" encoding="utf-8"?>
 <methodCall>
 <methodName>blocks/use_stats/rpclib.php/use_stats_rpc_get_stats</methodName>
@@ -305,7 +305,7 @@ func TestSpecExamples(t *testing.T) {
 	if n, err := AsInt(p[3]); err != nil || n != 1 {
 		t.Errorf("AsInt(%q) = %d, %v", p[3], n, err)
 	}
-	// §2.10 fault in Moodle's hand-built layout.
+	// docs/protocols.md §2.10 fault in Moodle's hand-built layout.
 	fault := `<?xml version="1.0"?>
 <methodResponse>
    <fault>
