@@ -9,8 +9,8 @@ import (
 	"github.com/usestats/usestats/aggregation"
 )
 
-// Hand-checked numbers: spec/usestats-reference.md §10 example 1 under the
-// default policy (see DESIGN.md §2): site 60 s; course 5 2050 s = course
+// Hand-checked numbers: docs/time-engine.md §8.1 (example 1) under the
+// default policy (see docs/time-engine.md §7): site 60 s; course 5 2050 s = course
 // level 1020 (rows 2, 7) + activities 1030 (page 101: 600 + 120, quiz
 // 102: 300 + 10); 2110 s and 7 counted events in all; session A T0 …
 // T0+1990 (1990 s, 6 events), session B T0+6490 … T0+6610 (120 s, 1).

@@ -6,7 +6,7 @@
 // documentation (an ERP, the moodle-client npm package, PHP
 // http_build_query + curl) only changes the host name.
 //
-// Wire behaviour (mnet-and-ws-protocols §5):
+// Wire behaviour (docs/protocols.md §5):
 //   - GET and POST (application/x-www-form-urlencoded or
 //     multipart/form-data), $_GET merged with $_POST at the top level,
 //     POST winning; parameters use PHP bracket syntax (uids[0]=3,
@@ -23,5 +23,5 @@
 //     <EXCEPTION class="…"> on error.
 //
 // The time figures come from the aggregation core (one user at a time,
-// bulk calls in batches) with the fixes W1–W3 of usestats-reference §8.
+// bulk calls in batches) with the fixes W1–W3 of docs/time-engine.md §7.4.
 package webservice

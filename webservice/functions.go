@@ -88,7 +88,7 @@ func (l *listWriter) close() {
 	}
 }
 
-// Parameter and return descriptions (usestats-reference §7.3).
+// Parameter and return descriptions (docs/protocols.md §5.4).
 var (
 	userDesc = single(
 		k("id", value(paramInt, "user id")),
