@@ -125,6 +125,40 @@ type Config struct {
 	RemoteIP func(*http.Request) string
 	// Logger receives internal errors (default slog.Default()).
 	Logger *slog.Logger
+	// Observe, when set, is told of every call once it is answered: the
+	// function (a served function's name, else "unknown") and the
+	// outcome (Outcome*). Every answer is HTTP 200, so this is how the
+	// failures can be counted.
+	Observe func(r *http.Request, function, outcome string)
+}
+
+// Outcomes given to Config.Observe.
+const (
+	OutcomeOK              = "ok"
+	OutcomeUserError       = "user_error"      // bad parameters, unknown function, request too large
+	OutcomeUnauthenticated = "unauthenticated" // no or unknown token
+	OutcomeForbidden       = "forbidden"       // the token may not do or read that
+	OutcomeUnavailable     = "unavailable"     // a database or store down or hung (dml exceptions)
+	OutcomeTimeout         = "timeout"         // past Config.Timeout, or the client went away
+	OutcomeInternal        = "internal"        // a bug or unexpected failure
+)
+
+// outcome is the Observe outcome of an answer.
+func outcome(ex *Exception) string {
+	if ex == nil {
+		return OutcomeOK
+	}
+	switch ex.ErrorCode {
+	case "invalidtoken":
+		return OutcomeUnauthenticated
+	case "accessexception", "nopermissions", "restrictedcontextexception":
+		return OutcomeForbidden
+	case "invalidparameter", "invalidrecord":
+		return OutcomeUserError
+	case "dbconnectionfailed", "dmlreadexception":
+		return OutcomeUnavailable
+	}
+	return OutcomeInternal
 }
 
 // Handler serves Moodle's REST web-service protocol for the

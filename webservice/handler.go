@@ -14,6 +14,7 @@ import (
 // in the requested format (XML by default, as Moodle).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	format := formatXML
+	function, result := "unknown", OutcomeInternal
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
@@ -21,19 +22,31 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			h.cfg.Logger.Error("webservice: panic", "panic", v, "stack", string(debug.Stack()))
 			h.writeError(w, format, internalError(fmt.Errorf("panic: %v", v)))
+			result = OutcomeInternal
+		}
+		if h.cfg.Observe != nil {
+			h.cfg.Observe(r, function, result)
 		}
 	}()
 	req, ex := h.readRequest(r)
 	format = req.format
+	if h.funcs[req.function] != nil {
+		function = req.function
+	}
 	if ex != nil {
+		result = outcome(ex)
 		h.writeError(w, format, ex)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.Timeout)
 	defer cancel()
 	body, ex := h.call(ctx, r, req)
+	result = outcome(ex)
 	if ex != nil && ctx.Err() != nil {
 		ex = h.cancelled(ctx, ex)
+		if result != OutcomeUnavailable {
+			result = OutcomeTimeout
+		}
 	}
 	if ex != nil {
 		h.writeError(w, format, ex)

@@ -3,6 +3,7 @@ package webservice
 import (
 	"bytes"
 	"mime/multipart"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -47,6 +48,35 @@ func TestErrorsEchoOnlyAPrefix(t *testing.T) {
 				t.Errorf("%s…: %d bytes: %.300s", body[:60], n, w.Body)
 			}
 			checkWellFormed(t, format, w.Body.Bytes())
+		}
+	}
+}
+
+// Observe hears of every call, with a bounded function label and its
+// outcome, though every answer is HTTP 200.
+func TestObserveOutcomes(t *testing.T) {
+	type seen struct{ fn, outcome string }
+	var got []seen
+	h := newTestHandler(t, func(c *testConfig) {
+		c.Observe = func(_ *http.Request, fn, outcome string) { got = append(got, seen{fn, outcome}) }
+	})
+	cases := []struct {
+		body string
+		want seen
+	}{
+		{tokSite + fnUser + "&uidsource=id&uid=3", seen{FuncUserStats, OutcomeOK}},
+		{tokSite + fnUser + "&uidsource=id&uid=x", seen{FuncUserStats, OutcomeUserError}},
+		{"wstoken=nope&" + fnUser + "&uidsource=id&uid=3", seen{FuncUserStats, OutcomeUnauthenticated}},
+		{"wstoken=downtoken&" + fnInfo, seen{FuncSiteInfo, OutcomeUnavailable}},
+		{"wstoken=brokentoken&" + fnInfo, seen{FuncSiteInfo, OutcomeInternal}},
+		{"wstoken=coursetoken&" + fnUser + "&uidsource=id&uid=3", seen{FuncUserStats, OutcomeForbidden}},
+		{tokSite + "wsfunction=" + strings.Repeat("z", 100), seen{"unknown", OutcomeUserError}},
+	}
+	for _, c := range cases {
+		got = got[:0]
+		serve(h, request{body: c.body})
+		if len(got) != 1 || got[0] != c.want {
+			t.Errorf("%.60s: observed %v, want %v", c.body, got, c.want)
 		}
 	}
 }
