@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -127,5 +128,33 @@ func TestGathererRecoversPanics(t *testing.T) {
 	if aggregation.ErrorCode(rows[1].Err) != aggregation.EInternal || rows[1].Host.WWWRoot != "http://panic.test" ||
 		strings.Contains(aggregation.ErrorMessage(rows[1].Err), "nil map") {
 		t.Fatalf("panicking peer: %+v", rows[1])
+	}
+}
+
+// Observe hears of every request with a bounded method label and its
+// outcome.
+func TestServerObserve(t *testing.T) {
+	f := newSrvFixture(t, true)
+	closed := closedDB(t)
+	f.srv.Methods["local/demo/lib.php/down"] = func(ctx context.Context, _ Peer, _ []any) (any, error) {
+		return nil, selectOne(ctx, closed, "SELECT 1")
+	}
+	var got []string
+	f.srv.Observe = func(_ *http.Request, method, outcome string) { got = append(got, method+" "+outcome) }
+	for method, want := range map[string]string{
+		srvStats:                      srvStats + " ok",
+		"system/listServices":         "system/listServices ok",
+		"local/demo/lib.php/down":     "local/demo/lib.php/down unavailable",
+		"local/demo/lib.php/internal": "local/demo/lib.php/internal internal",
+		"local/demo/lib.php/panic":    "local/demo/lib.php/panic internal",
+		"local/demo/lib.php/fault":    "local/demo/lib.php/fault refused",
+		"local/nope/lib.php/" + "x":   "unknown refused",
+		"system/" + "somethingelse":   "unknown refused",
+	} {
+		got = got[:0]
+		f.callAB(t, f.certB, method)
+		if len(got) != 1 || got[0] != want {
+			t.Errorf("%s: observed %v, want %q", method, got, want)
+		}
 	}
 }

@@ -156,6 +156,27 @@ type Server struct {
 	// again with the fetched one before fault 710, as Moodle does (spec
 	// §2.5 step 2); a certificate that verifies replaces the stored one.
 	RefreshKey func(ctx context.Context, wwwroot string) (*x509.Certificate, error)
+	// Observe, when set, is told of every XML-RPC request once it is
+	// answered: the method (a published one or a system/* one we answer,
+	// else "unknown") and the outcome: "ok", "refused" (a protocol
+	// fault: envelope, signature, unknown method or caller), "unavailable"
+	// (an outage fault) or "internal". Every answer is HTTP 200, so this
+	// is how the failures can be counted.
+	Observe func(r *http.Request, method, outcome string)
+}
+
+// systemMethods are the system/* methods the server answers.
+var systemMethods = []string{"keyswap", "listServices", "listMethods", "methodSignature", "methodHelp", "listFiles", "retrieveFile"}
+
+// methodLabel bounds the method names given to Observe.
+func (s *Server) methodLabel(method string) string {
+	if name, ok := strings.CutPrefix(method, "system/"); ok && slices.Contains(systemMethods, name) {
+		return method
+	}
+	if s.Methods[method] != nil {
+		return method
+	}
+	return "unknown"
 }
 
 func (s *Server) now() time.Time {
@@ -216,6 +237,8 @@ type request struct {
 	peers  map[string]peerEntry
 	errs   []error // peer store failures seen during Open
 	opened *Opened
+	// method and outcome are what Observe is told.
+	method, outcome string
 }
 
 type peerEntry struct {
@@ -250,11 +273,18 @@ func (q *request) peer(wwwroot string) (Peer, bool) {
 }
 
 func (s *Server) serveXMLRPC(w http.ResponseWriter, r *http.Request) {
-	q := &request{s: s, ctx: r.Context(), http: r, peers: map[string]peerEntry{}}
+	q := &request{s: s, ctx: r.Context(), http: r, peers: map[string]peerEntry{}, method: "unknown"}
 	defer func() {
 		if v := recover(); v != nil {
 			s.log().Error("mnet: panic serving request", "panic", v, "stack", string(debug.Stack()))
 			writeXML(w, mustFault(FaultUnknown, "unknownerror"))
+			q.outcome = "internal"
+		}
+		if s.Observe != nil {
+			if q.outcome == "" {
+				q.outcome = "refused"
+			}
+			s.Observe(r, q.method, q.outcome)
 		}
 	}()
 	writeXML(w, q.serve())
@@ -281,6 +311,7 @@ func (q *request) serve() []byte {
 	body, err := io.ReadAll(io.LimitReader(q.http.Body, lim.MaxBytes+1))
 	if err != nil {
 		s.log().Warn("mnet: reading request", "err", err)
+		q.outcome = "internal"
 		return mustFault(FaultUnknown, "unknownerror")
 	}
 	if int64(len(body)) > lim.MaxBytes {
@@ -290,6 +321,7 @@ func (q *request) serve() []byte {
 	keys := q.keys.PrivateKeys()
 	if q.keys.Current.Key == nil || len(q.keys.Current.CertPEM) == 0 {
 		s.log().Error("mnet: no current key pair")
+		q.outcome = "internal"
 		return mustFault(FaultUnknown, "unknownerror")
 	}
 
@@ -302,9 +334,11 @@ func (q *request) serve() []byte {
 		err := errors.Join(q.errs...)
 		if f := outageFault(err); f != nil {
 			s.log().Warn("mnet: peer store unavailable", "err", err)
+			q.outcome = "unavailable"
 			return mustFault(f.Code, f.Message)
 		}
 		s.log().Error("mnet: peer store", "err", err)
+		q.outcome = "internal"
 		return mustFault(FaultUnknown, "unknownerror")
 	}
 	if err != nil {
@@ -321,6 +355,7 @@ func (q *request) serve() []byte {
 
 	// Steps 4–6.
 	method, params, err := DecodeRequest(bytes.NewReader(o.XMLRPC), lim)
+	q.method = s.methodLabel(method)
 	if err != nil {
 		return q.seal(mustFault(FaultUnknown, "unknownerror: malformed XML-RPC request"))
 	}
@@ -420,6 +455,7 @@ func (q *request) dispatch(method string, params []any) (resp []byte) {
 		if v := recover(); v != nil {
 			s.log().Error("mnet: panic in method", "method", method, "panic", v, "stack", string(debug.Stack()))
 			resp = mustFault(FaultUnknown, "unknownerror")
+			q.outcome = "internal"
 		}
 	}()
 	var result any
@@ -453,16 +489,20 @@ func (q *request) dispatch(method string, params []any) (resp []byte) {
 		}
 		if f := outageFault(err); f != nil {
 			s.log().Warn("mnet: method failed: a dependency is unavailable", "method", method, "caller", q.opened.Wwwroot, "err", err)
+			q.outcome = "unavailable"
 			return mustFault(f.Code, f.Message)
 		}
 		s.log().Error("mnet: method failed", "method", method, "caller", q.opened.Wwwroot, "err", err)
+		q.outcome = "internal"
 		return mustFault(FaultUnknown, "unknownerror")
 	}
 	b, err := EncodeResponse(result)
 	if err != nil {
 		s.log().Error("mnet: encoding the response", "method", method, "err", err)
+		q.outcome = "internal"
 		return mustFault(FaultUnknown, "unknownerror")
 	}
+	q.outcome = "ok"
 	return b
 }
 
