@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -21,11 +22,15 @@ import (
 // --moodle-max-conns bound), open, in_use and idle connections, and the
 // requests that waited for a connection (wait_count_total,
 // wait_duration_seconds_total) or saw one closed (max_idle_closed_total,
-// max_lifetime_closed_total).
+// max_lifetime_closed_total). Web-service and MNET calls, which answer
+// HTTP 200 whatever happened, are counted by function (or method) and
+// outcome: usestats_ws_calls_total and usestats_mnet_calls_total.
 type metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	wsCalls  *prometheus.CounterVec
+	mnCalls  *prometheus.CounterVec
 }
 
 func newMetrics(mdb *dbconn.DB, st *store.Store) *metrics {
@@ -38,8 +43,16 @@ func newMetrics(mdb *dbconn.DB, st *store.Store) *metrics {
 			Name: "usestats_http_request_duration_seconds", Help: "HTTP request latency by path.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"path"}),
+		wsCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "usestats_ws_calls_total",
+			Help: "Web-service calls by function (\"unknown\" for names not served) and outcome: ok, user_error, unauthenticated, forbidden, unavailable, timeout, internal.",
+		}, []string{"function", "outcome"}),
+		mnCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "usestats_mnet_calls_total",
+			Help: "MNET XML-RPC requests by method (\"unknown\" for methods not published) and outcome: ok, refused, unavailable, internal.",
+		}, []string{"method", "outcome"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency,
+	m.reg.MustRegister(m.requests, m.latency, m.wsCalls, m.mnCalls,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(mdb.DB.DB, "moodle"),
 		collectors.NewDBStatsCollector(st.SQLDB(), "store"))
@@ -59,16 +72,40 @@ func pathLabel(p string) string {
 	return "other"
 }
 
-// instrument counts and times every request.
+// instrument counts and times every request, and counts the web-service
+// and MNET calls their handlers report (observeCall).
 func (m *metrics) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(sw, r)
+		call := &callReport{}
+		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), callReportKey{}, call)))
 		path := pathLabel(r.URL.Path)
 		m.requests.WithLabelValues(path, strconv.Itoa(sw.status)).Inc()
 		m.latency.WithLabelValues(path).Observe(time.Since(start).Seconds())
+		switch call.kind {
+		case "ws":
+			m.wsCalls.WithLabelValues(call.name, call.outcome).Inc()
+		case "mnet":
+			m.mnCalls.WithLabelValues(call.name, call.outcome).Inc()
+		}
 	})
+}
+
+// callReport is what a web-service or MNET handler reports of the call
+// it answered, for instrument to count.
+type callReport struct{ kind, name, outcome string }
+
+type callReportKey struct{}
+
+// observeCall returns the Observe hook of a handler of the given kind
+// ("ws" or "mnet"): the handlers bound the names they report.
+func observeCall(kind string) func(r *http.Request, name, outcome string) {
+	return func(r *http.Request, name, outcome string) {
+		if c, ok := r.Context().Value(callReportKey{}).(*callReport); ok {
+			*c = callReport{kind: kind, name: name, outcome: outcome}
+		}
+	}
 }
 
 // logRequests writes one structured line per request.

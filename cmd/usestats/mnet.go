@@ -190,6 +190,7 @@ func newMnetNode(ctx context.Context, st *store.Store, src *moodle.Source, opt m
 		Peers:        n.peers,
 		AutoRegister: opt.autoRegister,
 		Logger:       log,
+		Observe:      observeCall("mnet"),
 		Methods:      us.Methods(),
 		Services:     []mnet.Service{us.Service()},
 		Docs:         us.Docs(),
@@ -205,7 +206,7 @@ func newMnetNode(ctx context.Context, st *store.Store, src *moodle.Source, opt m
 			}
 		},
 	}
-	n.gather = &mnet.Gatherer{WWWRoot: opt.wwwroot, Caller: opt.caller, Forward: n.forward, List: n.hosts}
+	n.gather = &mnet.Gatherer{WWWRoot: opt.wwwroot, Caller: opt.caller, Forward: n.forward, List: n.hosts, Logger: log}
 	return n, nil
 }
 

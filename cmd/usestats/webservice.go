@@ -87,6 +87,7 @@ func newWSHandler(ctx context.Context, c wsConfig, d wsDeps) (*webservice.Handle
 		HideDebugInfo: !c.debugInfo,
 		RemoteIP:      c.trusted.remoteIP,
 		Logger:        d.log,
+		Observe:       observeCall("ws"),
 	})
 }
 
