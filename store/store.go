@@ -47,6 +47,9 @@ const PostgresMaxConns = 10
 // created when missing) or postgres://user:password@host:5432/db. A MySQL or
 // MariaDB URL, like any malformed URL, is an EInvalid error; an unreachable
 // server is EUnavailable. Open does not touch the schema: call Migrate.
+// A SQLite file is created with mode 0600, and an existing one readable by
+// other local users is narrowed (logged through slog's default logger) or
+// refused when its mode cannot be changed.
 func Open(ctx context.Context, dsn string) (*Store, error) {
 	kind, err := dbconn.Parse(dsn)
 	if err != nil {
@@ -59,6 +62,11 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	opts := dbconn.Options{}
 	if kind == dbconn.Postgres {
 		opts.MaxOpenConns = PostgresMaxConns
+	}
+	if kind == dbconn.SQLite {
+		if err := secureSQLiteFile(securePath(dsn)); err != nil {
+			return nil, err
+		}
 	}
 	db, err := dbconn.Open(ctx, dsn, opts)
 	if err != nil {
