@@ -10,7 +10,7 @@ import (
 // FaultException is the fault code of an exception raised inside a
 // called function: Moodle's dispatcher answers the exception's code
 // (0 for Moodle's own exceptions, dml_exception included) with its
-// message as faultString (spec §2.8 step 7, §2.10).
+// message as faultString (docs/protocols.md §2.8, §2.10).
 const FaultException = 0
 
 // Messages of the dml exceptions Moodle raises when its database is down

@@ -1,6 +1,6 @@
 package mnet
 
-// The MNET server endpoint (spec §1.1, §2.5, §2.7, §2.8, §3):
+// The MNET server endpoint (docs/protocols.md §1.1, §2.5, §2.7, §2.8, §3):
 // POST /mnet/xmlrpc/server.php and GET /mnet/publickey.php.
 
 import (
@@ -27,7 +27,7 @@ const (
 	PublicKeyPath = "/mnet/publickey.php"
 )
 
-// MNET fault codes of the system/* dispatcher (spec §2.8, §2.10).
+// MNET fault codes of the system/* dispatcher (docs/protocols.md §2.8, §2.10).
 const (
 	FaultNoSuchSystemMethod = 7018 // unknown system/* method
 	FaultSystemUnhandled    = 7019 // system/listFiles, system/retrieveFile
@@ -92,7 +92,7 @@ func (m *MemoryPeers) SavePeer(_ context.Context, p Peer) error {
 // nothing.
 type Method func(ctx context.Context, caller Peer, params []any) (any, error)
 
-// Service groups published methods (Moodle's mnet_service, spec §2.8).
+// Service groups published methods (Moodle's mnet_service, docs/protocols.md §2.8).
 type Service struct {
 	Name       string
 	APIVersion string
@@ -130,8 +130,8 @@ type Server struct {
 	// default: unknown hosts are refused (fault 7020).
 	AutoRegister bool
 	// TrustedHost reports that the request comes from a trusted address:
-	// signed but unencrypted requests are then accepted (spec §2.5 step
-	// 5). Nil trusts nobody.
+	// signed but unencrypted requests are then accepted (docs/protocols.md
+	// §2.5). Nil trusts nobody.
 	TrustedHost func(*http.Request) bool
 	// Limits bounds the request body and the XML parsers.
 	Limits Limits
@@ -153,8 +153,9 @@ type Server struct {
 	// RefreshKey, when set, fetches a registered peer's current
 	// certificate from the peer itself (our outbound system/keyswap). A
 	// request whose signature fails with the stored certificate is checked
-	// again with the fetched one before fault 710, as Moodle does (spec
-	// §2.5 step 2); a certificate that verifies replaces the stored one.
+	// again with the fetched one before fault 710, as Moodle does
+	// (docs/protocols.md §2.5); a certificate that verifies replaces the
+	// stored one.
 	RefreshKey func(ctx context.Context, wwwroot string) (*x509.Certificate, error)
 	// Observe, when set, is told of every XML-RPC request once it is
 	// answered: the method (a published one or a system/* one we answer,
@@ -304,7 +305,7 @@ func mustFault(code int, msg string) []byte {
 	return b
 }
 
-// serve runs spec §2.5 and returns the response body.
+// serve runs docs/protocols.md §2.5 and returns the response body.
 func (q *request) serve() []byte {
 	s := q.s
 	lim := s.Limits.withDefaults()
@@ -546,7 +547,7 @@ func (s *Server) visibleMethods(caller Peer, service string) []string {
 	return slices.Compact(out)
 }
 
-// system answers the introspection methods of spec §3.
+// system answers the introspection methods of docs/protocols.md §3.
 func (s *Server) system(name string, caller Peer, params []any) (any, error) {
 	arg := func() (string, error) {
 		if len(params) < 1 {
@@ -616,7 +617,7 @@ func flag(b bool) string {
 }
 
 // keyswap answers system/keyswap(wwwroot, certPEM, application) with our
-// current certificate (spec §2.7). The caller's certificate is recorded
+// current certificate (docs/protocols.md §2.7). The caller's certificate is recorded
 // when it names the caller and is currently valid: for an unknown host
 // only when AutoRegister; for a known host only when its stored
 // certificate is missing or expired — an unauthenticated request never

@@ -1,7 +1,7 @@
 package mnet
 
-// The use_stats MNET service (usestats-reference §7.1–§7.2b) with the
-// fixes R1–R11 of §8: use_stats_rpc_get_stats and use_stats_rpc_get_scores.
+// The use_stats MNET service (docs/protocols.md §4.1–§4.3) with the
+// fixes R1–R11 of docs/time-engine.md §7.3: use_stats_rpc_get_stats and use_stats_rpc_get_scores.
 
 import (
 	"context"
@@ -350,7 +350,7 @@ func (u *UseStats) answer(method string, a *Answer, err error, jsonResponse bool
 	return a.encode(jsonResponse)
 }
 
-// forward relays a call to whereroot (reference §7.2 remote branch, R9).
+// forward relays a call to whereroot (docs/protocols.md §4.4, R9).
 func (u *UseStats) forward(ctx context.Context, who localUser, whereroot, method string, rest ...any) Answer {
 	if u.Forward == nil {
 		return fail(StatusFailure, "REMOTE : forwarding to other hosts is not enabled here")

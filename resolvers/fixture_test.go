@@ -23,11 +23,11 @@ import (
 	"github.com/usestats/usestats/resolvers"
 )
 
-// The fixture: the spec's module and course contexts (see
+// The fixture: the worked examples' module and course contexts (see
 // aggregation/fixture_test.go), three learners with hand-checked numbers
 // and an in-memory Directory. No database.
 //
-//	user 7  learner7   example 1 of spec/usestats-reference.md §10 at T0 (course 5)
+//	user 7  learner7   example 1 of docs/time-engine.md §8.1 at T0 (course 5)
 //	user 9  learner9   example 2 at T1 (courses 5 and 8)
 //	user 20 learner20  course 8 only: a course view, a forum view 300 s later
 const (
@@ -105,7 +105,7 @@ func (s *stream) profile(t, course int64) *stream {
 		Action: "viewed", Target: "user_profile", EventName: `\core\event\user_profile_viewed`})
 }
 
-// example1 is spec §10 example 1: 2110 s in all, 60 s site, 2050 s in
+// example1 is docs/time-engine.md §8.1: 2110 s in all, 60 s site, 2050 s in
 // course 5.
 func example1(user int64) []aggregation.Event {
 	return newStream(user, 1).
@@ -121,7 +121,7 @@ func example1(user int64) []aggregation.Event {
 		events
 }
 
-// example2 is spec §10 example 2: course 5 1560 s, course 8 400 s.
+// example2 is docs/time-engine.md §8.2: course 5 1560 s, course 8 400 s.
 func example2(user int64) []aggregation.Event {
 	return newStream(user, 11).
 		course(T1, 5).       // 11 lap 100

@@ -10,8 +10,8 @@ import (
 	"github.com/usestats/usestats/aggregation"
 )
 
-// The block_use_stats functions (usestats-reference §7.3) with the fixes
-// W1–W3 of §8: every course's activity time is resolved (not only the
+// The block_use_stats functions (docs/protocols.md §5.4) with the fixes
+// W1–W3 of docs/time-engine.md §7.4: every course's activity time is resolved (not only the
 // current course's), othertime is the real time in user and system
 // contexts carrying the course, lastsession is the end of the last
 // session, score is the final course grade, and no value is ever null.
