@@ -4,5 +4,6 @@ package resolvers
 // reads. Per-request state (scopes, loaders, memoized computations) travels
 // in the context.
 type Resolver struct {
-	cfg Config
+	cfg           Config
+	introspection introspectionCache
 }
