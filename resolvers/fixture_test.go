@@ -147,9 +147,11 @@ type fakeDirectory struct {
 	modules      map[int64]aggregation.ModuleInfo
 	participants map[int64][]int64 // course → user ids
 	grades       map[[2]int64]aggregation.CourseGrade
-	// fail makes every call return this error; panic makes Users panic.
-	fail  error
-	panic bool
+	// fail makes every call return this error; panic makes Users panic,
+	// panicIn the named method.
+	fail    error
+	panic   bool
+	panicIn string
 	// block makes FindUser wait for the context's end.
 	block bool
 	// latency is added to every call, as a database's round trip.
@@ -162,6 +164,9 @@ type fakeDirectory struct {
 func (d *fakeDirectory) count(name string) error {
 	if d.latency > 0 {
 		time.Sleep(d.latency)
+	}
+	if d.panicIn == name {
+		panic("directory exploded in " + name)
 	}
 	d.mu.Lock()
 	d.calls[name]++

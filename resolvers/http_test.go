@@ -355,6 +355,20 @@ func TestInternalErrors(t *testing.T) {
 	if !strings.Contains(string(r.Data), `"usestats"`) || !strings.Contains(e.log.String(), "directory exploded") {
 		t.Errorf("data %s, log %s", r.Data, e.log)
 	}
+	// A panic in the lookups prefetched for a participants page (grades,
+	// activity names) fails those fields, not the request or the server.
+	for _, method := range []string{"Grades", "Modules", "Participants"} {
+		e.dir.panicIn = method
+		r = e.post("site-token", "application/json", `{ policies { name } course(by: {id: 5}) { participants(first: 10) {
+		  edges { node { stats { total modules { name } grade { grade } } } } } } }`, nil)
+		if len(r.Errors) == 0 || r.Errors[0].Extensions["code"] != "INTERNAL" || !strings.Contains(string(r.Data), `"usestats"`) {
+			t.Errorf("panic in %s: %d %s", method, r.Status, r.Body)
+		}
+		if !strings.Contains(e.log.String(), "directory exploded in "+method) {
+			t.Errorf("panic in %s not logged", method)
+		}
+	}
+	e.dir.panicIn = ""
 	// A panic reading the log fails that statistic (the query service
 	// recovers it and logs its stack), not the request or the server.
 	e.dir.panic = false
