@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -18,7 +17,6 @@ import (
 	"github.com/usestats/usestats/mnet"
 	"github.com/usestats/usestats/moodle"
 	"github.com/usestats/usestats/resolvers"
-	"github.com/usestats/usestats/seed"
 	"github.com/usestats/usestats/store"
 	"github.com/usestats/usestats/webservice"
 )
@@ -281,30 +279,6 @@ func (c *serveConfig) resolveWorkers(fs *flag.FlagSet) (string, error) {
 		return "", aggregation.Errorf(aggregation.EInvalid, "serve: --workers must be positive")
 	}
 	return note, nil
-}
-
-// ensureDemo creates the demo Moodle database once.
-func ensureDemo(ctx context.Context, c serveConfig, stderr io.Writer, log *slog.Logger) error {
-	if _, err := os.Stat(c.demoDB); err == nil {
-		return nil
-	}
-	log.Info("creating the demo Moodle database", "file", c.demoDB, "learners", c.demoUsers)
-	tmp := c.demoDB + ".tmp"
-	os.Remove(tmp)
-	db, err := dbconn.Open(ctx, "sqlite://"+tmp, dbconn.Options{})
-	if err != nil {
-		return err
-	}
-	_, err = seed.Seed(ctx, db, seed.Options{Seed: 1, Users: c.demoUsers, Prefix: c.prefix, Progress: stderr})
-	db.Close()
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	for _, suffix := range []string{"-wal", "-shm"} {
-		os.Remove(tmp + suffix)
-	}
-	return os.Rename(tmp, c.demoDB) // only a complete database ever has the demo name
 }
 
 // demoToken revokes earlier demo tokens and creates a fresh one.

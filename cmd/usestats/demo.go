@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"strings"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/usestats/usestats/aggregation"
+	"github.com/usestats/usestats/dbconn"
+	"github.com/usestats/usestats/seed"
+)
+
+// The demo's hooks, replaced by tests: demoSeed fills a new demo database
+// (a test makes it fail midway, as a full disk would) and demoRemove
+// deletes a file (a test makes it fail, as a read-only directory would).
+var (
+	demoSeed   = seed.Seed
+	demoRemove = os.Remove
+)
+
+// sqliteHeader starts every SQLite database file.
+const sqliteHeader = "SQLite format 3\x00"
+
+// errDemoDamaged marks a demo database that fails its check.
+var errDemoDamaged = errors.New("damaged")
+
+// ensureDemo creates the demo Moodle database once, and checks an existing
+// one at every start (PRAGMA quick_check): a damaged demo would answer
+// with wrong totals, so it is recreated, or refused with a clear message
+// when it cannot be removed. A file that is not a SQLite database is never
+// removed.
+func ensureDemo(ctx context.Context, c serveConfig, stderr io.Writer, log *slog.Logger) error {
+	err := checkDemo(ctx, c.demoDB)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, errDemoDamaged):
+		log.Warn("the demo Moodle database is damaged; recreating it", "file", c.demoDB, "check", err.Error())
+		if rerr := removeSQLite(c.demoDB); rerr != nil {
+			return aggregation.Errorf(aggregation.EUnavailable,
+				"serve: the demo database %s is damaged (%v) and cannot be removed to recreate it: %v; remove it, or give another --demo-db",
+				c.demoDB, err, rerr)
+		}
+	default:
+		return err
+	}
+	return createDemo(ctx, c, stderr, log)
+}
+
+// checkDemo runs PRAGMA quick_check on the demo database. It returns an
+// fs.ErrNotExist error when there is none, an errDemoDamaged one when the
+// check fails (or the file is too short to be a database), and an EInvalid
+// error for a file that is not a SQLite database at all.
+func checkDemo(ctx context.Context, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return aggregation.Errorf(aggregation.EUnavailable, "serve: cannot read the demo database %s: %v", path, err)
+	}
+	head := make([]byte, 100) // SQLite's file header
+	n, _ := io.ReadFull(f, head)
+	f.Close()
+	if n < len(head) {
+		return fmt.Errorf("%w: %d bytes long, shorter than a SQLite header", errDemoDamaged, n)
+	}
+	if !bytes.HasPrefix(head, []byte(sqliteHeader)) {
+		return aggregation.Errorf(aggregation.EInvalid,
+			"serve: --demo-db %s is not a SQLite database; it is left alone: give another --demo-db, or remove it to create the demo there", path)
+	}
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		return aggregation.Errorf(aggregation.EInvalid, "serve: demo database %s: %v", path, err)
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, "PRAGMA quick_check(5)")
+	var problems []string
+	if err == nil {
+		for rows.Next() {
+			var line string
+			if err = rows.Scan(&line); err != nil {
+				break
+			}
+			problems = append(problems, line)
+		}
+		err = errors.Join(err, rows.Err(), rows.Close())
+	}
+	var se *sqlite.Error
+	switch {
+	case errors.As(err, &se) && (se.Code()&0xff == sqlite3.SQLITE_CORRUPT || se.Code()&0xff == sqlite3.SQLITE_NOTADB):
+		return fmt.Errorf("%w: %v", errDemoDamaged, err)
+	case err != nil:
+		return aggregation.Errorf(aggregation.EUnavailable, "serve: cannot check the demo database %s: %v", path, err)
+	case len(problems) != 1 || problems[0] != "ok":
+		return fmt.Errorf("%w: quick_check: %s", errDemoDamaged, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// createDemo seeds the demo into a temporary file renamed into place once
+// complete, so only a whole database ever has the demo's name. On any
+// failure (a full disk, an interrupt) the temporary file and its -wal,
+// -shm and -journal files are removed.
+func createDemo(ctx context.Context, c serveConfig, stderr io.Writer, log *slog.Logger) (err error) {
+	log.Info("creating the demo Moodle database", "file", c.demoDB, "learners", c.demoUsers)
+	tmp := c.demoDB + ".tmp"
+	if err := removeSQLite(tmp); err != nil { // an earlier attempt's leftovers
+		return aggregation.Errorf(aggregation.EUnavailable, "serve: cannot remove the unfinished demo database %s: %v", tmp, err)
+	}
+	defer func() {
+		if err == nil {
+			return
+		}
+		if rerr := removeSQLite(tmp); rerr != nil {
+			log.Warn("cannot remove the unfinished demo database", "file", tmp, "err", rerr.Error())
+		}
+	}()
+	db, err := dbconn.Open(ctx, "sqlite://"+tmp, dbconn.Options{})
+	if err != nil {
+		return err
+	}
+	_, err = demoSeed(ctx, db, seed.Options{Seed: 1, Users: c.demoUsers, Prefix: c.prefix, Progress: stderr})
+	if err == nil {
+		// Back to a rollback journal: the WAL is checkpointed into the
+		// file, which then holds the whole database on its own.
+		var mode string
+		err = db.NewRaw("PRAGMA journal_mode=DELETE").Scan(ctx, &mode)
+		if err == nil && mode != "delete" {
+			err = fmt.Errorf("journal mode stays %q", mode)
+		}
+	}
+	err = errors.Join(err, db.Close())
+	if err != nil {
+		return fmt.Errorf("serve: cannot create the demo database %s: %w", c.demoDB, err)
+	}
+	if err := os.Rename(tmp, c.demoDB); err != nil {
+		return aggregation.Errorf(aggregation.EUnavailable, "serve: cannot create the demo database %s: %v", c.demoDB, err)
+	}
+	return nil
+}
+
+// removeSQLite removes a SQLite database file and the files SQLite keeps
+// next to it; missing ones are fine.
+func removeSQLite(path string) error {
+	var errs []error
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		if err := demoRemove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
