@@ -164,7 +164,7 @@ func (s *Source) hasSystemCapability(ctx context.Context, userID int64, caps []s
 	}
 	var perms []RoleCapability
 	if err := s.db.NewSelect().Model(&perms).ModelTableExpr(s.tableAs("role_capabilities", "rc")).
-		Where("contextid = ?", sys).Where("roleid IN (?)", bun.In(roles)).Where("capability IN (?)", bun.In(caps)).
+		Where("contextid = ?", sys).Where("roleid IN (?)", bun.List(roles)).Where("capability IN (?)", bun.List(caps)).
 		OrderExpr("id").Scan(ctx); err != nil {
 		return false, s.readErr(ctx, "role_capabilities", "reading role capabilities", err)
 	}

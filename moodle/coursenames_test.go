@@ -49,7 +49,7 @@ func TestDirectoryModulesByCourse(t *testing.T) {
 			}
 			defer rdb.Close()
 			var qc queryCounter
-			rdb.AddQueryHook(&qc)
+			rdb.DB = rdb.WithQueryHook(&qc)
 
 			src, err := moodle.New(ctx, rdb, prefix)
 			if err != nil {

@@ -207,7 +207,7 @@ func (d Directory) Grades(ctx context.Context, courseID int64, userIDs []int64) 
 	for _, batch := range batches(userIDs, 500) {
 		var gg []GradeGrade
 		if err := s.db.NewSelect().Model(&gg).ModelTableExpr(s.tableAs("grade_grades", "gg")).
-			Where("userid IN (?)", bun.In(batch)).Where("itemid IN (?)", bun.In(itemIDs)).Scan(ctx); err != nil {
+			Where("userid IN (?)", bun.List(batch)).Where("itemid IN (?)", bun.List(itemIDs)).Scan(ctx); err != nil {
 			return nil, fmt.Errorf("reading grades in course %d: %w", courseID, err)
 		}
 		for _, g := range gg {

@@ -27,7 +27,7 @@ func (s *Source) EnrolmentStarts(ctx context.Context, userIDs []int64) (map[int6
 			TableExpr(s.tableAs("user_enrolments", "ue")).
 			Join("JOIN ? AS e ON e.id = ue.enrolid", s.table("enrol")).
 			Join("JOIN ? AS c ON c.id = e.courseid", s.table("course")).
-			Where("ue.userid IN (?)", bun.In(batch)).
+			Where("ue.userid IN (?)", bun.List(batch)).
 			Where("c.category <> 0").
 			GroupExpr("ue.userid, e.courseid").
 			Scan(ctx, &rows)

@@ -73,7 +73,7 @@ func (s *Source) UsersEvents(ctx context.Context, userIDs []int64, from, to int6
 	q := s.db.NewSelect().
 		ColumnExpr(logColumns).
 		TableExpr("?", s.table("logstore_standard_log")).
-		Where("userid IN (?)", bun.In(userIDs)).
+		Where("userid IN (?)", bun.List(userIDs)).
 		Where("timecreated >= ?", from).
 		Where("timecreated <= ?", to).
 		OrderExpr("userid, timecreated, id")

@@ -74,7 +74,7 @@ func (s *Source) Users(ctx context.Context, ids []int64) (map[int64]*User, error
 	for _, batch := range batches(ids, 500) {
 		var users []User
 		if err := s.db.NewSelect().Model(&users).ModelTableExpr(s.tableAs("user", "u")).
-			Where("id IN (?)", bun.In(batch)).Scan(ctx); err != nil {
+			Where("id IN (?)", bun.List(batch)).Scan(ctx); err != nil {
 			return nil, fmt.Errorf("reading users: %w", err)
 		}
 		for i := range users {
@@ -133,7 +133,7 @@ func (s *Source) Courses(ctx context.Context, ids []int64) (map[int64]*Course, e
 	for _, batch := range batches(ids, 500) {
 		var cs []Course
 		if err := s.db.NewSelect().Model(&cs).ModelTableExpr(s.tableAs("course", "c")).
-			Where("id IN (?)", bun.In(batch)).Scan(ctx); err != nil {
+			Where("id IN (?)", bun.List(batch)).Scan(ctx); err != nil {
 			return nil, fmt.Errorf("reading courses: %w", err)
 		}
 		for i := range cs {
@@ -183,7 +183,7 @@ func (s *Source) Modules(ctx context.Context, cmids []int64) (map[int64]*ModuleI
 		for _, batch := range batches(instances, 500) {
 			var rows []ModuleInstance
 			err := s.db.NewSelect().Model(&rows).ModelTableExpr(s.tableAs(typ, "mi")).
-				Column("id", "course", "name").Where("id IN (?)", bun.In(batch)).Scan(ctx)
+				Column("id", "course", "name").Where("id IN (?)", bun.List(batch)).Scan(ctx)
 			if err != nil {
 				if isMissingTable(err) && ctx.Err() == nil {
 					break

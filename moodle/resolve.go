@@ -94,7 +94,7 @@ func (s *Source) loadCMs(ctx context.Context, ids []int64) (map[int64]cmInfo, er
 		var cms []CourseModule
 		err := s.db.NewSelect().Model(&cms).ModelTableExpr(s.tableAs("course_modules", "cm")).
 			Column("id", "course", "module", "instance", "section", "idnumber", "deletioninprogress").
-			Where("id IN (?)", bun.In(batch)).Scan(ctx)
+			Where("id IN (?)", bun.List(batch)).Scan(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("resolving course modules: %w", err)
 		}

@@ -113,7 +113,7 @@ func (s *Source) NewRows(ctx context.Context, after, upTo int64, extra []int64, 
 	ids = slices.Compact(ids)
 	for start := 0; start < len(ids); start += newRowsBatch {
 		batch := ids[start:min(start+newRowsBatch, len(ids))]
-		if err := read(base().Where("id IN (?)", bun.In(batch)), fmt.Sprintf("%d ids from %d", len(batch), batch[0])); err != nil {
+		if err := read(base().Where("id IN (?)", bun.List(batch)), fmt.Sprintf("%d ids from %d", len(batch), batch[0])); err != nil {
 			return err
 		}
 	}
@@ -226,7 +226,7 @@ func (s *Source) scanQuery(lo, hi, maxID int64, f aggregation.RowFilter) *bun.Se
 	// Each filter keeps exactly the rows the engine's filter keeps, NULLs
 	// read as the engine reads them (a NULL string is "", a NULL course 0).
 	if len(f.DropOrigins) > 0 {
-		q = q.Where(str("COALESCE(origin, '')")+" NOT IN (?)", bun.In(f.DropOrigins))
+		q = q.Where(str("COALESCE(origin, '')")+" NOT IN (?)", bun.List(f.DropOrigins))
 	}
 	if f.DropFailed {
 		q = q.Where(action + " <> 'failed'")

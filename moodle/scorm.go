@@ -117,20 +117,20 @@ func (s *Source) scormValues(ctx context.Context, layout scormLayout, userIDs, c
 					Join("JOIN ? AS a ON a.id = t.attemptid", s.table("scorm_attempt")).
 					Join("JOIN ? AS e ON e.id = t.elementid", s.table("scorm_element")).
 					Join("JOIN ? AS cm ON cm.instance = a.scormid", s.table("course_modules")).
-					Where("a.userid IN (?)", bun.In(users)).
-					Where("e.element IN (?)", bun.In(aggregation.ScormTimeElements()))
+					Where("a.userid IN (?)", bun.List(users)).
+					Where("e.element IN (?)", bun.List(aggregation.ScormTimeElements()))
 			} else {
 				q = s.db.NewSelect().
 					ColumnExpr("t.userid AS userid, cm.id AS cmid, t.attempt AS attempt, t.scoid AS scoid").
 					ColumnExpr("t.element AS element, t.value AS value, t.timemodified AS timemodified").
 					TableExpr(s.tableAs("scorm_scoes_track", "t")).
 					Join("JOIN ? AS cm ON cm.instance = t.scormid", s.table("course_modules")).
-					Where("t.userid IN (?)", bun.In(users)).
-					Where("t.element IN (?)", bun.In(aggregation.ScormTimeElements()))
+					Where("t.userid IN (?)", bun.List(users)).
+					Where("t.element IN (?)", bun.List(aggregation.ScormTimeElements()))
 			}
 			q = q.Join("JOIN ? AS m ON m.id = cm.module", s.table("modules")).
 				Where("m.name = ?", aggregation.ScormModuleType).
-				Where("cm.id IN (?)", bun.In(cms))
+				Where("cm.id IN (?)", bun.List(cms))
 			if from > 0 { // timemodified is never negative
 				q = q.Where("t.timemodified >= ?", from)
 			}

@@ -61,7 +61,7 @@ func (s *Store) AddMnetKey(ctx context.Context, k MnetKey, keep int) (MnetKey, e
 			return err
 		}
 		if len(ids) > keep {
-			_, err := tx.NewDelete().Model((*mnetKeyRow)(nil)).Where("id IN (?)", bun.In(ids[keep:])).Exec(ctx)
+			_, err := tx.NewDelete().Model((*mnetKeyRow)(nil)).Where("id IN (?)", bun.List(ids[keep:])).Exec(ctx)
 			return err
 		}
 		return nil

@@ -244,21 +244,3 @@ func (x *scanInt) parse(s string) error {
 	*x = scanInt(n)
 	return err
 }
-
-// scanStr scans a text column (NULL reads as "").
-type scanStr string
-
-// Scan implements sql.Scanner.
-func (x *scanStr) Scan(src any) error {
-	switch v := src.(type) {
-	case string:
-		*x = scanStr(v)
-	case []byte:
-		*x = scanStr(v)
-	case nil:
-		*x = ""
-	default:
-		return fmt.Errorf("store: cannot read %T as text", src)
-	}
-	return nil
-}
