@@ -393,8 +393,8 @@ func TestPropertyWindowSplit(t *testing.T) {
 				}
 				r := propRand(seed, 'g')
 				first, last := evs[0].Time, evs[len(evs)-1].Time
-				w, now := propWindow(r, evs)
-				now = last + r.Int64N(2*86400)
+				w, _ := propWindow(r, evs)
+				now := last + r.Int64N(2*86400)
 				if w.To == w.From {
 					w.To = max(w.To, last) + 1
 				}

@@ -178,7 +178,8 @@ func (c *timeoutConn) BeginTx(ctx context.Context, opts driver.TxOptions) (drive
 	if opts.Isolation != driver.IsolationLevel(0) || opts.ReadOnly {
 		return nil, errors.New("dbconn: the driver does not support transaction options")
 	}
-	return c.Conn.Begin() // database/sql's own fallback
+	//lint:ignore SA1019 the fallback for drivers without ConnBeginTx, as database/sql's own
+	return c.Conn.Begin()
 }
 
 func (c *timeoutConn) Ping(ctx context.Context) error {
