@@ -170,6 +170,7 @@ func encryptWithKey(signed []byte, pub *rsa.PublicKey, wwwroot string, k []byte)
 	data := make([]byte, len(signed))
 	c.XORKeyStream(data, signed)
 	// The random parameter is ignored by Go ≥ 1.26 (the system CSPRNG is used).
+	//lint:ignore SA1019 MNET envelopes wrap the session key with PKCS#1 v1.5 (PHP's openssl_seal): the protocol requires it
 	ek, err := rsa.EncryptPKCS1v15(nil, pub, k)
 	if err != nil {
 		return nil, fmt.Errorf("mnet: wrapping session key: %w", err)
@@ -419,6 +420,7 @@ func decrypt(values []string, keys []*rsa.PrivateKey) (plain []byte, idx int, ok
 		if key == nil {
 			continue
 		}
+		//lint:ignore SA1019 MNET envelopes wrap the session key with PKCS#1 v1.5 (PHP's openssl_seal): the protocol requires it
 		k, err := rsa.DecryptPKCS1v15(nil, key, ek)
 		if err != nil || len(k) == 0 || len(k) > 256 {
 			continue
