@@ -62,10 +62,7 @@ func (a *parray) remove(k string) {
 // key: an optional minus and decimal digits without leading zero that fit
 // in 64 bits ("-0" stays a string).
 func canonicalInt(k string) (int64, bool) {
-	s := k
-	if strings.HasPrefix(s, "-") {
-		s = s[1:]
-	}
+	s := strings.TrimPrefix(k, "-")
 	if s == "" || len(s) > 19 || (s[0] == '0' && (len(s) > 1 || len(k) > 1)) {
 		return 0, false
 	}
