@@ -30,7 +30,7 @@ func logCount(t *testing.T, path string) int {
 	}
 	defer db.Close()
 	var n int
-	if err := db.NewRaw("SELECT count(*) FROM " + moodle.DefaultPrefix + "logstore_standard_log").Scan(context.Background(), &n); err != nil {
+	if err := db.NewRaw("SELECT count(*) FROM "+moodle.DefaultPrefix+"logstore_standard_log").Scan(context.Background(), &n); err != nil {
 		t.Fatal(err)
 	}
 	return n
