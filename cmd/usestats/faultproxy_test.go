@@ -388,15 +388,18 @@ func countFDs(pid int) int64 {
 }
 
 // The Moodle database behind a proxy the test controls, on PostgreSQL
-// (whose sessions pg_stat_activity counts) and MariaDB: killed, hung,
-// reset mid-answer and slow.
-func TestFaultsMoodleDatabase(t *testing.T) {
+// (whose sessions pg_stat_activity counts) and MariaDB, and the store on
+// PostgreSQL behind one (the Moodle database SQLite: tokens cannot be
+// checked while it is away): killed, hung, reset mid-answer and slow.
+// The three run side by side: they mostly wait.
+func TestFaults(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds the binary and breaks its database")
+		t.Skip("builds the binary and breaks its databases")
 	}
 	bin := buildBinary(t)
 	for name, env := range map[string]string{"postgres": "USESTATS_TEST_POSTGRES", "mariadb": "USESTATS_TEST_MYSQL"} {
-		t.Run(name, func(t *testing.T) {
+		t.Run("moodle="+name, func(t *testing.T) {
+			t.Parallel()
 			dbURL := serverURL(t, env)
 			p := newFaultProxy(t, hostOf(t, dbURL))
 			app := ""
@@ -407,19 +410,14 @@ func TestFaultsMoodleDatabase(t *testing.T) {
 			runFaults(t, s, p, 4)
 		})
 	}
-}
-
-// The store (PostgreSQL) behind the proxy, the Moodle database SQLite:
-// tokens cannot be checked while it is away.
-func TestFaultsStore(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary and breaks its store")
-	}
-	pg := serverURL(t, "USESTATS_TEST_POSTGRES")
-	p := newFaultProxy(t, hostOf(t, pg))
-	stURL := pgSchema(t, pg)
-	s := startFaultSite(t, buildBinary(t), "sqlite://"+filepath.Join(t.TempDir(), "moodle.db"), "", p.through(t, stURL), "")
-	runFaults(t, s, p, store.PostgresMaxConns+4) // the store's pool and its rollup readers'
+	t.Run("store=postgres", func(t *testing.T) {
+		t.Parallel()
+		pg := serverURL(t, "USESTATS_TEST_POSTGRES")
+		p := newFaultProxy(t, hostOf(t, pg))
+		stURL := pgSchema(t, pg)
+		s := startFaultSite(t, bin, "sqlite://"+filepath.Join(t.TempDir(), "moodle.db"), "", p.through(t, stURL), "")
+		runFaults(t, s, p, store.PostgresMaxConns+4) // the store's pool and its rollup readers'
+	})
 }
 
 // startFaultSite serves a small site with the server reaching its

@@ -29,16 +29,17 @@ import (
 // The load suite drives the real binary the way a busy site and a hostile
 // client would at once: 100 legitimate clients (GraphQL with a token, and
 // the web services) against 4 anonymous clients sending documents that
-// are expensive to validate. It runs for USESTATS_LOAD_DURATION (default
-// 60 s under CI, 30 s otherwise; the README's long run is 10 m) and
-// reports every 10 s. The first interval is quiet (legitimate clients
+// are expensive to validate. It runs for USESTATS_LOAD_DURATION on each
+// database (default 30 s: a minute of load in CI for the two, which
+// keeps the package under go test's 10-minute limit; the README's long
+// run is 10 m) and reports every 10 s. The first interval is quiet (legitimate clients
 // only), the others carry the hostile mix too.
 const (
 	loadClients   = 100
 	loadHostile   = 4
 	loadInterval  = 10 * time.Second
 	loadRSSLimit  = 200 << 20 // bytes
-	loadFlatSlack = 0.10      // last interval's RSS within 10 % of the second's
+	loadFlatSlack = 0.10      // last interval's RSS at most 10 % over the second's
 	loadTimeout   = 10 * time.Second
 	loadUsers     = 120
 )
@@ -65,9 +66,6 @@ func loadDuration(t *testing.T) time.Duration {
 			t.Fatalf("USESTATS_LOAD_DURATION=%q: want a duration of at least %v", v, 3*loadInterval)
 		}
 		return d
-	}
-	if os.Getenv("CI") == "true" {
-		return 60 * time.Second
 	}
 	return 30 * time.Second
 }
@@ -470,9 +468,10 @@ func checkLoad(t *testing.T, name string, f loadFigures, bound int) {
 		t.Errorf("RSS peaked at %d MB, want below %d MB", f.rssPeak>>20, loadRSSLimit>>20)
 	}
 	if n := len(f.rss); n >= 3 {
-		second, last := float64(f.rss[1]), float64(f.rss[n-1])
-		if last > second*(1+loadFlatSlack) || last < second*(1-loadFlatSlack) {
-			t.Errorf("RSS not flat: %d MB after the second interval, %d MB at the end (want within %.0f %%)",
+		// Growth is what flat rules out; a fall is the runtime giving
+		// memory back.
+		if second, last := float64(f.rss[1]), float64(f.rss[n-1]); last > second*(1+loadFlatSlack) {
+			t.Errorf("RSS not flat: %d MB after the second interval, %d MB at the end (want at most %.0f %% more)",
 				f.rss[1]>>20, f.rss[n-1]>>20, 100*loadFlatSlack)
 		}
 	}
