@@ -14,6 +14,7 @@ import (
 
 	"github.com/usestats/usestats/aggregation"
 	"github.com/usestats/usestats/dbconn"
+	"github.com/usestats/usestats/dbconn/dbconntest"
 )
 
 // faultProxy forwards TCP connections to a server until it is stopped
@@ -151,7 +152,7 @@ func wantOutage(t *testing.T, what string, err error, want dbconn.Outage) {
 func TestOutageServers(t *testing.T) {
 	for _, env := range []string{"USESTATS_TEST_POSTGRES", "USESTATS_TEST_MYSQL"} {
 		t.Run(env, func(t *testing.T) {
-			dsn := serverURL(t, env)
+			dsn := dbconntest.Require(t, env)
 			ctx := context.Background()
 
 			db := open(t, dsn, dbconn.Options{})

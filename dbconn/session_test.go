@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -15,21 +14,8 @@ import (
 
 	"github.com/usestats/usestats/aggregation"
 	"github.com/usestats/usestats/dbconn"
+	"github.com/usestats/usestats/dbconn/dbconntest"
 )
-
-// serverURL is the URL of a test server from env: a skip when unset, a
-// failure when unset under CI=true (an unreachable server fails Open).
-func serverURL(t *testing.T, env string) string {
-	t.Helper()
-	dsn := os.Getenv(env)
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not set under CI", env)
-		}
-		t.Skipf("%s not set", env)
-	}
-	return dsn
-}
 
 func open(t *testing.T, dsn string, opt dbconn.Options) *dbconn.DB {
 	t.Helper()
@@ -47,7 +33,7 @@ func open(t *testing.T, dsn string, opt dbconn.Options) *dbconn.DB {
 // MaxOpenConns, and after the load they stay open, none closed for being
 // idle.
 func TestPoolBoundPostgres(t *testing.T) {
-	dsn := serverURL(t, "USESTATS_TEST_POSTGRES")
+	dsn := dbconntest.Require(t, "USESTATS_TEST_POSTGRES")
 	const bound, clients, perClient = 4, 100, 5
 	app := fmt.Sprintf("usestats-pooltest-%d", rand.Uint32())
 	db := open(t, dsn, dbconn.Options{ReadOnly: true, MaxOpenConns: bound, StatementTimeout: time.Minute, AppName: app})
@@ -146,7 +132,7 @@ func TestStatementTimeout(t *testing.T) {
 		{"USESTATS_TEST_MYSQL", "SELECT SLEEP(5)", "SELECT seq, SLEEP(0.05) FROM seq_1_to_100"},
 	} {
 		t.Run(c.env, func(t *testing.T) {
-			dsn := serverURL(t, c.env)
+			dsn := dbconntest.Require(t, c.env)
 			db := open(t, dsn, dbconn.Options{ReadOnly: true, MaxOpenConns: 2, StatementTimeout: 300 * time.Millisecond})
 			ctx := context.Background()
 			check := func(what string, err error) {
@@ -196,7 +182,7 @@ func TestReadOnlyAndSessionSettings(t *testing.T) {
 		{"USESTATS_TEST_MYSQL", "", "CREATE TABLE %s (id integer)", "INSERT INTO %s VALUES (1)"},
 	} {
 		t.Run(c.env, func(t *testing.T) {
-			dsn := serverURL(t, c.env)
+			dsn := dbconntest.Require(t, c.env)
 			ctx := context.Background()
 			admin := open(t, dsn, dbconn.Options{})
 			table := fmt.Sprintf("ro_test_%d", rand.Uint32())

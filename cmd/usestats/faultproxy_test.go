@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/usestats/usestats/dbconn/dbconntest"
 	"github.com/usestats/usestats/store"
 )
 
@@ -400,7 +401,7 @@ func TestFaults(t *testing.T) {
 	for name, env := range map[string]string{"postgres": "USESTATS_TEST_POSTGRES", "mariadb": "USESTATS_TEST_MYSQL"} {
 		t.Run("moodle="+name, func(t *testing.T) {
 			t.Parallel()
-			dbURL := serverURL(t, env)
+			dbURL := dbconntest.Require(t, env)
 			p := newFaultProxy(t, hostOf(t, dbURL))
 			app := ""
 			if name == "postgres" {
@@ -412,7 +413,7 @@ func TestFaults(t *testing.T) {
 	}
 	t.Run("store=postgres", func(t *testing.T) {
 		t.Parallel()
-		pg := serverURL(t, "USESTATS_TEST_POSTGRES")
+		pg := dbconntest.Require(t, "USESTATS_TEST_POSTGRES")
 		p := newFaultProxy(t, hostOf(t, pg))
 		stURL := pgSchema(t, pg)
 		s := startFaultSite(t, bin, "sqlite://"+filepath.Join(t.TempDir(), "moodle.db"), "", p.through(t, stURL), "")

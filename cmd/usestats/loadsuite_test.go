@@ -23,6 +23,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/usestats/usestats/dbconn"
+	"github.com/usestats/usestats/dbconn/dbconntest"
 	"github.com/usestats/usestats/seed"
 )
 
@@ -43,20 +44,6 @@ const (
 	loadTimeout   = 10 * time.Second
 	loadUsers     = 120
 )
-
-// serverURL is the database URL in env; without it the test is skipped,
-// or fails under CI=true.
-func serverURL(t *testing.T, env string) string {
-	t.Helper()
-	u := os.Getenv(env)
-	if u == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not set: CI must test with it", env)
-		}
-		t.Skipf("%s not set", env)
-	}
-	return u
-}
 
 func loadDuration(t *testing.T) time.Duration {
 	t.Helper()
@@ -500,7 +487,7 @@ func TestLoadPostgres(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and loads it")
 	}
-	pg := serverURL(t, "USESTATS_TEST_POSTGRES")
+	pg := dbconntest.Require(t, "USESTATS_TEST_POSTGRES")
 	d := loadDuration(t)
 	app := fmt.Sprintf("usestats-load-%d", mrand.IntN(1_000_000))
 	site := startLoadSite(t, buildBinary(t), pg, pgSchema(t, pg), siteOptions{app: app})

@@ -54,3 +54,18 @@ func Servers(t testing.TB, file string) []Server {
 	}
 	return out
 }
+
+// Require returns the URL named by env (PostgresEnv or MariaDBEnv) for a
+// test that needs that server: without it the test is skipped, and fails
+// under CI=true.
+func Require(t testing.TB, env string) string {
+	t.Helper()
+	url := os.Getenv(env)
+	if url == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is not set: CI must test with it", env)
+		}
+		t.Skipf("%s not set", env)
+	}
+	return url
+}
