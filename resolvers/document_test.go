@@ -2,10 +2,25 @@ package resolvers_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
+
+// bodyCounter counts the bytes a handler reads of a request body.
+type bodyCounter struct {
+	r io.Reader
+	n int
+}
+
+func (c *bodyCounter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
 
 // fullIntrospection asks what a GraphQL IDE asks of a schema on load.
 const fullIntrospection = `query Introspect {
@@ -77,7 +92,11 @@ func TestDocumentLimits(t *testing.T) {
 	} {
 		for _, token := range []string{"site-token", ""} {
 			r := e.post(token, "application/graphql-response+json", tc.query, nil)
-			if got := r.codes(); len(got) != 1 || got[0] != "DOCUMENT_LIMIT_EXCEEDED" || r.Status != http.StatusBadRequest {
+			status := http.StatusBadRequest
+			if token == "" && len(tc.query) > 16<<10 {
+				status = http.StatusRequestEntityTooLarge // refused from its length, unread
+			}
+			if got := r.codes(); len(got) != 1 || got[0] != "DOCUMENT_LIMIT_EXCEEDED" || r.Status != status {
 				if tc.name == "repeated data fields" || tc.name == "too many fields" || tc.name == "too many root fields" {
 					if token == "" && len(got) == 1 && got[0] == "UNAUTHENTICATED" && r.Status == http.StatusUnauthorized {
 						continue // anonymous data: refused first for the credential
@@ -116,7 +135,7 @@ func TestAnonymousLimits(t *testing.T) {
 		{"data in a second operation", `query A { __typename } query B { policies { name } }`, "UNAUTHENTICATED"},
 		{"data behind nested fragments", `{ ...F } fragment F on Query { ...G } fragment G on Query { __typename policies { name } }`, "UNAUTHENTICATED"},
 		{"an invalid data field", `{ nonesuch }`, "UNAUTHENTICATED"},
-		{"long", "{ __typename }" + strings.Repeat(" ", 17<<10), "DOCUMENT_LIMIT_EXCEEDED"},
+		{"long", "{ __typename }" + strings.Repeat(" ", 17<<10), "DOCUMENT_LIMIT_EXCEEDED"}, // 413
 		{"aliased schemas", "{ " + func() string {
 			var b strings.Builder
 			for i := range 6 {
@@ -128,8 +147,11 @@ func TestAnonymousLimits(t *testing.T) {
 	} {
 		r := e.post("", "application/graphql-response+json", tc.query, nil)
 		want := http.StatusBadRequest
-		if tc.code == "UNAUTHENTICATED" {
+		switch {
+		case tc.code == "UNAUTHENTICATED":
 			want = http.StatusUnauthorized
+		case tc.name == "long":
+			want = http.StatusRequestEntityTooLarge
 		}
 		if got := r.codes(); r.Status != want || len(got) != 1 || got[0] != tc.code {
 			t.Errorf("%s: status %d, codes %v, want %d %s: %.300s", tc.name, r.Status, got, want, tc.code, r.Body)
@@ -142,8 +164,60 @@ func TestAnonymousLimits(t *testing.T) {
 			}
 		}
 	}
+	// A body over the anonymous bound is refused from its length, unread
+	// (an unread body is drained by net/http, not decoded), and one that
+	// does not say its length is cut where it passes the bound.
+	unread := &bodyCounter{r: strings.NewReader(strings.Repeat(" ", 20<<10))}
+	req := httptest.NewRequest(http.MethodPost, "/graphql", unread)
+	req.ContentLength = 20 << 10
+	if r := e.request(req); r.Status != http.StatusRequestEntityTooLarge || unread.n != 0 {
+		t.Errorf("long body: status %d after reading %d bytes: %.300s", r.Status, unread.n, r.Body)
+	}
+	chunked := &bodyCounter{r: strings.NewReader(`{"query":"{ __typename }` + strings.Repeat(" ", 40<<10) + `"}`)}
+	req = httptest.NewRequest(http.MethodPost, "/graphql", chunked)
+	req.ContentLength = -1
+	if r := e.request(req); r.Status != http.StatusRequestEntityTooLarge || chunked.n > 20<<10 {
+		t.Errorf("long chunked body: status %d after reading %d bytes: %.300s", r.Status, chunked.n, r.Body)
+	}
+	// With a token the general bound applies.
+	if r := e.post("site-token", "", "{ __typename }"+strings.Repeat(" ", 20<<10), nil); len(r.Errors) != 0 {
+		t.Errorf("long body with a token: %.300s", r.Body)
+	}
 	// Introspection fields stay open.
 	if r := e.post("", "", `{ __type(name: "User") { name } __typename ...F } fragment F on Query { ...G } fragment G on Query { __typename }`, nil); len(r.Errors) != 0 {
 		t.Errorf("open introspection: %s", r.Body)
+	}
+}
+
+// Anonymous documents refused by a limit are answered after the refusal
+// delay; the same documents with a token, and accepted anonymous ones,
+// are answered at once.
+func TestRefusalDelay(t *testing.T) {
+	const delay = 300 * time.Millisecond
+	e := newEnv(t, func(c *envConfig) { c.RefusalDelay = delay })
+	timed := func(token, query string) (*response, time.Duration) {
+		start := time.Now()
+		r := e.post(token, "", query, nil)
+		return r, time.Since(start)
+	}
+	repeated := "{ " + strings.Repeat("__typename ", 100) + "}"
+	for _, tc := range []struct {
+		name, token, query string
+		code               string
+		held               bool
+	}{
+		{"anonymous over a limit", "", repeated, "DOCUMENT_LIMIT_EXCEEDED", true},
+		{"anonymous over the body bound", "", "{ __typename }" + strings.Repeat(" ", 20<<10), "DOCUMENT_LIMIT_EXCEEDED", true},
+		{"with a token", "site-token", repeated, "DOCUMENT_LIMIT_EXCEEDED", false},
+		{"anonymous data", "", "{ policies { name } }", "UNAUTHENTICATED", false},
+		{"anonymous introspection", "", "{ __typename }", "", false},
+	} {
+		r, took := timed(tc.token, tc.query)
+		if got := r.codes(); (tc.code == "" && len(got) != 0) || (tc.code != "" && (len(got) != 1 || got[0] != tc.code)) {
+			t.Errorf("%s: codes %v, want %q: %.300s", tc.name, got, tc.code, r.Body)
+		}
+		if held := took >= delay; held != tc.held {
+			t.Errorf("%s: answered after %v, held %v, want %v", tc.name, took, held, tc.held)
+		}
 	}
 }

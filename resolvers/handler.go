@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -32,9 +33,15 @@ const (
 
 // Request limits.
 const (
-	maxBodyBytes     = 1 << 20 // a POST body larger than this is refused (413)
-	parserTokenLimit = 20000   // a query with more tokens is refused before parsing ends
-	queryCacheSize   = 1000    // parsed and validated documents kept
+	maxBodyBytes = 1 << 20 // a POST body larger than this is refused (413)
+	// anonymousBodyBytes bounds the POST body of a request without an
+	// Authorization header, as its query is (anonymousLimits): a larger
+	// body is refused (413) from its Content-Length, before it is read or
+	// decoded, which keeps what an anonymous flood costs close to what
+	// accepting its connections costs.
+	anonymousBodyBytes = 16 << 10
+	parserTokenLimit   = 20000 // a query with more tokens is refused before parsing ends
+	queryCacheSize     = 1000  // parsed and validated documents kept
 )
 
 // Media types of GraphQL-over-HTTP responses.
@@ -75,7 +82,7 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	if cfg.RemoteTimeout == 0 {
 		cfg.RemoteTimeout = DefaultRemoteTimeout
 	}
-	r := &Resolver{cfg: cfg}
+	r := &Resolver{cfg: cfg, refusals: newRefusalHold(cfg.RefusalDelay)}
 
 	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: r, Complexity: complexity()}))
 	srv.AddTransport(transport.Options{AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodOptions}})
@@ -122,11 +129,26 @@ func (r *Resolver) middleware(srv http.Handler) http.Handler {
 			return
 		}
 		if req.Method == http.MethodPost {
-			body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, maxBodyBytes))
+			limit, code, tooLarge := int64(maxBodyBytes), CodeBadRequest, "request body too large"
+			if strings.TrimSpace(req.Header.Get("Authorization")) == "" {
+				limit, code = anonymousBodyBytes, CodeDocumentLimit
+				tooLarge = fmt.Sprintf("request body too large: a request without credentials may send at most %d bytes", anonymousBodyBytes)
+			}
+			if req.ContentLength > limit {
+				if code == CodeDocumentLimit {
+					r.refusals.wait(req.Context())
+				}
+				writeErrorCode(w, media, http.StatusRequestEntityTooLarge, code, tooLarge)
+				return
+			}
+			body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, limit))
 			if err != nil {
 				var tooBig *http.MaxBytesError
 				if errors.As(err, &tooBig) {
-					writeError(w, media, http.StatusRequestEntityTooLarge, "request body too large")
+					if code == CodeDocumentLimit {
+						r.refusals.wait(req.Context())
+					}
+					writeErrorCode(w, media, http.StatusRequestEntityTooLarge, code, tooLarge)
 					return
 				}
 				writeError(w, media, http.StatusBadRequest, "could not read the request body")
@@ -155,6 +177,9 @@ func (r *Resolver) middleware(srv http.Handler) http.Handler {
 			r.noAnswer(ctx, buf)
 		}
 		r.flushLog(ctx, rq)
+		if rq.anonymousRefusal {
+			r.refusals.wait(req.Context())
+		}
 		writeResponse(w, buf, rq)
 	})
 }
@@ -339,9 +364,14 @@ func withoutData(body []byte) []byte {
 // writeError sends a GraphQL-shaped error, without a data entry, for a
 // request refused before gqlgen sees it.
 func writeError(w http.ResponseWriter, media string, status int, message string) {
+	writeErrorCode(w, media, status, CodeBadRequest, message)
+}
+
+// writeErrorCode is writeError with another code than BAD_REQUEST.
+func writeErrorCode(w http.ResponseWriter, media string, status int, code, message string) {
 	w.Header().Set("Content-Type", media+"; charset=utf-8")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{
-		"errors": []any{map[string]any{"message": message, "extensions": map[string]any{"code": CodeBadRequest}}},
+		"errors": []any{map[string]any{"message": message, "extensions": map[string]any{"code": code}}},
 	})
 }
