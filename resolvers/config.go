@@ -36,4 +36,10 @@ type Config struct {
 	// statistic together (default 10s); the request's deadline bounds it
 	// too.
 	RemoteTimeout time.Duration
+	// RefusalDelay holds the answer to a request without credentials
+	// that a document limit or the anonymous body bound refuses
+	// (default 1s; negative: answered at once), so that a client sending
+	// such documents back to back waits rather than keeps the server
+	// busy; see refusaldelay.go.
+	RefusalDelay time.Duration
 }

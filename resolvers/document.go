@@ -81,9 +81,15 @@ func (documentCheck) MutateOperationParameters(ctx context.Context, params *grap
 		limits = anonymousLimits
 	}
 	err := checkDocument(params.Query, limits)
-	if err != nil && err.Extensions["code"] == CodeUnauthenticated {
-		if rq, ok := ctx.Value(requestKey{}).(*request); ok {
+	if err == nil {
+		return nil
+	}
+	if rq, ok := ctx.Value(requestKey{}).(*request); ok {
+		switch err.Extensions["code"] {
+		case CodeUnauthenticated:
 			rq.failStatus = 401
+		case CodeDocumentLimit:
+			rq.anonymousRefusal = limits.introspectionOnly
 		}
 	}
 	return err

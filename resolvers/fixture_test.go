@@ -474,6 +474,8 @@ func newEnv(t testing.TB, opts ...func(*envConfig)) *env {
 		Directory: e.dir, Authenticate: authenticate,
 		Now:    func() int64 { return far },
 		Logger: slog.New(slog.NewJSONHandler(&lockedWriter{w: e.log}, nil)),
+		// Refusals answered at once; TestRefusalDelay holds them.
+		RefusalDelay: -1,
 	}}
 	for _, o := range opts {
 		o(&cfg)

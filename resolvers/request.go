@@ -31,6 +31,9 @@ type request struct {
 	// failStatus is the HTTP status of an operation refused before
 	// execution (401 for a missing or bad credential), 0 otherwise.
 	failStatus int
+	// anonymousRefusal marks a request without credentials refused by a
+	// document limit: its answer is held (refusaldelay.go).
+	anonymousRefusal bool
 
 	// The request's logged errors: the first and a count (see record).
 	logMu    sync.Mutex

@@ -6,4 +6,5 @@ package resolvers
 type Resolver struct {
 	cfg           Config
 	introspection introspectionCache
+	refusals      refusalHold
 }

@@ -226,22 +226,24 @@ func legitFailure(r *vegeta.Result) string {
 
 // hostileBodies are the anonymous shapes of issue 14 as JSON request
 // bodies, each to follow a unique comment that defeats the parsed-query
-// cache: 10 000 repeated __typename fields (110 KB), and 1 450 aliased
-// __schema selections (80 KB).
-var hostileBodies = func() [2]string {
+// cache: 10 000 repeated __typename fields (110 KB), 1 450 aliased
+// __schema selections (80 KB), and 1 400 repeated fields (15 KB, within
+// the anonymous body bound, so parsed and measured before refused).
+var hostileBodies = func() [3]string {
 	var aliases strings.Builder
 	for a := range 1450 {
 		fmt.Fprintf(&aliases, "a%d: __schema { types { name fields { name } } } ", a)
 	}
-	return [2]string{
+	return [3]string{
 		`\n{ ` + strings.Repeat("__typename ", 10_000) + `}"}`,
 		`\n{ ` + aliases.String() + `}"}`,
+		`\n{ ` + strings.Repeat("__typename ", 1_400) + `}"}`,
 	}
 }()
 
 // hostileBody is the i-th document of a hostile client.
 func hostileBody(client, i int) string {
-	return fmt.Sprintf(`{"query":"# hostile %d-%d %d`, client, i, mrand.Int64()) + hostileBodies[i%2]
+	return fmt.Sprintf(`{"query":"# hostile %d-%d %d`, client, i, mrand.Int64()) + hostileBodies[i%len(hostileBodies)]
 }
 
 // loadWindow is what one interval saw.

@@ -41,6 +41,7 @@ type serveConfig struct {
 	compilePolicies                           string
 	retainDays, rollupCacheMB                 int
 	rateLimit                                 int // requests a second per IP and per credential; 0: none
+	refusalDelay                              time.Duration
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -67,6 +68,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&c.rollupCacheMB, "rollup-cache-mb", env.int("USESTATS_ROLLUP_CACHE_MB", 256), "memory for stored days read from the store, used again while the store says the user's rollups are unchanged; 0: read every time (env USESTATS_ROLLUP_CACHE_MB)")
 	fs.StringVar(&c.compilePolicies, "compile-policies", envOr("USESTATS_COMPILE_POLICIES", ""), "presets compiled besides the default policy (the site's block_use_stats settings when it has them, else usestats), comma-separated (env USESTATS_COMPILE_POLICIES)")
 	fs.IntVar(&c.retainDays, "retain-days", env.int("USESTATS_RETAIN_DAYS", 0), "drop rollups older than this many days on each compile; 0 keeps all (env USESTATS_RETAIN_DAYS)")
+	fs.DurationVar(&c.refusalDelay, "refusal-delay", env.duration("USESTATS_REFUSAL_DELAY", resolvers.DefaultRefusalDelay), "hold GraphQL's answer to a request without credentials refused for its size or shape this long, so floods of them wait instead of taking CPU; 0: answer at once (env USESTATS_REFUSAL_DELAY)")
 	fs.IntVar(&c.rateLimit, "rate-limit", env.int("USESTATS_RATE_LIMIT", 0), "requests a second per client IP and per credential to GraphQL, the web services and MNET (bursts of twice as many); 0: no limit (env USESTATS_RATE_LIMIT)")
 	fs.IntVar(&c.workers, "workers", env.int("USESTATS_WORKERS", 2), "log queries running at once in the whole process (GraphQL, web services, MNET), each over a share of a batch's users (env USESTATS_WORKERS)")
 	if env.err != nil {
@@ -78,8 +80,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if c.demoUsers < 1 || c.timeout <= 0 {
 		return aggregation.Errorf(aggregation.EInvalid, "serve: --demo-users and --request-timeout must be positive")
 	}
-	if c.compileEvery < 0 || c.retainDays < 0 || c.rollupCacheMB < 0 || c.rateLimit < 0 {
-		return aggregation.Errorf(aggregation.EInvalid, "serve: --compile-every, --rollup-cache-mb, --retain-days and --rate-limit must not be negative")
+	if c.compileEvery < 0 || c.retainDays < 0 || c.rollupCacheMB < 0 || c.rateLimit < 0 || c.refusalDelay < 0 {
+		return aggregation.Errorf(aggregation.EInvalid, "serve: --compile-every, --rollup-cache-mb, --retain-days, --rate-limit and --refusal-delay must not be negative")
 	}
 	policies, err := parsePolicies(c.compilePolicies)
 	if err != nil {
@@ -192,6 +194,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Timeout:       c.timeout,
 		Remote:        node.gather,
 		RemoteTimeout: c.mnetTimeout,
+		RefusalDelay:  refusalDelay(c.refusalDelay),
 	})
 	if err != nil {
 		return err
@@ -329,4 +332,13 @@ func readyHandler(mdb *dbconn.DB, st *store.Store) http.Handler {
 		}
 		fmt.Fprintln(w, "ready")
 	})
+}
+
+// refusalDelay maps --refusal-delay to resolvers.Config.RefusalDelay,
+// where 0 is the default and a negative value none.
+func refusalDelay(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }
