@@ -115,6 +115,11 @@ type Config struct {
 	// minutes). A call that runs out of time answers a
 	// moodle_exception (generalexceptionmessage) saying so.
 	Timeout time.Duration
+	// AuthTimeout bounds the token lookup of a call, within Timeout
+	// (default 10 s): it is one short read of the token store or of
+	// Moodle's external_tokens, so a store that hangs answers
+	// dml_read_exception after this, not after the whole call's deadline.
+	AuthTimeout time.Duration
 	// Limits bound the size of requests.
 	Limits Limits
 	// HideDebugInfo leaves debuginfo out of errors, like a Moodle site
@@ -199,6 +204,9 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 2 * time.Minute
+	}
+	if cfg.AuthTimeout <= 0 {
+		cfg.AuthTimeout = 10 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

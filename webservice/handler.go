@@ -60,7 +60,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // parameters and runs the function, in Moodle's order. It returns the
 // complete response document.
 func (h *Handler) call(ctx context.Context, r *http.Request, req *restRequest) ([]byte, *Exception) {
-	p, err := h.cfg.Authenticate(ctx, req.token, h.cfg.RemoteIP(r))
+	authCtx, cancel := context.WithTimeout(ctx, h.cfg.AuthTimeout)
+	p, err := h.cfg.Authenticate(authCtx, req.token, h.cfg.RemoteIP(r))
+	cancel()
 	if err != nil {
 		return nil, authException(fmt.Errorf("webservice: authenticate: %w", err))
 	}

@@ -168,3 +168,23 @@ func TestDeadlineReachesEveryLookup(t *testing.T) {
 		t.Errorf("%d lookups, %d authentications checked", calls, auths)
 	}
 }
+
+// A token store that hangs holds a call for AuthTimeout, not for the
+// call's whole deadline, and the call answers dml_read_exception.
+func TestHungTokenStore(t *testing.T) {
+	h := newTestHandler(t, func(c *testConfig) {
+		c.Timeout, c.AuthTimeout = time.Hour, 200*time.Millisecond
+		c.Authenticate = func(ctx context.Context, _, _ string) (Principal, error) {
+			<-ctx.Done()
+			return Principal{}, fmt.Errorf("store: authenticate: %w", ctx.Err())
+		}
+	})
+	start := time.Now()
+	v := jsonCall(t, h, request{body: tokSite + fnInfo + "&moodlewsrestformat=json"})
+	if el := time.Since(start); el > 5*time.Second {
+		t.Errorf("a hung token store held the call %v", el)
+	}
+	if m, _ := v.(map[string]any); m["exception"] != "dml_read_exception" || m["errorcode"] != "dmlreadexception" {
+		t.Errorf("hung token store: %v", v)
+	}
+}
