@@ -75,6 +75,8 @@ type CourseInfo struct {
 	FullName  string
 	IDNumber  string
 	Category  int64
+	Visible   bool  // course.visible
+	StartDate int64 // course.startdate (0: none)
 }
 
 // ModuleInfo is a course module (activity) as the edges show it.
