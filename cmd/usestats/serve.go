@@ -42,6 +42,7 @@ type serveConfig struct {
 	retainDays, rollupCacheMB                 int
 	rateLimit                                 int // requests a second per IP and per credential; 0: none
 	refusalDelay                              time.Duration
+	corsOrigins                               string
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -69,12 +70,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&c.compilePolicies, "compile-policies", envOr("USESTATS_COMPILE_POLICIES", ""), "presets compiled besides the default policy (the site's block_use_stats settings when it has them, else usestats), comma-separated (env USESTATS_COMPILE_POLICIES)")
 	fs.IntVar(&c.retainDays, "retain-days", env.int("USESTATS_RETAIN_DAYS", 0), "drop rollups older than this many days on each compile; 0 keeps all (env USESTATS_RETAIN_DAYS)")
 	fs.DurationVar(&c.refusalDelay, "refusal-delay", env.duration("USESTATS_REFUSAL_DELAY", resolvers.DefaultRefusalDelay), "hold GraphQL's answer to a request without credentials refused for its size or shape this long, so floods of them wait instead of taking CPU; 0: answer at once (env USESTATS_REFUSAL_DELAY)")
+	fs.StringVar(&c.corsOrigins, "cors-origins", envOr("USESTATS_CORS_ORIGINS", ""), "comma-separated origins whose pages may call /graphql from a browser (CORS), e.g. https://dashboard.example.org, or *; empty: none (env USESTATS_CORS_ORIGINS)")
 	fs.IntVar(&c.rateLimit, "rate-limit", env.int("USESTATS_RATE_LIMIT", 0), "requests a second per client IP and per credential to GraphQL, the web services and MNET (bursts of twice as many); 0: no limit (env USESTATS_RATE_LIMIT)")
 	fs.IntVar(&c.workers, "workers", env.int("USESTATS_WORKERS", 2), "log queries running at once in the whole process (GraphQL, web services, MNET), each over a share of a batch's users (env USESTATS_WORKERS)")
 	if env.err != nil {
 		return env.err
 	}
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	origins, err := parseCORSOrigins(c.corsOrigins)
+	if err != nil {
 		return err
 	}
 	if c.demoUsers < 1 || c.timeout <= 0 {
@@ -213,6 +219,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	mux.Handle(mnet.XMLRPCPath, rl.wrap(node.server, mnetSurface))
 	mux.Handle(mnet.PublicKeyPath, node.server)
 	mux.Handle("/", rl.wrap(gql, graphQLSurface))
+	mux.Handle("/graphql", withCORS(origins, rl.wrap(gql, graphQLSurface)))
 
 	srv := &http.Server{
 		Handler:           m.instrument(logRequests(log, mux)),
