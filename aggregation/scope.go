@@ -24,6 +24,11 @@ const (
 	// the Moodle web-service functions only (what block/use_stats:export
 	// gives a Moodle token), nothing through GraphQL.
 	ScopeWS
+	// ScopeGroupRead ("group:<id>:read") reads one course group: its
+	// members' statistics in the group's course and the group's
+	// aggregates (a teacher who sees only their group). It reads nothing
+	// of the rest of the course, nor through the web services.
+	ScopeGroupRead
 )
 
 // String returns the kind's name: "site", "course", "user" or "ws".
@@ -37,12 +42,14 @@ func (k ScopeKind) String() string {
 		return "user"
 	case ScopeWS:
 		return "ws"
+	case ScopeGroupRead:
+		return "group"
 	}
 	return "ScopeKind(" + strconv.Itoa(int(k)) + ")"
 }
 
 // scopeSyntax is the list of accepted forms, quoted in every parse error.
-const scopeSyntax = "want site:read, course:<id>:read, user:<id>:self or ws"
+const scopeSyntax = "want site:read, course:<id>:read, group:<id>:read, user:<id>:self or ws"
 
 // Scope is one grant of an API token: a kind and, for course and user
 // scopes, the id of the course or user it names (0 for the site and ws
@@ -61,6 +68,9 @@ func CourseScope(courseID int64) Scope { return Scope{Kind: ScopeCourseRead, ID:
 // SelfScope returns the user:<id>:self scope.
 func SelfScope(userID int64) Scope { return Scope{Kind: ScopeUserSelf, ID: userID} }
 
+// GroupScope returns the group:<id>:read scope.
+func GroupScope(groupID int64) Scope { return Scope{Kind: ScopeGroupRead, ID: groupID} }
+
 // WSScope returns the ws scope.
 func WSScope() Scope { return Scope{Kind: ScopeWS} }
 
@@ -73,7 +83,7 @@ func (s Scope) Validate() error {
 			return Errorf(EInvalid, "scope: %s takes no id (got %d)", s.String(), s.ID)
 		}
 		return nil
-	case ScopeCourseRead, ScopeUserSelf:
+	case ScopeCourseRead, ScopeUserSelf, ScopeGroupRead:
 		if s.ID <= 0 {
 			return Errorf(EInvalid, "scope: %s id must be a positive integer (got %d)", s.Kind, s.ID)
 		}
@@ -94,6 +104,8 @@ func (s Scope) String() string {
 		return "course:" + strconv.FormatInt(s.ID, 10) + ":read"
 	case ScopeUserSelf:
 		return "user:" + strconv.FormatInt(s.ID, 10) + ":self"
+	case ScopeGroupRead:
+		return "group:" + strconv.FormatInt(s.ID, 10) + ":read"
 	}
 	return "invalid:" + strconv.Itoa(int(s.Kind)) + ":" + strconv.FormatInt(s.ID, 10)
 }
@@ -131,10 +143,13 @@ func ParseScope(text string) (Scope, error) {
 			return bad("the site scope grants only read (site:read)")
 		}
 		return SiteScope(), nil
-	case len(parts) == 3 && (parts[0] == "course" || parts[0] == "user"):
+	case len(parts) == 3 && (parts[0] == "course" || parts[0] == "user" || parts[0] == "group"):
 		kind, verb := ScopeCourseRead, "read"
-		if parts[0] == "user" {
+		switch parts[0] {
+		case "user":
 			kind, verb = ScopeUserSelf, "self"
+		case "group":
+			kind = ScopeGroupRead
 		}
 		if parts[2] != verb {
 			return bad(parts[0] + " scopes end in :" + verb + " (" + parts[0] + ":<id>:" + verb + ")")
@@ -207,8 +222,8 @@ func ParseScopes(text string) (Scopes, error) {
 }
 
 // String returns the scopes separated by single spaces in canonical order
-// (site, then courses, then users, each by id, then ws). ParseScopes reads it back
-// to an equal set.
+// (site, then courses, then users, each by id, then ws, then groups by
+// id). ParseScopes reads it back to an equal set.
 func (ss Scopes) String() string {
 	var b strings.Builder
 	for i, s := range ss.list {
@@ -279,6 +294,12 @@ func (ss Scopes) CourseFilter() (courseIDs []int64, all bool) {
 	}
 	return ss.ids(ScopeCourseRead), false
 }
+
+// GroupIDs returns, in ascending order, the groups named by the group
+// scopes. Whether a user belongs to one of them, and in which course, is
+// the caller's to look up (aggregation.Roster); a group scope reads a
+// member only inside the group's course.
+func (ss Scopes) GroupIDs() []int64 { return ss.ids(ScopeGroupRead) }
 
 // SelfUserIDs returns, in ascending order, the users named by the self
 // scopes: the users whose own statistics the scopes read whatever the

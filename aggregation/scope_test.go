@@ -28,6 +28,7 @@ func TestParseScope(t *testing.T) {
 		{"user:7:self", aggregation.SelfScope(7)},
 		{"user:9223372036854775807:self", aggregation.SelfScope(9223372036854775807)},
 		{"ws", aggregation.WSScope()},
+		{"group:3:read", aggregation.GroupScope(3)},
 	}
 	for _, tc := range good {
 		got, err := aggregation.ParseScope(tc.in)
@@ -64,7 +65,10 @@ func TestParseScope(t *testing.T) {
 		{"user:7:read", "end in :self"},
 		{"user:0:self", "positive integer"},
 		{"user:abc:self", "positive integer"},
-		{"group:3:read", "unknown scope"},
+		{"group:3", "unknown scope"},
+		{"group:3:self", "end in :read"},
+		{"group:0:read", "positive integer"},
+		{"groups:3:read", "unknown scope"},
 		{"admin", "unknown scope"},
 		{" site:read", "unknown scope"},
 		{"WS", "unknown scope"},
@@ -312,5 +316,24 @@ func TestScopesExport(t *testing.T) {
 	}
 	if ids, all := ws.CourseFilter(); all || len(ids) != 0 || len(ws.SelfUserIDs()) != 0 {
 		t.Errorf("ws CourseFilter() = %v, %v; SelfUserIDs() = %v", ids, all, ws.SelfUserIDs())
+	}
+}
+
+// A group scope reads no course, no user and nothing through the web
+// services by itself: the group's members are the caller's to check.
+func TestGroupScopeReadsOnlyItsGroup(t *testing.T) {
+	ss := mustScopes(t, "group:12:read group:4:read")
+	if ss.CanReadSite() || ss.CanReadCourse(12) || ss.CanReadCourse(4) || ss.CanReadUser(12) ||
+		ss.CanReadUserInCourse(12, 4) || ss.CanExport() {
+		t.Errorf("%s reads more than its groups", ss)
+	}
+	if ids, all := ss.CourseFilter(); all || len(ids) != 0 {
+		t.Errorf("course filter %v %v", ids, all)
+	}
+	if got := ss.GroupIDs(); !slices.Equal(got, []int64{4, 12}) {
+		t.Errorf("GroupIDs = %v", got)
+	}
+	if got := mustScopes(t, "ws group:4:read course:2:read").String(); got != "course:2:read ws group:4:read" {
+		t.Errorf("canonical order: %q", got)
 	}
 }
