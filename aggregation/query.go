@@ -75,6 +75,12 @@ type ServiceConfig struct {
 	// Rollups that is a RollupVersionReader; answers are the same either
 	// way.
 	RollupCacheBytes int64
+	// Roster reads courses, their members, groups and cohorts, for the
+	// analytics over many learners (nil: those answer EUnavailable).
+	Roster Roster
+	// Grades reads final course grades, for participant lists sorted by
+	// grade (nil: such a sort is EUnavailable).
+	Grades GradeReader
 }
 
 // Service is the one query service every surface calls: GraphQL, the web

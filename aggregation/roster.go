@@ -33,6 +33,11 @@ type Roster interface {
 	CohortMembers(ctx context.Context, cohortID int64) ([]UserInfo, error)
 }
 
+// GradeReader reads users' grades in a course (a Directory is one).
+type GradeReader interface {
+	Grades(ctx context.Context, courseID int64, userIDs []int64) (map[int64]CourseGrade, error)
+}
+
 // Page selects a page of an ordered list: Limit rows after the first
 // Offset, in Order.
 type Page[O any] struct {
