@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/usestats/usestats/internal/directorytest"
 )
 
 // BenchmarkGetStatsRoundTrip measures one use_stats_rpc_get_stats call at
@@ -35,7 +37,10 @@ func BenchmarkGetStatsRoundTrip(b *testing.B) {
 	peer := Peer{WWWRoot: h.URL, Cert: srvID.Cert}
 	caller := Struct{{"username", "teacher"}, {"remoteuserhostroot", "http://client.test"}, {"remotehostroot", "http://client.test"}}
 	u.Site.(*usSite).caps[6] = true
-	u.Directory.(*usDir).users[1].HostID = 2
+	dir := u.Directory.(*directorytest.Directory)
+	teacher, _ := dir.User(6)
+	teacher.HostID = 2
+	dir.AddUsers(teacher)
 	b.ReportAllocs()
 	for b.Loop() {
 		res, err := c.Call(context.Background(), peer, MethodGetStats, caller, "alice", "", int64(3), int64(0))

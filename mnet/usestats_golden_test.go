@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/usestats/usestats/aggregation"
+	"github.com/usestats/usestats/internal/directorytest"
 )
 
 var updateGolden = goflag.Bool("update", false, "rewrite the golden answers in testdata/getstats")
@@ -52,7 +53,7 @@ func TestGetStatsGolden(t *testing.T) {
 					t.Fatalf("answer %+v", a)
 				}
 				checkGolden(t, fmt.Sprintf("%s-scope%d.xml", file, scope), a.Message)
-				checkStatsMessage(t, a.Message, u.Directory.(*usDir), res, scope, file)
+				checkStatsMessage(t, a.Message, u.Directory.(*directorytest.Directory), res, scope, file)
 			})
 		}
 	}
@@ -63,7 +64,7 @@ func TestGetStatsGolden(t *testing.T) {
 // 2, and scope 3 nested), and the modules (nested: those of 2 minutes or
 // more inside those courses; published: every module with time, alone
 // under USE_STATS).
-func checkStatsMessage(t *testing.T, msg string, dir *usDir, res *aggregation.Result, scope int, layout Layout) {
+func checkStatsMessage(t *testing.T, msg string, dir *directorytest.Directory, res *aggregation.Result, scope int, layout Layout) {
 	t.Helper()
 	m, err := ParseStatsMessage(msg)
 	if err != nil {

@@ -11,88 +11,8 @@ import (
 	"testing"
 
 	"github.com/usestats/usestats/aggregation"
+	"github.com/usestats/usestats/internal/directorytest"
 )
-
-// usDir is an in-memory aggregation.Directory for the use_stats tests.
-type usDir struct {
-	users   []aggregation.UserInfo
-	courses []aggregation.CourseInfo
-	modules []aggregation.ModuleInfo
-	grades  map[[2]int64]float64
-}
-
-func (d *usDir) FindUser(_ context.Context, by aggregation.UserKey) (aggregation.UserInfo, error) {
-	var found []aggregation.UserInfo
-	for _, u := range d.users {
-		if u.Username == by.Username && (by.Host == 0 || u.HostID == by.Host) {
-			found = append(found, u)
-		}
-	}
-	switch len(found) {
-	case 0:
-		return aggregation.UserInfo{}, aggregation.Errorf(aggregation.ENotFound, "no user %q", by.Username)
-	case 1:
-		return found[0], nil
-	}
-	return aggregation.UserInfo{}, aggregation.Errorf(aggregation.EInvalid, "several users have username %q", by.Username)
-}
-
-func (d *usDir) Users(context.Context, []int64) (map[int64]aggregation.UserInfo, error) {
-	return nil, errors.New("not used")
-}
-
-func (d *usDir) ListUsers(context.Context, aggregation.UserFilter, int64, int) ([]aggregation.UserInfo, error) {
-	return nil, errors.New("not used")
-}
-
-func (d *usDir) FindCourse(_ context.Context, by aggregation.CourseKey) (aggregation.CourseInfo, error) {
-	for _, c := range d.courses {
-		if (by.ID != 0 && by.ID == c.ID) || (by.ShortName != "" && by.ShortName == c.ShortName) || (by.IDNumber != "" && by.IDNumber == c.IDNumber) {
-			return c, nil
-		}
-	}
-	return aggregation.CourseInfo{}, aggregation.Errorf(aggregation.ENotFound, "no course")
-}
-
-func (d *usDir) Courses(_ context.Context, ids []int64) (map[int64]aggregation.CourseInfo, error) {
-	out := map[int64]aggregation.CourseInfo{}
-	for _, c := range d.courses {
-		for _, id := range ids {
-			if id == c.ID {
-				out[id] = c
-			}
-		}
-	}
-	return out, nil
-}
-
-func (d *usDir) Modules(_ context.Context, ids []int64) (map[int64]aggregation.ModuleInfo, error) {
-	out := map[int64]aggregation.ModuleInfo{}
-	for _, m := range d.modules {
-		for _, id := range ids {
-			if id == m.CMID {
-				out[id] = m
-			}
-		}
-	}
-	return out, nil
-}
-
-func (d *usDir) Participants(context.Context, int64, int64, int) ([]aggregation.UserInfo, error) {
-	return nil, errors.New("not used")
-}
-
-func (d *usDir) Grades(_ context.Context, course int64, users []int64) (map[int64]aggregation.CourseGrade, error) {
-	out := map[int64]aggregation.CourseGrade{}
-	for _, u := range users {
-		if g, ok := d.grades[[2]int64{course, u}]; ok {
-			out[u] = aggregation.CourseGrade{Course: &aggregation.Grade{Value: &g, Max: 100}}
-		} else {
-			out[u] = aggregation.CourseGrade{Course: &aggregation.Grade{Max: 100}}
-		}
-	}
-	return out, nil
-}
 
 // usSite is an in-memory UseStatsSite.
 type usSite struct {
@@ -150,25 +70,30 @@ func usFixture() (*UseStats, []aggregation.Event) {
 	for i := range evs {
 		evs[i].ID = int64(i + 1)
 	}
-	dir := &usDir{
-		users: []aggregation.UserInfo{
-			{ID: 5, Username: "alice", FirstName: "Alice", LastName: "O'Brien & <Sons>", HostID: 1},
-			{ID: 6, Username: "teacher", HostID: 2},
-			{ID: 7, Username: "twin", HostID: 2}, {ID: 8, Username: "twin", HostID: 3},
-			{ID: 9, Username: "student", HostID: 2},
-			{ID: 10, Username: "idle", HostID: 1},
-		},
-		courses: []aggregation.CourseInfo{
-			{ID: 10, ShortName: "C10", FullName: "Course <ten>", IDNumber: "ID10"},
-			{ID: 11, ShortName: "C11", FullName: "Course eleven"},
-			{ID: 12, ShortName: "C12", FullName: "Course twelve"},
-		},
-		modules: []aggregation.ModuleInfo{{CMID: 100, CourseID: 10, Type: "page", Name: `Read "me" & <this>`, IDNumber: "P&1"},
-			{CMID: 101, CourseID: 10, Type: "url", Name: "Link"},
-			{CMID: 200, CourseID: 11, Type: "quiz", Name: "Quiz"},
-			{CMID: 400, CourseID: 12, Type: "forum", Name: "Talk <here>", IDNumber: "F'4"}},
-		grades: map[[2]int64]float64{{10, 5}: 17.5},
+	dir := directorytest.New()
+	dir.AddUsers(
+		aggregation.UserInfo{ID: 5, Username: "alice", FirstName: "Alice", LastName: "O'Brien & <Sons>", HostID: 1},
+		aggregation.UserInfo{ID: 6, Username: "teacher", HostID: 2},
+		aggregation.UserInfo{ID: 7, Username: "twin", HostID: 2}, aggregation.UserInfo{ID: 8, Username: "twin", HostID: 3},
+		aggregation.UserInfo{ID: 9, Username: "student", HostID: 2},
+		aggregation.UserInfo{ID: 10, Username: "idle", HostID: 1},
+	)
+	dir.AddCourses(
+		aggregation.CourseInfo{ID: 10, ShortName: "C10", FullName: "Course <ten>", IDNumber: "ID10"},
+		aggregation.CourseInfo{ID: 11, ShortName: "C11", FullName: "Course eleven"},
+		aggregation.CourseInfo{ID: 12, ShortName: "C12", FullName: "Course twelve"},
+	)
+	dir.AddModules(aggregation.ModuleInfo{CMID: 100, CourseID: 10, Type: "page", Name: `Read "me" & <this>`, IDNumber: "P&1"},
+		aggregation.ModuleInfo{CMID: 101, CourseID: 10, Type: "url", Name: "Link"},
+		aggregation.ModuleInfo{CMID: 200, CourseID: 11, Type: "quiz", Name: "Quiz"},
+		aggregation.ModuleInfo{CMID: 400, CourseID: 12, Type: "forum", Name: "Talk <here>", IDNumber: "F'4"})
+	// Every course has a course grade item; alice has 17.5 in course 10.
+	for course := int64(10); course <= 12; course++ {
+		for user := int64(5); user <= 10; user++ {
+			dir.SetGrade(course, user, directorytest.Unscored())
+		}
 	}
+	dir.SetGrade(10, 5, directorytest.Scored(17.5))
 	p, _ := aggregation.Preset(aggregation.PolicyUsestats)
 	svc, err := aggregation.NewService(aggregation.ServiceConfig{Logs: aggregation.SliceReader(evs), Now: func() int64 { return usNow }})
 	if err != nil {

@@ -37,7 +37,7 @@ func TestLargeInputNotEchoed(t *testing.T) {
 // the first error and their count.
 func TestOneLogLinePerRequest(t *testing.T) {
 	e := newEnv(t)
-	e.dir.fail = errors.New("pq: connection to 10.9.8.7 lost in a way nobody classified")
+	e.dir.SetFailure(errors.New("pq: connection to 10.9.8.7 lost in a way nobody classified"))
 	var b strings.Builder
 	b.WriteString("{")
 	for i := range 25 {

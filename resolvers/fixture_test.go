@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/usestats/usestats/aggregation"
+	"github.com/usestats/usestats/internal/directorytest"
 	"github.com/usestats/usestats/resolvers"
 )
 
@@ -140,227 +141,35 @@ func course8Only(user int64) []aggregation.Event {
 	return newStream(user, 21).course(T2, 8).view(T2+300, 801).events
 }
 
-// fakeDirectory is an in-memory Directory that counts its calls.
-type fakeDirectory struct {
-	users        map[int64]aggregation.UserInfo
-	courses      map[int64]aggregation.CourseInfo
-	modules      map[int64]aggregation.ModuleInfo
-	participants map[int64][]int64 // course → user ids
-	grades       map[[2]int64]aggregation.CourseGrade
-	// fail makes every call return this error; panic makes Users panic,
-	// panicIn the named method.
-	fail    error
-	panic   bool
-	panicIn string
-	// block makes FindUser wait for the context's end.
-	block bool
-	// latency is added to every call, as a database's round trip.
-	latency time.Duration
-
-	mu    sync.Mutex
-	calls map[string]int
-}
-
-func (d *fakeDirectory) count(name string) error {
-	if d.latency > 0 {
-		time.Sleep(d.latency)
-	}
-	if d.panicIn == name {
-		panic("directory exploded in " + name)
-	}
-	d.mu.Lock()
-	d.calls[name]++
-	d.mu.Unlock()
-	return d.fail
-}
-
-// Calls returns how often each method was called since the last reset.
-func (d *fakeDirectory) Calls() map[string]int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	out := make(map[string]int, len(d.calls))
-	for k, v := range d.calls {
-		out[k] = v
-	}
-	return out
-}
-
-func (d *fakeDirectory) ResetCalls() {
-	d.mu.Lock()
-	d.calls = map[string]int{}
-	d.mu.Unlock()
-}
-
-func (d *fakeDirectory) FindUser(ctx context.Context, by aggregation.UserKey) (aggregation.UserInfo, error) {
-	if err := d.count("FindUser"); err != nil {
-		return aggregation.UserInfo{}, err
-	}
-	if d.block {
-		<-ctx.Done()
-		return aggregation.UserInfo{}, fmt.Errorf("find user: %w", ctx.Err())
-	}
-	var found []aggregation.UserInfo
-	for _, u := range d.users {
-		switch {
-		case by.ID != 0 && u.ID == by.ID,
-			by.Username != "" && u.Username == by.Username && (by.Host == 0 || u.HostID == by.Host),
-			by.IDNumber != "" && u.IDNumber == by.IDNumber,
-			by.Email != "" && u.Email == by.Email:
-			found = append(found, u)
-		}
-	}
-	switch len(found) {
-	case 0:
-		return aggregation.UserInfo{}, aggregation.Errorf(aggregation.ENotFound, "no such user")
-	case 1:
-		return found[0], nil
-	}
-	return aggregation.UserInfo{}, aggregation.Errorf(aggregation.EInvalid, "%d users match; name the host", len(found))
-}
-
-func (d *fakeDirectory) Users(ctx context.Context, ids []int64) (map[int64]aggregation.UserInfo, error) {
-	if err := d.count("Users"); err != nil {
-		return nil, err
-	}
-	if d.panic {
-		panic("directory exploded")
-	}
-	out := map[int64]aggregation.UserInfo{}
-	for _, id := range ids {
-		if u, ok := d.users[id]; ok {
-			out[id] = u
-		}
-	}
-	return out, nil
-}
-
-func (d *fakeDirectory) ListUsers(ctx context.Context, f aggregation.UserFilter, after int64, first int) ([]aggregation.UserInfo, error) {
-	if err := d.count("ListUsers"); err != nil {
-		return nil, err
-	}
-	var out []aggregation.UserInfo
-	for _, id := range sortedKeys(d.users) {
-		u := d.users[id]
-		text := strings.ToLower(u.Username + " " + u.FirstName + " " + u.LastName + " " + u.Email)
-		if id <= after || (f.Host != 0 && u.HostID != f.Host) || !strings.Contains(text, strings.ToLower(f.Search)) {
-			continue
-		}
-		if out = append(out, u); len(out) == first {
-			break
-		}
-	}
-	return out, nil
-}
-
-func (d *fakeDirectory) FindCourse(ctx context.Context, by aggregation.CourseKey) (aggregation.CourseInfo, error) {
-	if err := d.count("FindCourse"); err != nil {
-		return aggregation.CourseInfo{}, err
-	}
-	for _, c := range d.courses {
-		if (by.ID != 0 && c.ID == by.ID) || (by.ShortName != "" && c.ShortName == by.ShortName) || (by.IDNumber != "" && c.IDNumber == by.IDNumber) {
-			return c, nil
-		}
-	}
-	return aggregation.CourseInfo{}, aggregation.Errorf(aggregation.ENotFound, "no such course")
-}
-
-func (d *fakeDirectory) Courses(ctx context.Context, ids []int64) (map[int64]aggregation.CourseInfo, error) {
-	if err := d.count("Courses"); err != nil {
-		return nil, err
-	}
-	out := map[int64]aggregation.CourseInfo{}
-	for _, id := range ids {
-		if c, ok := d.courses[id]; ok {
-			out[id] = c
-		}
-	}
-	return out, nil
-}
-
-func (d *fakeDirectory) Modules(ctx context.Context, cmids []int64) (map[int64]aggregation.ModuleInfo, error) {
-	if err := d.count("Modules"); err != nil {
-		return nil, err
-	}
-	out := map[int64]aggregation.ModuleInfo{}
-	for _, id := range cmids {
-		if m, ok := d.modules[id]; ok {
-			out[id] = m
-		}
-	}
-	return out, nil
-}
-
-func (d *fakeDirectory) Participants(ctx context.Context, courseID, after int64, first int) ([]aggregation.UserInfo, error) {
-	if err := d.count("Participants"); err != nil {
-		return nil, err
-	}
-	ids := slices.Clone(d.participants[courseID])
-	slices.Sort(ids)
-	var out []aggregation.UserInfo
-	for _, id := range ids {
-		if id <= after {
-			continue
-		}
-		if out = append(out, d.users[id]); len(out) == first {
-			break
-		}
-	}
-	return out, nil
-}
-
-func (d *fakeDirectory) Grades(ctx context.Context, courseID int64, userIDs []int64) (map[int64]aggregation.CourseGrade, error) {
-	if err := d.count("Grades"); err != nil {
-		return nil, err
-	}
-	out := map[int64]aggregation.CourseGrade{}
-	for _, u := range userIDs {
-		if g, ok := d.grades[[2]int64{courseID, u}]; ok {
-			out[u] = g
-		}
-	}
-	return out, nil
-}
-
-func sortedKeys[V any](m map[int64]V) []int64 {
-	keys := make([]int64, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
 func ptr[T any](v T) *T { return &v }
 
-func newDirectory() *fakeDirectory {
-	d := &fakeDirectory{
-		users:        map[int64]aggregation.UserInfo{},
-		courses:      map[int64]aggregation.CourseInfo{},
-		modules:      map[int64]aggregation.ModuleInfo{},
-		participants: map[int64][]int64{},
-		grades:       map[[2]int64]aggregation.CourseGrade{},
-		calls:        map[string]int{},
-	}
+// newDirectory is the fixture's directory: learners 7, 9 and 20, two
+// "twin" accounts on hosts 1 and 2, courses 5 and 8 with their modules,
+// participants and one grade.
+func newDirectory() *directorytest.Directory {
+	d := directorytest.New()
 	for _, id := range []int64{7, 9, 20} {
-		d.users[id] = aggregation.UserInfo{ID: id, Username: fmt.Sprintf("learner%d", id), IDNumber: fmt.Sprintf("L%d", id),
-			FirstName: "Learner", LastName: fmt.Sprint(id), Email: fmt.Sprintf("learner%d@example.org", id), HostID: 1}
+		d.AddUsers(aggregation.UserInfo{ID: id, Username: fmt.Sprintf("learner%d", id), IDNumber: fmt.Sprintf("L%d", id),
+			FirstName: "Learner", LastName: fmt.Sprint(id), Email: fmt.Sprintf("learner%d@example.org", id), HostID: 1})
 	}
-	d.users[22] = aggregation.UserInfo{ID: 22, Username: "twin", FirstName: "Local", LastName: "Twin", Email: "twin@local.example", HostID: 1}
-	d.users[23] = aggregation.UserInfo{ID: 23, Username: "twin", FirstName: "Remote", LastName: "Twin", Email: "twin@remote.example", HostID: 2}
-	d.courses[5] = aggregation.CourseInfo{ID: 5, ShortName: "C5", FullName: "Course Five", IDNumber: "c5", Category: 1}
-	d.courses[8] = aggregation.CourseInfo{ID: 8, ShortName: "C8", FullName: "Course Eight", IDNumber: "c8", Category: 2}
+	d.AddUsers(
+		aggregation.UserInfo{ID: 22, Username: "twin", FirstName: "Local", LastName: "Twin", Email: "twin@local.example", HostID: 1},
+		aggregation.UserInfo{ID: 23, Username: "twin", FirstName: "Remote", LastName: "Twin", Email: "twin@remote.example", HostID: 2})
+	d.AddCourses(
+		aggregation.CourseInfo{ID: 5, ShortName: "C5", FullName: "Course Five", IDNumber: "c5", Category: 1},
+		aggregation.CourseInfo{ID: 8, ShortName: "C8", FullName: "Course Eight", IDNumber: "c8", Category: 2})
 	for _, m := range modules {
-		d.modules[m.cmid] = aggregation.ModuleInfo{CMID: m.cmid, CourseID: m.course, Type: m.typ, Name: m.name, IDNumber: m.idnumber, SectionID: m.section}
+		d.AddModules(aggregation.ModuleInfo{CMID: m.cmid, CourseID: m.course, Type: m.typ, Name: m.name, IDNumber: m.idnumber, SectionID: m.section})
 	}
-	d.participants[5] = []int64{7, 9}
-	d.participants[8] = []int64{9, 20}
-	d.grades[[2]int64{5, 7}] = aggregation.CourseGrade{
+	d.Enrol(5, 7, 9)
+	d.Enrol(8, 9, 20)
+	d.SetGrade(5, 7, aggregation.CourseGrade{
 		Course: &aggregation.Grade{Value: ptr(80.0), Max: 100},
 		Modules: []aggregation.ModuleGrade{
 			{CMID: 102, Type: "quiz", Grade: aggregation.Grade{Value: ptr(7.0), Max: 10}},
 			{CMID: 0, Type: "assign", Grade: aggregation.Grade{Max: 20}},
 		},
-	}
+	})
 	return d
 }
 
@@ -450,7 +259,7 @@ func authenticate(ctx context.Context, token string) (aggregation.Scopes, error)
 type env struct {
 	t    testing.TB
 	h    http.Handler
-	dir  *fakeDirectory
+	dir  *directorytest.Directory
 	logs *countingReader
 	log  *bytes.Buffer
 }

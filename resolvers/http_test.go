@@ -319,7 +319,7 @@ func TestPagination(t *testing.T) {
 // never sent.
 func TestInternalErrors(t *testing.T) {
 	e := newEnv(t)
-	e.dir.fail = errors.New("pq: password authentication failed for user moodle at 10.9.8.7")
+	e.dir.SetFailure(errors.New("pq: password authentication failed for user moodle at 10.9.8.7"))
 	r := e.fails("site-token", `{ user(by: {username: "learner7"}) { id } }`, nil, "INTERNAL")
 	wantEqual(t, "message", r.Errors[0].Message, "internal error")
 	if strings.Contains(string(r.Body), "10.9.8.7") || !strings.Contains(e.log.String(), "10.9.8.7") {
@@ -332,7 +332,7 @@ func TestInternalErrors(t *testing.T) {
 		fmt.Errorf("moodle: find course: %w", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED, Addr: &net.TCPAddr{IP: net.IPv4(10, 9, 8, 7)}}),
 		fmt.Errorf("moodle: find course: reading 10.9.8.7: %w", io.ErrUnexpectedEOF),
 	} {
-		e.dir.fail = fail
+		e.dir.SetFailure(fail)
 		for _, accept := range []string{"application/json", "application/graphql-response+json"} {
 			r = e.post("site-token", accept, `{ course(by: {shortname: "C5"}) { id } }`, nil)
 			wantEqual(t, "unavailable: status", r.Status, http.StatusServiceUnavailable)
@@ -347,8 +347,8 @@ func TestInternalErrors(t *testing.T) {
 		wantEqual(t, "unavailable beside data: status", r.Status, http.StatusOK)
 	}
 	// A field error leaves the rest of the answer.
-	e.dir.fail = nil
-	e.dir.panic = true
+	e.dir.SetFailure(nil)
+	e.dir.SetPanics("Users")
 	r = e.post("site-token", "application/json", `{ policies { name } user(by: {id: 7}) { id } }`, nil)
 	wantEqual(t, "panic: codes", r.codes(), []string{"INTERNAL"})
 	wantEqual(t, "panic: message", r.Errors[0].Message, "internal error")
@@ -358,7 +358,7 @@ func TestInternalErrors(t *testing.T) {
 	// A panic in the lookups prefetched for a participants page (grades,
 	// activity names) fails those fields, not the request or the server.
 	for _, method := range []string{"Grades", "Modules", "Participants"} {
-		e.dir.panicIn = method
+		e.dir.SetPanics("Users", method)
 		r = e.post("site-token", "application/json", `{ policies { name } course(by: {id: 5}) { participants(first: 10) {
 		  edges { node { stats { total modules { name } grade { grade } } } } } } }`, nil)
 		if len(r.Errors) == 0 || r.Errors[0].Extensions["code"] != "INTERNAL" || !strings.Contains(string(r.Data), `"usestats"`) {
@@ -368,10 +368,10 @@ func TestInternalErrors(t *testing.T) {
 			t.Errorf("panic in %s not logged", method)
 		}
 	}
-	e.dir.panicIn = ""
+	e.dir.SetPanics("Users")
 	// A panic reading the log fails that statistic (the query service
 	// recovers it and logs its stack), not the request or the server.
-	e.dir.panic = false
+	e.dir.SetPanics()
 	e.logs.panicFor = 9
 	r = e.post("site-token", "application/json", `{ a: user(by: {id: 7}) { stats { total } } b: user(by: {id: 9}) { stats { total } } }`, nil)
 	wantEqual(t, "log panic: codes", r.codes(), []string{"INTERNAL"})
@@ -398,7 +398,7 @@ func TestDeadline(t *testing.T) {
 	// Nothing answered: 504.
 	r = e.post("site-token", "application/json", `{ a: user(by: {id: 7}) { stats { total } } }`, nil)
 	wantEqual(t, "nothing answered: status", r.Status, http.StatusOK) // user 7 was answered
-	e.dir.block = true
+	e.dir.SetBlocking("FindUser")
 	r = e.post("site-token", "application/json", `{ user(by: {username: "learner7"}) { id } }`, nil)
 	wantEqual(t, "blocked lookup: status", r.Status, http.StatusGatewayTimeout)
 	wantEqual(t, "blocked lookup: codes", r.codes(), []string{"TIMEOUT"})

@@ -13,12 +13,12 @@ import (
 func manyParticipants(e *env, n int) {
 	for i := range n {
 		id := int64(100 + i)
-		e.dir.users[id] = aggregation.UserInfo{ID: id, Username: fmt.Sprintf("many%d", id), FirstName: "Many", LastName: fmt.Sprint(id), HostID: 1}
-		e.dir.participants[5] = append(e.dir.participants[5], id)
-		e.dir.grades[[2]int64{5, id}] = aggregation.CourseGrade{
+		e.dir.AddUsers(aggregation.UserInfo{ID: id, Username: fmt.Sprintf("many%d", id), FirstName: "Many", LastName: fmt.Sprint(id), HostID: 1})
+		e.dir.Enrol(5, id)
+		e.dir.SetGrade(5, id, aggregation.CourseGrade{
 			Course:  &aggregation.Grade{Value: ptr(float64(i)), Max: 100},
 			Modules: []aggregation.ModuleGrade{{CMID: 102, Type: "quiz", Grade: aggregation.Grade{Value: ptr(5.0), Max: 10}}},
-		}
+		})
 		t := int64(T2 + 10000*i)
 		e.logs.SliceReader = append(e.logs.SliceReader, newStream(id, 1000*id).course(t, 5).view(t+60, 701).view(t+160, 702).events...)
 	}

@@ -43,7 +43,7 @@ func BenchmarkNarrowRefusal(b *testing.B) {
 	for _, tc := range narrowRefusals {
 		b.Run(tc.name, func(b *testing.B) {
 			e := newEnv(b)
-			e.dir.latency = 100 * time.Microsecond
+			e.dir.SetLatency(100 * time.Microsecond)
 			var existing, unknown []time.Duration
 			timed := func(q string) time.Duration {
 				start := time.Now()

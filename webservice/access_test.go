@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/usestats/usestats/aggregation"
@@ -219,31 +218,10 @@ func panicInWorker(t *testing.T, reader aggregation.LogReader) {
 	}
 }
 
-// countingDirectory counts Grades and Courses calls.
-type countingDirectory struct {
-	*fakeDirectory
-	mu             sync.Mutex
-	grades, course int
-}
-
-func (d *countingDirectory) Grades(ctx context.Context, courseID int64, userIDs []int64) (map[int64]aggregation.CourseGrade, error) {
-	d.mu.Lock()
-	d.grades++
-	d.mu.Unlock()
-	return d.fakeDirectory.Grades(ctx, courseID, userIDs)
-}
-
-func (d *countingDirectory) Courses(ctx context.Context, ids []int64) (map[int64]aggregation.CourseInfo, error) {
-	d.mu.Lock()
-	d.course++
-	d.mu.Unlock()
-	return d.fakeDirectory.Courses(ctx, ids)
-}
-
 // get_users_stats reads grades once per course of a batch and courses
 // once per batch, not once per user.
 func TestBulkReadsOncePerBatch(t *testing.T) {
-	d := &countingDirectory{fakeDirectory: newDirectory()}
+	d := newDirectory()
 	h := newTestHandler(t, func(c *testConfig) { c.Directory = d })
 	// alice has time in courses 2 and 3, bob in 2, carol nowhere; asked twice each.
 	v := jsonCall(t, h, request{body: tokSite + fnUsers + "&uidsource=id&uids[]=3&uids[]=4&uids[]=5&uids[]=3&uids[]=4&moodlewsrestformat=json"})
@@ -251,8 +229,8 @@ func TestBulkReadsOncePerBatch(t *testing.T) {
 	if !ok || len(list) != 5 {
 		t.Fatalf("answer: %v", v)
 	}
-	if d.grades != 2 || d.course != 1 {
-		t.Errorf("Grades called %d times (want 2: courses 2 and 3), Courses %d (want 1)", d.grades, d.course)
+	if calls := d.Calls(); calls["Grades"] != 2 || calls["Courses"] != 1 {
+		t.Errorf("Grades called %d times (want 2: courses 2 and 3), Courses %d (want 1)", calls["Grades"], calls["Courses"])
 	}
 	// The scores are each user's own.
 	score := func(i int) any { return list[i].(map[string]any)["courses"].([]any)[0].(map[string]any)["score"] }

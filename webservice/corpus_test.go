@@ -76,7 +76,7 @@ func TestDependencyFailures(t *testing.T) {
 		{aggregation.Errorf(aggregation.EUnavailable, "dial tcp 10.0.0.5:5432: connection refused"), "dbconnectionfailed"},
 	} {
 		dir := newDirectory()
-		dir.fail = tc.err
+		dir.SetFailure(tc.err)
 		h := newTestHandler(t, func(c *testConfig) { c.Directory = dir })
 		for _, body := range []string{
 			fnUser + "&uidsource=username&uid=alice",

@@ -5,137 +5,11 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"slices"
-	"strings"
 	"testing"
 
 	"github.com/usestats/usestats/aggregation"
+	"github.com/usestats/usestats/internal/directorytest"
 )
-
-// fakeDirectory is an in-memory aggregation.Directory.
-type fakeDirectory struct {
-	users        []aggregation.UserInfo
-	courses      []aggregation.CourseInfo
-	participants map[int64][]int64 // course → user ids
-	grades       map[[2]int64]float64
-	fail         error // returned by every call when set
-	// before, when set, runs first in every lookup with its context; an
-	// error it returns is the lookup's.
-	before func(context.Context) error
-}
-
-// failure is the error a lookup returns before looking: before's, else fail.
-func (d *fakeDirectory) failure(ctx context.Context) error {
-	if d.before != nil {
-		if err := d.before(ctx); err != nil {
-			return err
-		}
-	}
-	return d.fail
-}
-
-func (d *fakeDirectory) FindUser(ctx context.Context, by aggregation.UserKey) (aggregation.UserInfo, error) {
-	if err := d.failure(ctx); err != nil {
-		return aggregation.UserInfo{}, err
-	}
-	var found []aggregation.UserInfo
-	for _, u := range d.users {
-		switch {
-		case by.ID != 0 && u.ID == by.ID,
-			by.Username != "" && u.Username == by.Username && (by.Host == 0 || by.Host == u.HostID),
-			by.IDNumber != "" && u.IDNumber == by.IDNumber,
-			by.Email != "" && strings.EqualFold(u.Email, by.Email):
-			found = append(found, u)
-		}
-	}
-	return onlyMatch(found, "user")
-}
-
-// onlyMatch is the single element of found: none is ENotFound, several
-// EInvalid, as the Moodle adapter answers.
-func onlyMatch[T any](found []T, what string) (T, error) {
-	var zero T
-	switch len(found) {
-	case 0:
-		return zero, aggregation.Errorf(aggregation.ENotFound, "no such %s", what)
-	case 1:
-		return found[0], nil
-	}
-	return zero, aggregation.Errorf(aggregation.EInvalid, "%d %ss match", len(found), what)
-}
-
-func (d *fakeDirectory) Users(ctx context.Context, ids []int64) (map[int64]aggregation.UserInfo, error) {
-	if err := d.failure(ctx); err != nil {
-		return nil, err
-	}
-	out := map[int64]aggregation.UserInfo{}
-	for _, u := range d.users {
-		if slices.Contains(ids, u.ID) {
-			out[u.ID] = u
-		}
-	}
-	return out, nil
-}
-
-func (d *fakeDirectory) ListUsers(context.Context, aggregation.UserFilter, int64, int) ([]aggregation.UserInfo, error) {
-	return nil, errors.New("not used")
-}
-
-func (d *fakeDirectory) FindCourse(ctx context.Context, by aggregation.CourseKey) (aggregation.CourseInfo, error) {
-	if err := d.failure(ctx); err != nil {
-		return aggregation.CourseInfo{}, err
-	}
-	var found []aggregation.CourseInfo
-	for _, c := range d.courses {
-		if by.ID != 0 && c.ID == by.ID || by.ShortName != "" && c.ShortName == by.ShortName || by.IDNumber != "" && c.IDNumber == by.IDNumber {
-			found = append(found, c)
-		}
-	}
-	return onlyMatch(found, "course")
-}
-
-func (d *fakeDirectory) Courses(ctx context.Context, ids []int64) (map[int64]aggregation.CourseInfo, error) {
-	if err := d.failure(ctx); err != nil {
-		return nil, err
-	}
-	out := map[int64]aggregation.CourseInfo{}
-	for _, c := range d.courses {
-		if slices.Contains(ids, c.ID) {
-			out[c.ID] = c
-		}
-	}
-	return out, nil
-}
-
-func (d *fakeDirectory) Modules(context.Context, []int64) (map[int64]aggregation.ModuleInfo, error) {
-	return map[int64]aggregation.ModuleInfo{}, nil
-}
-
-func (d *fakeDirectory) Participants(ctx context.Context, courseID, after int64, first int) ([]aggregation.UserInfo, error) {
-	if err := d.failure(ctx); err != nil {
-		return nil, err
-	}
-	var out []aggregation.UserInfo
-	for _, u := range d.users {
-		if u.ID > after && slices.Contains(d.participants[courseID], u.ID) && len(out) < first {
-			out = append(out, u)
-		}
-	}
-	return out, nil
-}
-
-func (d *fakeDirectory) Grades(ctx context.Context, courseID int64, userIDs []int64) (map[int64]aggregation.CourseGrade, error) {
-	if err := d.failure(ctx); err != nil {
-		return nil, err
-	}
-	out := map[int64]aggregation.CourseGrade{}
-	for _, u := range userIDs {
-		if g, ok := d.grades[[2]int64{courseID, u}]; ok {
-			out[u] = aggregation.CourseGrade{Course: &aggregation.Grade{Value: &g, Max: 100}}
-		}
-	}
-	return out, nil
-}
 
 // Fixture times.
 const (
@@ -143,26 +17,31 @@ const (
 	now = t0 + 86400
 )
 
-func newDirectory() *fakeDirectory {
-	return &fakeDirectory{
-		users: []aggregation.UserInfo{
-			{ID: 2, Username: "admin", FirstName: "Admin", LastName: "User", Email: "admin@example.org", HostID: 1},
-			{ID: 3, Username: "alice", IDNumber: "A-001", FirstName: "Alice", LastName: "Élan", Email: "alice@example.org", HostID: 1},
-			{ID: 4, Username: "bob", IDNumber: "B/002", FirstName: "Bob", LastName: "<Brown> & \"Co\"", Email: "bob@example.org", HostID: 1},
-			{ID: 5, Username: "carol", IDNumber: "", FirstName: "Carol", LastName: "Idle", Email: "shared@example.org", HostID: 1},
-			{ID: 6, Username: "dave", IDNumber: "D-004", FirstName: "Dave", LastName: "Outsider", Email: "shared@example.org", HostID: 1},
-		},
-		courses: []aggregation.CourseInfo{
-			{ID: 1, ShortName: "site", FullName: "Front page"},
-			{ID: 2, ShortName: "MATH101", FullName: "Mathematics & Logic", IDNumber: "M101"},
-			{ID: 3, ShortName: "HIST", FullName: "Histoire de l'art", IDNumber: "H1"},
-			{ID: 4, ShortName: "SECRET", FullName: "Hidden course", IDNumber: "S1"}, // nobody takes part
-			{ID: 5, ShortName: "DUP", FullName: "Twin A"},
-			{ID: 6, ShortName: "DUP", FullName: "Twin B"},
-		},
-		participants: map[int64][]int64{2: {3, 4, 5}, 3: {3}},
-		grades:       map[[2]int64]float64{{2, 3}: 85, {2, 4}: 42.5},
-	}
+// newDirectory is the fixture's directory: an admin, four users (carol
+// and dave share an email), six courses (two share a shortname), the
+// participants of courses 2 and 3 and two scores in course 2.
+func newDirectory() *directorytest.Directory {
+	d := directorytest.New()
+	d.AddUsers(
+		aggregation.UserInfo{ID: 2, Username: "admin", FirstName: "Admin", LastName: "User", Email: "admin@example.org", HostID: 1},
+		aggregation.UserInfo{ID: 3, Username: "alice", IDNumber: "A-001", FirstName: "Alice", LastName: "Élan", Email: "alice@example.org", HostID: 1},
+		aggregation.UserInfo{ID: 4, Username: "bob", IDNumber: "B/002", FirstName: "Bob", LastName: "<Brown> & \"Co\"", Email: "bob@example.org", HostID: 1},
+		aggregation.UserInfo{ID: 5, Username: "carol", IDNumber: "", FirstName: "Carol", LastName: "Idle", Email: "shared@example.org", HostID: 1},
+		aggregation.UserInfo{ID: 6, Username: "dave", IDNumber: "D-004", FirstName: "Dave", LastName: "Outsider", Email: "shared@example.org", HostID: 1},
+	)
+	d.AddCourses(
+		aggregation.CourseInfo{ID: 1, ShortName: "site", FullName: "Front page"},
+		aggregation.CourseInfo{ID: 2, ShortName: "MATH101", FullName: "Mathematics & Logic", IDNumber: "M101"},
+		aggregation.CourseInfo{ID: 3, ShortName: "HIST", FullName: "Histoire de l'art", IDNumber: "H1"},
+		aggregation.CourseInfo{ID: 4, ShortName: "SECRET", FullName: "Hidden course", IDNumber: "S1"}, // nobody takes part
+		aggregation.CourseInfo{ID: 5, ShortName: "DUP", FullName: "Twin A"},
+		aggregation.CourseInfo{ID: 6, ShortName: "DUP", FullName: "Twin B"},
+	)
+	d.Enrol(2, 3, 4, 5)
+	d.Enrol(3, 3)
+	d.SetGrade(2, 3, directorytest.Scored(85))
+	d.SetGrade(2, 4, directorytest.Scored(42.5))
+	return d
 }
 
 // ev builds a log row.

@@ -10,20 +10,21 @@ import (
 	"time"
 
 	"github.com/usestats/usestats/dbconn"
+	"github.com/usestats/usestats/internal/directorytest"
 )
 
 // dbDirectory is the fake directory behind a real database: every lookup
 // first runs stmt on db and fails, wrapped as an adapter wraps, with the
 // driver's error.
-func dbDirectory(db *dbconn.DB, stmt string) *fakeDirectory {
+func dbDirectory(db *dbconn.DB, stmt string) *directorytest.Directory {
 	d := newDirectory()
-	d.before = func(ctx context.Context) error {
+	d.SetBefore(func(ctx context.Context, _ string) error {
 		var n int
 		if err := db.NewRaw(stmt).Scan(ctx, &n); err != nil {
 			return fmt.Errorf("moodle: reading users: %w", err)
 		}
 		return nil
-	}
+	})
 	return d
 }
 
@@ -142,7 +143,7 @@ func TestDeadlineReachesEveryLookup(t *testing.T) {
 		return nil
 	}
 	dir := newDirectory()
-	dir.before = check
+	dir.SetBefore(func(ctx context.Context, _ string) error { return check(ctx) })
 	auths := 0
 	h := newTestHandler(t, func(c *testConfig) {
 		c.Directory, c.Timeout = dir, timeout
