@@ -38,6 +38,10 @@ type GradeReader interface {
 	Grades(ctx context.Context, courseID int64, userIDs []int64) (map[int64]CourseGrade, error)
 }
 
+// FrontPageCourseID is the id of the site's front page course (Moodle's
+// SITEID), which course lists leave out.
+const FrontPageCourseID = 1
+
 // Page selects a page of an ordered list: Limit rows after the first
 // Offset, in Order.
 type Page[O any] struct {

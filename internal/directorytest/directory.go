@@ -42,6 +42,7 @@ type Directory struct {
 	modules  map[int64]aggregation.ModuleInfo
 	enrolled map[int64]map[int64]bool // course → user ids
 	grades   map[[2]int64]aggregation.CourseGrade
+	roster   roster
 
 	calls    map[string]int
 	latency  time.Duration
@@ -62,6 +63,7 @@ func New() *Directory {
 		modules:  map[int64]aggregation.ModuleInfo{},
 		enrolled: map[int64]map[int64]bool{},
 		grades:   map[[2]int64]aggregation.CourseGrade{},
+		roster:   newRoster(),
 		calls:    map[string]int{},
 	}
 }
