@@ -1,0 +1,101 @@
+package aggregation
+
+import (
+	"context"
+	"fmt"
+)
+
+// roster returns the configured Roster or an EUnavailable error: the
+// analytics over many learners need one.
+func (s *Service) roster() (Roster, error) {
+	if s.cfg.Roster == nil {
+		return nil, Errorf(EUnavailable, "query service: no roster configured: course members, groups and cohorts cannot be read")
+	}
+	return s.cfg.Roster, nil
+}
+
+// ListCourses returns a page of the site's courses and how many match.
+func (s *Service) ListCourses(ctx context.Context, f CourseFilter, page Page[CourseOrder]) ([]CourseInfo, int, error) {
+	r, err := s.roster()
+	if err != nil {
+		return nil, 0, err
+	}
+	if page.Offset < 0 || page.Limit < 0 {
+		return nil, 0, Errorf(EInvalid, "courses: negative offset (%d) or limit (%d)", page.Offset, page.Limit)
+	}
+	cs, n, err := r.ListCourses(ctx, f, page)
+	if err != nil {
+		return nil, 0, fmt.Errorf("query service: courses: %w", err)
+	}
+	return cs, n, nil
+}
+
+// CourseGroups returns a course's groups (Roster.CourseGroups).
+func (s *Service) CourseGroups(ctx context.Context, courseID int64) ([]GroupInfo, error) {
+	r, err := s.roster()
+	if err != nil {
+		return nil, err
+	}
+	gs, err := r.CourseGroups(ctx, courseID)
+	if err != nil {
+		return nil, fmt.Errorf("query service: groups of course %d: %w", courseID, err)
+	}
+	return gs, nil
+}
+
+// CourseParticipants answers a page of a course's participant list: its
+// members (every enrolled user) with their time in the course for the
+// query, filtered, sorted and paged (ListParticipants), with the count
+// and the aggregate of every member the filter keeps. The members' time
+// is answered as Users answers it (rollups or log); grades are read only
+// when the order needs them.
+func (s *Service) CourseParticipants(ctx context.Context, courseID int64, q Query, f ParticipantFilter, page Page[ParticipantOrder]) (ParticipantPage, error) {
+	set, err := s.participantSet(ctx, courseID, q, page.Order == ParticipantByGrade)
+	if err != nil {
+		return ParticipantPage{}, err
+	}
+	return ListParticipants(set, f, page)
+}
+
+// CourseAggregate sums up a course over its members that the filter
+// keeps (the zero filter: every member).
+func (s *Service) CourseAggregate(ctx context.Context, courseID int64, q Query, f ParticipantFilter) (CourseAggregate, error) {
+	p, err := s.CourseParticipants(ctx, courseID, q, f, Page[ParticipantOrder]{Order: ParticipantByTotal, Limit: 1})
+	if err != nil {
+		return CourseAggregate{}, err
+	}
+	return p.Aggregate, nil
+}
+
+// participantSet reads a course's members, their answers and, when
+// asked, their final course grades.
+func (s *Service) participantSet(ctx context.Context, courseID int64, q Query, withGrades bool) (ParticipantSet, error) {
+	r, err := s.roster()
+	if err != nil {
+		return ParticipantSet{}, err
+	}
+	members, err := r.CourseMembers(ctx, courseID)
+	if err != nil {
+		return ParticipantSet{}, fmt.Errorf("query service: members of course %d: %w", courseID, err)
+	}
+	ids := make([]int64, len(members))
+	for i, m := range members {
+		ids[i] = m.ID
+	}
+	results, err := s.Users(ctx, ids, q)
+	if err != nil {
+		return ParticipantSet{}, err
+	}
+	set := ParticipantSet{CourseID: courseID, Members: members, Results: results}
+	if withGrades && len(ids) > 0 {
+		if s.cfg.Grades == nil {
+			return ParticipantSet{}, Errorf(EUnavailable, "query service: no grade reader configured: participants cannot be sorted by grade")
+		}
+		g, err := s.cfg.Grades.Grades(ctx, courseID, ids)
+		if err != nil {
+			return ParticipantSet{}, fmt.Errorf("query service: grades of course %d: %w", courseID, err)
+		}
+		set.Grades = CourseGradeValues(g)
+	}
+	return set, nil
+}
