@@ -62,9 +62,11 @@ const (
 	// ParticipantByGrade sorts by ParticipantSet.Grades; members without
 	// a grade come last in both directions.
 	ParticipantByGrade
+	// ParticipantByID sorts by user id.
+	ParticipantByID
 )
 
-// String returns TOTAL, LAST_ACCESS, NAME or GRADE.
+// String returns TOTAL, LAST_ACCESS, NAME, GRADE or ID.
 func (o ParticipantOrder) String() string {
 	switch o {
 	case ParticipantByTotal:
@@ -75,6 +77,8 @@ func (o ParticipantOrder) String() string {
 		return "NAME"
 	case ParticipantByGrade:
 		return "GRADE"
+	case ParticipantByID:
+		return "ID"
 	}
 	return ""
 }
@@ -194,6 +198,8 @@ func participantCompare(o ParticipantOrder, desc bool) func(a, b participantRow)
 		}
 	case ParticipantByGrade:
 		key = func(a, b *participantRow) int { return cmp.Compare(a.grade, b.grade) }
+	case ParticipantByID:
+		key = func(a, b *participantRow) int { return cmp.Compare(a.ID, b.ID) }
 	}
 	return func(a, b participantRow) int {
 		if o == ParticipantByGrade && !(a.graded && b.graded) {

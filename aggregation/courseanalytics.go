@@ -45,31 +45,61 @@ func (s *Service) CourseGroups(ctx context.Context, courseID int64) ([]GroupInfo
 
 // CourseParticipants answers a page of a course's participant list: its
 // members (every enrolled user) with their time in the course for the
-// query, filtered, sorted and paged (ListParticipants), with the count
-// and the aggregate of every member the filter keeps. The members' time
-// is answered as Users answers it (rollups or log); grades are read only
-// when the order needs them.
-func (s *Service) CourseParticipants(ctx context.Context, courseID int64, q Query, f ParticipantFilter, page Page[ParticipantOrder]) (ParticipantPage, error) {
-	set, err := s.participantSet(ctx, courseID, q, page.Order == ParticipantByGrade)
+// query, filtered, sorted and paged (ListParticipants), with the count of
+// every member the filter keeps. Every member's time is answered (as
+// Users answers it: rollups or log) when the order or the filter needs it
+// or aggregate is set, and then the page's Aggregate sums up the kept
+// members; otherwise only the page's members' time is, and Aggregate is
+// the zero value. Grades are read only when the order needs them.
+func (s *Service) CourseParticipants(ctx context.Context, courseID int64, q Query, f ParticipantFilter, page Page[ParticipantOrder], aggregate bool) (ParticipantPage, error) {
+	all := aggregate || page.Order == ParticipantByTotal || page.Order == ParticipantByLastAccess || f.needsTime()
+	set, err := s.participantSet(ctx, courseID, q, page.Order == ParticipantByGrade, all)
 	if err != nil {
 		return ParticipantPage{}, err
 	}
-	return ListParticipants(set, f, page)
+	pp, err := ListParticipants(set, f, page)
+	if err != nil || all {
+		return pp, err
+	}
+	pp.Aggregate = CourseAggregate{}
+	ids := make([]int64, len(pp.Rows))
+	for i, r := range pp.Rows {
+		ids[i] = r.ID
+	}
+	results, err := s.Users(ctx, ids, q)
+	if err != nil {
+		return ParticipantPage{}, err
+	}
+	for i := range pp.Rows {
+		row := &pp.Rows[i]
+		row.Result = results[row.ID]
+		if row.Result != nil {
+			if c := row.Result.Course(courseID); c != nil {
+				row.Total = c.Total
+			}
+		}
+	}
+	return pp, nil
 }
 
 // CourseAggregate sums up a course over its members that the filter
 // keeps (the zero filter: every member).
 func (s *Service) CourseAggregate(ctx context.Context, courseID int64, q Query, f ParticipantFilter) (CourseAggregate, error) {
-	p, err := s.CourseParticipants(ctx, courseID, q, f, Page[ParticipantOrder]{Order: ParticipantByTotal, Limit: 1})
+	p, err := s.CourseParticipants(ctx, courseID, q, f, Page[ParticipantOrder]{Order: ParticipantByID, Limit: 1}, true)
 	if err != nil {
 		return CourseAggregate{}, err
 	}
 	return p.Aggregate, nil
 }
 
-// participantSet reads a course's members, their answers and, when
-// asked, their final course grades.
-func (s *Service) participantSet(ctx context.Context, courseID int64, q Query, withGrades bool) (ParticipantSet, error) {
+// needsTime reports whether the filter looks at the members' time.
+func (f ParticipantFilter) needsTime() bool {
+	return f.MinTotal != nil || f.MaxTotal != nil || f.InactiveSince != nil || f.NeverActive || f.WithTimeOnly
+}
+
+// participantSet reads a course's members and, when asked, their
+// answers and their final course grades.
+func (s *Service) participantSet(ctx context.Context, courseID int64, q Query, withGrades, withTime bool) (ParticipantSet, error) {
 	r, err := s.roster()
 	if err != nil {
 		return ParticipantSet{}, err
@@ -82,11 +112,12 @@ func (s *Service) participantSet(ctx context.Context, courseID int64, q Query, w
 	for i, m := range members {
 		ids[i] = m.ID
 	}
-	results, err := s.Users(ctx, ids, q)
-	if err != nil {
-		return ParticipantSet{}, err
+	set := ParticipantSet{CourseID: courseID, Members: members}
+	if withTime {
+		if set.Results, err = s.Users(ctx, ids, q); err != nil {
+			return ParticipantSet{}, err
+		}
 	}
-	set := ParticipantSet{CourseID: courseID, Members: members, Results: results}
 	if withGrades && len(ids) > 0 {
 		if s.cfg.Grades == nil {
 			return ParticipantSet{}, Errorf(EUnavailable, "query service: no grade reader configured: participants cannot be sorted by grade")

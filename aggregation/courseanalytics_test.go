@@ -139,12 +139,12 @@ func checkCourseParticipants(t *testing.T, ctx context.Context, svc *aggregation
 	if agg.Total.Elapsed != want.Elapsed || agg.ActiveLearners != active {
 		t.Fatalf("%s: aggregate %d s over %d active, members' own answers %d s over %d", where, agg.Total.Elapsed, agg.ActiveLearners, want.Elapsed, active)
 	}
-	for _, order := range []aggregation.ParticipantOrder{aggregation.ParticipantByTotal, aggregation.ParticipantByLastAccess, aggregation.ParticipantByName, aggregation.ParticipantByGrade} {
+	for _, order := range []aggregation.ParticipantOrder{aggregation.ParticipantByTotal, aggregation.ParticipantByLastAccess, aggregation.ParticipantByName, aggregation.ParticipantByGrade, aggregation.ParticipantByID} {
 		for _, desc := range []bool{false, true} {
 			var seen []int64
 			total := -1
 			for off := 0; ; off += 4 {
-				page, err := svc.CourseParticipants(ctx, course, q, aggregation.ParticipantFilter{}, aggregation.Page[aggregation.ParticipantOrder]{Order: order, Desc: desc, Offset: off, Limit: 4})
+				page, err := svc.CourseParticipants(ctx, course, q, aggregation.ParticipantFilter{}, aggregation.Page[aggregation.ParticipantOrder]{Order: order, Desc: desc, Offset: off, Limit: 4}, true)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -155,8 +155,19 @@ func checkCourseParticipants(t *testing.T, ctx context.Context, svc *aggregation
 				if page.Aggregate.Total.Elapsed != want.Elapsed {
 					t.Fatalf("%s %s: page aggregate %d, want %d", where, order, page.Aggregate.Total.Elapsed, want.Elapsed)
 				}
-				for _, row := range page.Rows {
+				// Without the aggregate, the page's rows carry the same time.
+				lean, err := svc.CourseParticipants(ctx, course, q, aggregation.ParticipantFilter{}, aggregation.Page[aggregation.ParticipantOrder]{Order: order, Desc: desc, Offset: off, Limit: 4}, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(lean.Rows) != len(page.Rows) || lean.TotalCount != page.TotalCount {
+					t.Fatalf("%s %s: %d rows (count %d) without the aggregate, %d (%d) with", where, order, len(lean.Rows), lean.TotalCount, len(page.Rows), page.TotalCount)
+				}
+				for i, row := range page.Rows {
 					seen = append(seen, row.ID)
+					if lean.Rows[i].ID != row.ID || lean.Rows[i].Total != row.Total {
+						t.Fatalf("%s %s: row %d is %d %+v without the aggregate, %d %+v with", where, order, i, lean.Rows[i].ID, lean.Rows[i].Total, row.ID, row.Total)
+					}
 				}
 				if len(page.Rows) < 4 {
 					break
