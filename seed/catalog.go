@@ -128,6 +128,14 @@ func tableSpecs() []struct {
 		{ExternalToken{}, []index{
 			idx("token"), idx("sid"), idx("userid"), idx("externalserviceid"), idx("contextid"), idx("creatorid"),
 		}},
+		// Appended last: the index names of the tables above keep their
+		// collision counters.
+		{Group{}, []index{idx("idnumber"), idx("courseid")}},
+		{Grouping{}, []index{idx("idnumber"), idx("courseid")}},
+		{GroupMember{}, []index{uidx("userid", "groupid"), idx("groupid"), idx("userid")}},
+		{GroupingGroup{}, []index{idx("groupingid"), idx("groupid")}},
+		{Cohort{}, []index{idx("contextid")}},
+		{CohortMember{}, []index{uidx("cohortid", "userid"), idx("cohortid"), idx("userid")}},
 	}
 }
 

@@ -8,7 +8,8 @@
 // the tables the service reads — logstore_standard_log, user, course,
 // course_categories, course_modules, course_sections, modules, context,
 // grade_items, grade_grades, enrol, user_enrolments, mnet_host, config,
-// role, role_assignments, role_capabilities and the instance tables page,
+// role, role_assignments, role_capabilities, groups, groups_members,
+// groupings, groupings_groups, cohort, cohort_members and the instance tables page,
 // resource, quiz, forum, assign, url, scorm, label and feedback, the SCORM
 // tracking tables scorm_scoes, scorm_attempt, scorm_element and
 // scorm_scoes_value (Moodle ≥ 4.3) and scorm_scoes_track (≤ 4.2; both
@@ -54,7 +55,14 @@
 // with no token; categories, the front page (course 1) and courses with sections,
 // activities of the nine types, contexts with their paths, manual
 // enrolments with their course role assignments (editingteacher for the
-// teacher, student for the learners) and a gradebook. The log is simulated day by day: logins (and
+// teacher, student for the learners; about a third of the learners'
+// enrolments end four weeks after the course and the activity, a few are
+// suspended) and a gradebook; in each course 2 to 4 groups ("Tutorial
+// group A", …: most learners in one, some in none, a few in two) and a
+// grouping of all but the last; five cohorts (two intakes sharing the
+// learners, hidden exchange students, the teaching staff in the system
+// context, and the learners of the first faculty's courses in its
+// category context). The log is simulated day by day: logins (and
 // failed ones), dashboards, course and activity views, quiz attempts graded
 // in the same second, forum posts, assignment submissions graded later by
 // the teacher, anonymous feedback, mobile-app (ws) sittings, cron (cli)
@@ -69,7 +77,8 @@
 // The data depend only on the Options (Seed, sizes, End — a fixed date by
 // default, never the clock): every random draw comes from PCG streams
 // seeded with Options.Seed (one for the population, one per simulated day)
-// and is consumed in a fixed order; no map iteration, goroutine or engine
+// and is consumed in a fixed order (the roster has a stream of its own,
+// so it changes no other draw); no map iteration, goroutine or engine
 // feature decides a value. Grades are decimals with at most 5 places,
 // written so that each engine stores the same number. The same Options thus
 // give byte-identical tables on PostgreSQL, MariaDB/MySQL and SQLite, which

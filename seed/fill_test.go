@@ -167,6 +167,7 @@ func TestFillEngines(t *testing.T) {
 			}
 			checkSite(t, e.db, o.Prefix, st)
 			checkAccess(t, e.db, o.Prefix, st)
+			checkRoster(t, e.db, o.Prefix, st)
 			checkWebService(t, e.db, o.Prefix)
 			// Seed builds the indexes after the load: the schema is CreateSchema's.
 			if ix := logIndexes(t, e.db, o.Prefix+"logstore_standard_log"); len(ix) < 8 {

@@ -16,7 +16,7 @@ func TestCatalog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cat.tables) != 36 {
+	if len(cat.tables) != 42 {
 		t.Errorf("%d tables", len(cat.tables))
 	}
 	log := cat.byName["logstore_standard_log"]

@@ -145,6 +145,7 @@ type site struct {
 	nextCtx    int64
 	nextGrade  int64 // grade_grades ids
 	edits      []edit
+	roster     *roster // groups, cohorts, enrolment ends (drawn apart)
 }
 
 // edit is a teacher's change to a course module at a fixed time.
@@ -165,6 +166,7 @@ func newSite(opt Options) *site {
 	s.buildEnrolments(r)
 	s.nextGrade = 1
 	slices.SortFunc(s.edits, func(a, b edit) int { return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.cm, b.cm)) })
+	s.roster = s.planRoster()
 	return s
 }
 
@@ -613,7 +615,10 @@ func (s *site) writePopulation(ctx context.Context, w *Writer) error {
 	if err := s.writeModules(ctx, w); err != nil {
 		return err
 	}
-	return s.writeEnrolAndItems(ctx, w)
+	if err := s.writeEnrolAndItems(ctx, w); err != nil {
+		return err
+	}
+	return s.writeRoster(ctx, w)
 }
 
 // writeModules writes course_modules, their contexts and instance rows.
@@ -762,8 +767,7 @@ func (s *site) writeEnrolAndItems(ctx context.Context, w *Writer) error {
 			e := &s.enrols[ei]
 			ueID++
 			e.ueID = ueID
-			if err := w.add(ctx, UserEnrolment{ID: ueID, EnrolID: c.enrolManual, UserID: e.user, TimeStart: e.start,
-				ModifierID: c.teacher, TimeCreated: e.start, TimeModified: e.start}); err != nil {
+			if err := w.add(ctx, s.learnerEnrolment(ei, c.enrolManual, c.teacher)); err != nil {
 				return err
 			}
 			if err := w.add(ctx, RoleAssignment{ID: ueID, RoleID: roleStudent, ContextID: c.ctx, UserID: e.user,
