@@ -2,11 +2,9 @@ package moodle_test
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 
-	"github.com/usestats/usestats/aggregation"
 	"github.com/usestats/usestats/moodle"
 	"github.com/usestats/usestats/seed"
 )
@@ -210,13 +208,7 @@ func TestAccessMissingTables(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer src.Close()
-			wantMissing := func(what string, err error, table string) {
-				t.Helper()
-				var ae *aggregation.Error
-				if !errors.As(err, &ae) || ae.Code != aggregation.ENotFound || !strings.Contains(err.Error(), prefix+table) {
-					t.Errorf("%s: err = %v; want ENotFound naming %s", what, err, prefix+table)
-				}
-			}
+			wantMissing := missingTable(t, prefix)
 			drop("role_assignments")
 			drop("role_capabilities")
 			if ok, err := src.HasSystemCapability(ctx, 2, capSee); err != nil || !ok {

@@ -33,6 +33,20 @@ func (c *queryCounter) BeforeQuery(ctx context.Context, e *bun.QueryEvent) conte
 
 func (c *queryCounter) AfterQuery(context.Context, *bun.QueryEvent) {}
 
+// countedDB opens the engine read-only with a queryCounter on its
+// statements; the test's cleanup closes it.
+func countedDB(t *testing.T, url string) (*dbconn.DB, *queryCounter) {
+	t.Helper()
+	rdb, err := dbconn.Open(context.Background(), url, dbconn.Options{ReadOnly: true, MaxOpenConns: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rdb.Close() })
+	qc := &queryCounter{}
+	rdb.DB = rdb.WithQueryHook(qc)
+	return rdb, qc
+}
+
 // A module description not cached brings in its whole course: the other
 // modules of that course are then answered without a query, another
 // course's are read. Concurrent requests missing the same course share
@@ -43,14 +57,7 @@ func TestDirectoryModulesByCourse(t *testing.T) {
 			ctx := context.Background()
 			_, prefix, cleanup := filledSchema(t, e.url, fillDirectory)
 			defer cleanup()
-			rdb, err := dbconn.Open(ctx, e.url, dbconn.Options{ReadOnly: true, MaxOpenConns: 4})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rdb.Close()
-			var qc queryCounter
-			rdb.DB = rdb.WithQueryHook(&qc)
-
+			rdb, qc := countedDB(t, e.url)
 			src, err := moodle.New(ctx, rdb, prefix)
 			if err != nil {
 				t.Fatal(err)

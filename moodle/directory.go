@@ -26,7 +26,8 @@ func userInfo(u *User) aggregation.UserInfo {
 }
 
 func courseInfo(c *Course) aggregation.CourseInfo {
-	return aggregation.CourseInfo{ID: c.ID, ShortName: c.ShortName, FullName: c.FullName, IDNumber: c.IDNumber, Category: c.Category}
+	return aggregation.CourseInfo{ID: c.ID, ShortName: c.ShortName, FullName: c.FullName, IDNumber: c.IDNumber, Category: c.Category,
+		Visible: c.Visible != 0, StartDate: c.StartDate}
 }
 
 // FindUser implements aggregation.Directory.
@@ -93,15 +94,7 @@ func (d Directory) ListUsers(ctx context.Context, f aggregation.UserFilter, afte
 	if f.Host > 0 {
 		q = q.Where("mnethostid = ?", f.Host)
 	}
-	if f.Search != "" {
-		p := likePattern(f.Search)
-		q = q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
-			for _, col := range []string{"username", "firstname", "lastname", "email", "idnumber"} {
-				q = q.WhereOr("LOWER(?) LIKE ? ESCAPE '!'", bun.Ident(col), p)
-			}
-			return q
-		})
-	}
+	q = searchAny(q, f.Search, "username", "firstname", "lastname", "email", "idnumber")
 	if err := q.Scan(ctx); err != nil {
 		return nil, fmt.Errorf("listing users: %w", err)
 	}

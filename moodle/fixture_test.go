@@ -2,10 +2,13 @@ package moodle_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
+	"github.com/usestats/usestats/aggregation"
 	"github.com/usestats/usestats/dbconn"
 	"github.com/usestats/usestats/dbconn/dbconntest"
 	"github.com/usestats/usestats/moodle"
@@ -74,5 +77,17 @@ func filledSchema(tb testing.TB, url string, fill func(ctx context.Context, w *s
 func forEachEngine(t *testing.T, fill func(ctx context.Context, w *seed.Writer) error, f func(t *testing.T, src *moodle.Source)) {
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) { withFixture(t, e, fill, f) })
+	}
+}
+
+// missingTable returns a check that err is an ENotFound error naming the
+// table (without its prefix) that a read found missing.
+func missingTable(t *testing.T, prefix string) func(what string, err error, table string) {
+	return func(what string, err error, table string) {
+		t.Helper()
+		var ae *aggregation.Error
+		if !errors.As(err, &ae) || ae.Code != aggregation.ENotFound || !strings.Contains(err.Error(), prefix+table) {
+			t.Errorf("%s: err = %v; want ENotFound naming %s", what, err, prefix+table)
+		}
 	}
 }

@@ -2,11 +2,9 @@ package moodle_test
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 
-	"github.com/usestats/usestats/aggregation"
 	"github.com/usestats/usestats/moodle"
 	"github.com/usestats/usestats/seed"
 )
@@ -138,13 +136,7 @@ func TestExternalTokenMissingTables(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			wantMissing := func(what string, err error, table string) {
-				t.Helper()
-				var ae *aggregation.Error
-				if !errors.As(err, &ae) || ae.Code != aggregation.ENotFound || !strings.Contains(err.Error(), prefix+table) {
-					t.Errorf("%s: err = %v; want ENotFound naming %s", what, err, prefix+table)
-				}
-			}
+			wantMissing := missingTable(t, prefix)
 			if _, ok, err := src.ExternalToken(ctx, tokLower); err != nil || ok {
 				t.Errorf("empty tables: %v, %v", ok, err)
 			}
