@@ -183,9 +183,14 @@ func (r Roster) ListCourses(ctx context.Context, f aggregation.CourseFilter, pag
 // course context, their groups of the course. Deleted users are left
 // out. Enrolment.Start is the earliest timestart (0 when one is unset:
 // that enrolment has no start), End is 0 when an enrolment has no end
-// (timeend 0), else the latest timeend, and Active says that one
+// (timeend 0, or Moodle's column default 2147483647), else the latest
+// timeend, and Active says that one
 // enrolment is active in an enabled enrolment method; the dates are not
 // compared with the time.
+// noEnrolmentEnd is user_enrolments.timeend's default in Moodle's schema:
+// like 0, it means the enrolment does not end.
+const noEnrolmentEnd = 2147483647
+
 func (r Roster) CourseMembers(ctx context.Context, courseID int64) ([]aggregation.Member, error) {
 	s := r.src
 	enrolled := s.db.NewSelect().
@@ -233,7 +238,7 @@ func (r Roster) CourseMembers(ctx context.Context, courseID int64) ([]aggregatio
 		m.UserInfo = aggregation.UserInfo{ID: row.ID, Username: row.Username, IDNumber: row.IDNumber,
 			FirstName: row.FirstName, LastName: row.LastName, Email: row.Email, HostID: row.MnetHostID}
 		m.Enrolment = aggregation.Enrolment{Start: row.EnrolStart, End: row.MaxEnd, Active: row.Active != 0}
-		if row.MinEnd == 0 {
+		if row.MinEnd == 0 || row.MaxEnd >= noEnrolmentEnd {
 			m.Enrolment.End = 0 // one enrolment has no end
 		}
 		index[row.ID] = m

@@ -79,11 +79,11 @@ func fillRoster(ctx context.Context, w *seed.Writer) error {
 	for i, ue := range []struct{ enrol, user, status, start, end int64 }{
 		{1, 10, 0, 100, 0}, {2, 10, 0, 50, 500}, // ann: the earliest start, one enrolment without end
 		{1, 11, 1, 200, 900}, {2, 11, 0, 300, 1000}, // ben: suspended, and active only in a disabled method
-		{1, 12, 0, 0, 0},     // cat: deleted
-		{1, 13, 0, 0, 700},   // dan: no start
-		{1, 14, 0, 0, 0},     // eve
-		{3, 15, 0, 400, 800}, // fay in course 4
-		{2, 16, 0, 10, 0},    // gus: a disabled method only
+		{1, 12, 0, 0, 0},          // cat: deleted
+		{1, 13, 0, 0, 700},        // dan: no start
+		{1, 14, 0, 0, 2147483647}, // eve: timeend at its column default, no end
+		{3, 15, 0, 400, 800},      // fay in course 4
+		{2, 16, 0, 10, 0},         // gus: a disabled method only
 	} {
 		r := seed.Defaults[seed.UserEnrolment]()
 		r.ID, r.EnrolID, r.UserID, r.Status, r.TimeStart, r.TimeEnd = int64(i+1), ue.enrol, ue.user, ue.status, ue.start, ue.end
