@@ -28,7 +28,9 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	Course() CourseResolver
+	CourseAggregate() CourseAggregateResolver
 	CourseStat() CourseStatResolver
+	Group() GroupResolver
 	ModuleScore() ModuleScoreResolver
 	Participant() ParticipantResolver
 	Query() QueryResolver
@@ -44,10 +46,40 @@ type ComplexityRoot struct {
 	Course struct {
 		Category     func(childComplexity int) int
 		Fullname     func(childComplexity int) int
+		Groups       func(childComplexity int) int
 		ID           func(childComplexity int) int
 		IDNumber     func(childComplexity int) int
-		Participants func(childComplexity int, first *int, after *string, rangeArg *model.TimeRange, policy *model.PolicyInput, scope *model.StatsScope) int
+		Participants func(childComplexity int, first *int, after *string, rangeArg *model.TimeRange, policy *model.PolicyInput, scope *model.StatsScope, orderBy *model.ParticipantOrder, filter *model.ParticipantFilter) int
 		Shortname    func(childComplexity int) int
+		StartDate    func(childComplexity int) int
+		Stats        func(childComplexity int, rangeArg *model.TimeRange, policy *model.PolicyInput, filter *model.ParticipantFilter) int
+		Visible      func(childComplexity int) int
+	}
+
+	CourseAggregate struct {
+		ActiveLearners func(childComplexity int) int
+		Events         func(childComplexity int) int
+		FirstAccess    func(childComplexity int) int
+		LastAccess     func(childComplexity int) int
+		Learners       func(childComplexity int) int
+		Mean           func(childComplexity int) int
+		Median         func(childComplexity int) int
+		Modules        func(childComplexity int) int
+		P90            func(childComplexity int) int
+		Sections       func(childComplexity int) int
+		Series         func(childComplexity int, granularity *model.Granularity, timezone *string) int
+		Total          func(childComplexity int) int
+	}
+
+	CourseConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	CourseEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	CourseStat struct {
@@ -70,6 +102,26 @@ type ComplexityRoot struct {
 		Date    func(childComplexity int) int
 		Elapsed func(childComplexity int) int
 		Events  func(childComplexity int) int
+	}
+
+	Enrolment struct {
+		Active func(childComplexity int) int
+		End    func(childComplexity int) int
+		Start  func(childComplexity int) int
+	}
+
+	Group struct {
+		Groupings func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Idnumber  func(childComplexity int) int
+		Members   func(childComplexity int, first *int, after *string, rangeArg *model.TimeRange, policy *model.PolicyInput, scope *model.StatsScope, orderBy *model.ParticipantOrder, filter *model.ParticipantFilter) int
+		Name      func(childComplexity int) int
+		Stats     func(childComplexity int, rangeArg *model.TimeRange, policy *model.PolicyInput, filter *model.ParticipantFilter) int
+	}
+
+	Grouping struct {
+		ID   func(childComplexity int) int
+		Name func(childComplexity int) int
 	}
 
 	HostCourseStat struct {
@@ -111,6 +163,16 @@ type ComplexityRoot struct {
 		Time      func(childComplexity int) int
 	}
 
+	ModuleAggregate struct {
+		Cmid     func(childComplexity int) int
+		Elapsed  func(childComplexity int) int
+		Events   func(childComplexity int) int
+		Learners func(childComplexity int) int
+		Name     func(childComplexity int) int
+		Section  func(childComplexity int) int
+		Type     func(childComplexity int) int
+	}
+
 	ModuleScore struct {
 		Cmid       func(childComplexity int) int
 		Grade      func(childComplexity int) int
@@ -139,13 +201,17 @@ type ComplexityRoot struct {
 	}
 
 	Participant struct {
-		Stats func(childComplexity int) int
-		User  func(childComplexity int) int
+		Enrolment func(childComplexity int) int
+		Groups    func(childComplexity int) int
+		Roles     func(childComplexity int) int
+		Stats     func(childComplexity int) int
+		User      func(childComplexity int) int
 	}
 
 	ParticipantConnection struct {
-		Edges    func(childComplexity int) int
-		PageInfo func(childComplexity int) int
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
 	}
 
 	ParticipantEdge struct {
@@ -184,9 +250,16 @@ type ComplexityRoot struct {
 
 	Query struct {
 		Course   func(childComplexity int, by model.CourseBy) int
+		Courses  func(childComplexity int, filter *model.CourseFilter, orderBy *model.CourseOrder, first *int, after *string) int
 		Policies func(childComplexity int) int
 		User     func(childComplexity int, by model.UserBy) int
 		Users    func(childComplexity int, filter *model.UserFilter, first *int, after *string) int
+	}
+
+	Role struct {
+		ID        func(childComplexity int) int
+		Name      func(childComplexity int) int
+		Shortname func(childComplexity int) int
 	}
 
 	Score struct {
@@ -199,11 +272,24 @@ type ComplexityRoot struct {
 		Percentage func(childComplexity int) int
 	}
 
+	SectionAggregate struct {
+		Elapsed  func(childComplexity int) int
+		Events   func(childComplexity int) int
+		ID       func(childComplexity int) int
+		Learners func(childComplexity int) int
+	}
+
 	SectionStat struct {
 		Elapsed func(childComplexity int) int
 		Events  func(childComplexity int) int
 		ID      func(childComplexity int) int
 		Unknown func(childComplexity int) int
+	}
+
+	SeriesPoint struct {
+		Elapsed func(childComplexity int) int
+		Events  func(childComplexity int) int
+		Start   func(childComplexity int) int
 	}
 
 	Session struct {
@@ -278,23 +364,36 @@ type ComplexityRoot struct {
 // region    ************************** generated!.gotpl **************************
 
 type CourseResolver interface {
-	Participants(ctx context.Context, obj *model.Course, first *int, after *string, rangeArg *model.TimeRange, policy *model.PolicyInput, scope *model.StatsScope) (*model.ParticipantConnection, error)
+	Participants(ctx context.Context, obj *model.Course, first *int, after *string, rangeArg *model.TimeRange, policy *model.PolicyInput, scope *model.StatsScope, orderBy *model.ParticipantOrder, filter *model.ParticipantFilter) (*model.ParticipantConnection, error)
+	Stats(ctx context.Context, obj *model.Course, rangeArg *model.TimeRange, policy *model.PolicyInput, filter *model.ParticipantFilter) (*model.CourseAggregate, error)
+	Groups(ctx context.Context, obj *model.Course) ([]model.Group, error)
+}
+type CourseAggregateResolver interface {
+	Series(ctx context.Context, obj *model.CourseAggregate, granularity *model.Granularity, timezone *string) ([]model.SeriesPoint, error)
 }
 type CourseStatResolver interface {
 	Course(ctx context.Context, obj *model.CourseStat) (*model.Course, error)
 
 	Grade(ctx context.Context, obj *model.CourseStat) (*model.Score, error)
 }
+type GroupResolver interface {
+	Members(ctx context.Context, obj *model.Group, first *int, after *string, rangeArg *model.TimeRange, policy *model.PolicyInput, scope *model.StatsScope, orderBy *model.ParticipantOrder, filter *model.ParticipantFilter) (*model.ParticipantConnection, error)
+	Stats(ctx context.Context, obj *model.Group, rangeArg *model.TimeRange, policy *model.PolicyInput, filter *model.ParticipantFilter) (*model.CourseAggregate, error)
+}
 type ModuleScoreResolver interface {
 	Name(ctx context.Context, obj *model.ModuleScore) (*string, error)
 }
 type ParticipantResolver interface {
+	Roles(ctx context.Context, obj *model.Participant) ([]model.Role, error)
+	Groups(ctx context.Context, obj *model.Participant) ([]model.Group, error)
+	Enrolment(ctx context.Context, obj *model.Participant) (*model.Enrolment, error)
 	Stats(ctx context.Context, obj *model.Participant) (*model.CourseStat, error)
 }
 type QueryResolver interface {
 	User(ctx context.Context, by model.UserBy) (*model.User, error)
 	Users(ctx context.Context, filter *model.UserFilter, first *int, after *string) (*model.UserConnection, error)
 	Course(ctx context.Context, by model.CourseBy) (*model.Course, error)
+	Courses(ctx context.Context, filter *model.CourseFilter, orderBy *model.CourseOrder, first *int, after *string) (*model.CourseConnection, error)
 	Policies(ctx context.Context) ([]model.Policy, error)
 }
 type ScoreResolver interface {
@@ -344,6 +443,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Course.Fullname(childComplexity), true
+	case "Course.groups":
+		if e.ComplexityRoot.Course.Groups == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Course.Groups(childComplexity), true
 	case "Course.id":
 		if e.ComplexityRoot.Course.ID == nil {
 			break
@@ -366,13 +471,146 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Course.Participants(childComplexity, args["first"].(*int), args["after"].(*string), args["range"].(*model.TimeRange), args["policy"].(*model.PolicyInput), args["scope"].(*model.StatsScope)), true
+		return e.ComplexityRoot.Course.Participants(childComplexity, args["first"].(*int), args["after"].(*string), args["range"].(*model.TimeRange), args["policy"].(*model.PolicyInput), args["scope"].(*model.StatsScope), args["orderBy"].(*model.ParticipantOrder), args["filter"].(*model.ParticipantFilter)), true
 	case "Course.shortname":
 		if e.ComplexityRoot.Course.Shortname == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Course.Shortname(childComplexity), true
+	case "Course.startDate":
+		if e.ComplexityRoot.Course.StartDate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Course.StartDate(childComplexity), true
+	case "Course.stats":
+		if e.ComplexityRoot.Course.Stats == nil {
+			break
+		}
+
+		args, err := ec.field_Course_stats_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Course.Stats(childComplexity, args["range"].(*model.TimeRange), args["policy"].(*model.PolicyInput), args["filter"].(*model.ParticipantFilter)), true
+	case "Course.visible":
+		if e.ComplexityRoot.Course.Visible == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Course.Visible(childComplexity), true
+
+	case "CourseAggregate.activeLearners":
+		if e.ComplexityRoot.CourseAggregate.ActiveLearners == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CourseAggregate.ActiveLearners(childComplexity), true
+	case "CourseAggregate.events":
+		if e.ComplexityRoot.CourseAggregate.Events == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CourseAggregate.Events(childComplexity), true
+	case "CourseAggregate.firstAccess":
+		if e.ComplexityRoot.CourseAggregate.FirstAccess == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CourseAggregate.FirstAccess(childComplexity), true
+	case "CourseAggregate.lastAccess":
+		if e.ComplexityRoot.CourseAggregate.LastAccess == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CourseAggregate.LastAccess(childComplexity), true
+	case "CourseAggregate.learners":
+		if e.ComplexityRoot.CourseAggregate.Learners == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CourseAggregate.Learners(childComplexity), true
+	case "CourseAggregate.mean":
+		if e.ComplexityRoot.CourseAggregate.Mean == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CourseAggregate.Mean(childComplexity), true
+	case "CourseAggregate.median":
+		if e.ComplexityRoot.CourseAggregate.Median == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CourseAggregate.Median(childComplexity), true
+	case "CourseAggregate.modules":
+		if e.ComplexityRoot.CourseAggregate.Modules == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CourseAggregate.Modules(childComplexity), true
+	case "CourseAggregate.p90":
+		if e.ComplexityRoot.CourseAggregate.P90 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CourseAggregate.P90(childComplexity), true
+	case "CourseAggregate.sections":
+		if e.ComplexityRoot.CourseAggregate.Sections == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CourseAggregate.Sections(childComplexity), true
+	case "CourseAggregate.series":
+		if e.ComplexityRoot.CourseAggregate.Series == nil {
+			break
+		}
+
+		args, err := ec.field_CourseAggregate_series_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.CourseAggregate.Series(childComplexity, args["granularity"].(*model.Granularity), args["timezone"].(*string)), true
+	case "CourseAggregate.total":
+		if e.ComplexityRoot.CourseAggregate.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CourseAggregate.Total(childComplexity), true
+
+	case "CourseConnection.edges":
+		if e.ComplexityRoot.CourseConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CourseConnection.Edges(childComplexity), true
+	case "CourseConnection.pageInfo":
+		if e.ComplexityRoot.CourseConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CourseConnection.PageInfo(childComplexity), true
+	case "CourseConnection.totalCount":
+		if e.ComplexityRoot.CourseConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CourseConnection.TotalCount(childComplexity), true
+
+	case "CourseEdge.cursor":
+		if e.ComplexityRoot.CourseEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CourseEdge.Cursor(childComplexity), true
+	case "CourseEdge.node":
+		if e.ComplexityRoot.CourseEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CourseEdge.Node(childComplexity), true
 
 	case "CourseStat.activityTime":
 		if e.ComplexityRoot.CourseStat.ActivityTime == nil {
@@ -471,6 +709,85 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DayStat.Events(childComplexity), true
+
+	case "Enrolment.active":
+		if e.ComplexityRoot.Enrolment.Active == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Enrolment.Active(childComplexity), true
+	case "Enrolment.end":
+		if e.ComplexityRoot.Enrolment.End == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Enrolment.End(childComplexity), true
+	case "Enrolment.start":
+		if e.ComplexityRoot.Enrolment.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Enrolment.Start(childComplexity), true
+
+	case "Group.groupings":
+		if e.ComplexityRoot.Group.Groupings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Group.Groupings(childComplexity), true
+	case "Group.id":
+		if e.ComplexityRoot.Group.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Group.ID(childComplexity), true
+	case "Group.idnumber":
+		if e.ComplexityRoot.Group.Idnumber == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Group.Idnumber(childComplexity), true
+	case "Group.members":
+		if e.ComplexityRoot.Group.Members == nil {
+			break
+		}
+
+		args, err := ec.field_Group_members_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Group.Members(childComplexity, args["first"].(*int), args["after"].(*string), args["range"].(*model.TimeRange), args["policy"].(*model.PolicyInput), args["scope"].(*model.StatsScope), args["orderBy"].(*model.ParticipantOrder), args["filter"].(*model.ParticipantFilter)), true
+	case "Group.name":
+		if e.ComplexityRoot.Group.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Group.Name(childComplexity), true
+	case "Group.stats":
+		if e.ComplexityRoot.Group.Stats == nil {
+			break
+		}
+
+		args, err := ec.field_Group_stats_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Group.Stats(childComplexity, args["range"].(*model.TimeRange), args["policy"].(*model.PolicyInput), args["filter"].(*model.ParticipantFilter)), true
+
+	case "Grouping.id":
+		if e.ComplexityRoot.Grouping.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Grouping.ID(childComplexity), true
+	case "Grouping.name":
+		if e.ComplexityRoot.Grouping.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Grouping.Name(childComplexity), true
 
 	case "HostCourseStat.idnumber":
 		if e.ComplexityRoot.HostCourseStat.Idnumber == nil {
@@ -638,6 +955,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Lap.Time(childComplexity), true
 
+	case "ModuleAggregate.cmid":
+		if e.ComplexityRoot.ModuleAggregate.Cmid == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModuleAggregate.Cmid(childComplexity), true
+	case "ModuleAggregate.elapsed":
+		if e.ComplexityRoot.ModuleAggregate.Elapsed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModuleAggregate.Elapsed(childComplexity), true
+	case "ModuleAggregate.events":
+		if e.ComplexityRoot.ModuleAggregate.Events == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModuleAggregate.Events(childComplexity), true
+	case "ModuleAggregate.learners":
+		if e.ComplexityRoot.ModuleAggregate.Learners == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModuleAggregate.Learners(childComplexity), true
+	case "ModuleAggregate.name":
+		if e.ComplexityRoot.ModuleAggregate.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModuleAggregate.Name(childComplexity), true
+	case "ModuleAggregate.section":
+		if e.ComplexityRoot.ModuleAggregate.Section == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModuleAggregate.Section(childComplexity), true
+	case "ModuleAggregate.type":
+		if e.ComplexityRoot.ModuleAggregate.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModuleAggregate.Type(childComplexity), true
+
 	case "ModuleScore.cmid":
 		if e.ComplexityRoot.ModuleScore.Cmid == nil {
 			break
@@ -749,6 +1109,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
 
+	case "Participant.enrolment":
+		if e.ComplexityRoot.Participant.Enrolment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Participant.Enrolment(childComplexity), true
+	case "Participant.groups":
+		if e.ComplexityRoot.Participant.Groups == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Participant.Groups(childComplexity), true
+	case "Participant.roles":
+		if e.ComplexityRoot.Participant.Roles == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Participant.Roles(childComplexity), true
 	case "Participant.stats":
 		if e.ComplexityRoot.Participant.Stats == nil {
 			break
@@ -774,6 +1152,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ParticipantConnection.PageInfo(childComplexity), true
+	case "ParticipantConnection.totalCount":
+		if e.ComplexityRoot.ParticipantConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ParticipantConnection.TotalCount(childComplexity), true
 
 	case "ParticipantEdge.cursor":
 		if e.ComplexityRoot.ParticipantEdge.Cursor == nil {
@@ -939,6 +1323,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Course(childComplexity, args["by"].(model.CourseBy)), true
+	case "Query.courses":
+		if e.ComplexityRoot.Query.Courses == nil {
+			break
+		}
+
+		args, err := ec.field_Query_courses_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Courses(childComplexity, args["filter"].(*model.CourseFilter), args["orderBy"].(*model.CourseOrder), args["first"].(*int), args["after"].(*string)), true
 
 	case "Query.policies":
 		if e.ComplexityRoot.Query.Policies == nil {
@@ -968,6 +1363,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Users(childComplexity, args["filter"].(*model.UserFilter), args["first"].(*int), args["after"].(*string)), true
+
+	case "Role.id":
+		if e.ComplexityRoot.Role.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Role.ID(childComplexity), true
+	case "Role.name":
+		if e.ComplexityRoot.Role.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Role.Name(childComplexity), true
+	case "Role.shortname":
+		if e.ComplexityRoot.Role.Shortname == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Role.Shortname(childComplexity), true
 
 	case "Score.course":
 		if e.ComplexityRoot.Score.Course == nil {
@@ -1012,6 +1426,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Score.Percentage(childComplexity), true
 
+	case "SectionAggregate.elapsed":
+		if e.ComplexityRoot.SectionAggregate.Elapsed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SectionAggregate.Elapsed(childComplexity), true
+	case "SectionAggregate.events":
+		if e.ComplexityRoot.SectionAggregate.Events == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SectionAggregate.Events(childComplexity), true
+	case "SectionAggregate.id":
+		if e.ComplexityRoot.SectionAggregate.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SectionAggregate.ID(childComplexity), true
+	case "SectionAggregate.learners":
+		if e.ComplexityRoot.SectionAggregate.Learners == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SectionAggregate.Learners(childComplexity), true
+
 	case "SectionStat.elapsed":
 		if e.ComplexityRoot.SectionStat.Elapsed == nil {
 			break
@@ -1036,6 +1475,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SectionStat.Unknown(childComplexity), true
+
+	case "SeriesPoint.elapsed":
+		if e.ComplexityRoot.SeriesPoint.Elapsed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SeriesPoint.Elapsed(childComplexity), true
+	case "SeriesPoint.events":
+		if e.ComplexityRoot.SeriesPoint.Events == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SeriesPoint.Events(childComplexity), true
+	case "SeriesPoint.start":
+		if e.ComplexityRoot.SeriesPoint.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SeriesPoint.Start(childComplexity), true
 
 	case "Session.courses":
 		if e.ComplexityRoot.Session.Courses == nil {
@@ -1339,6 +1797,10 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("CourseBy", ec.unmarshalInputCourseBy),
+			graphql.NewInputUnmarshaler("CourseFilter", ec.unmarshalInputCourseFilter),
+			graphql.NewInputUnmarshaler("CourseOrder", ec.unmarshalInputCourseOrder),
+			graphql.NewInputUnmarshaler("ParticipantFilter", ec.unmarshalInputParticipantFilter),
+			graphql.NewInputUnmarshaler("ParticipantOrder", ec.unmarshalInputParticipantOrder),
 			graphql.NewInputUnmarshaler("PolicyInput", ec.unmarshalInputPolicyInput),
 			graphql.NewInputUnmarshaler("TimeRange", ec.unmarshalInputTimeRange),
 			graphql.NewInputUnmarshaler("UserBy", ec.unmarshalInputUserBy),
@@ -1454,6 +1916,13 @@ type Query {
   """
   course(by: CourseBy!): Course
 
+  """
+  Courses of the site (never the front page), one page at a time with the
+  number that match. Needs site:read; a token with course scopes lists its
+  courses only.
+  """
+  courses(filter: CourseFilter, orderBy: CourseOrder, first: Int = 20, after: String): CourseConnection
+
   "The named policies, default first: ` + "`" + `site` + "`" + ` (the Moodle site's own block_use_stats settings) when the site has them, then the presets."
   policies: [Policy!]!
 }
@@ -1466,6 +1935,35 @@ input UserBy {
   host: Int
   idnumber: String
   email: String
+}
+
+"Narrows Query.courses; omitted fields match every course."
+input CourseFilter {
+  "Case-insensitive substring of the full name, short name or idnumber."
+  search: String
+  "Courses of one category."
+  category: ID
+  "Visible (true) or hidden (false) courses."
+  visible: Boolean
+}
+
+"The order of Query.courses; ties are in id order."
+input CourseOrder {
+  field: CourseOrderField! = ID
+  direction: OrderDirection! = ASC
+}
+
+enum CourseOrderField {
+  ID
+  FULLNAME
+  SHORTNAME
+  "course.startdate"
+  START
+}
+
+enum OrderDirection {
+  ASC
+  DESC
 }
 
 "Selects one course: exactly one of id, shortname or idnumber."
@@ -1892,9 +2390,15 @@ type Course {
   fullname: String!
   idnumber: String!
   category: ID!
+  visible: Boolean!
+  "course.startdate; null when unset."
+  startDate: Time
   """
-  The course's participants in user id order (first ≤ 100), each with their
-  time in this course. Needs site:read or course:<id>:read.
+  The course's participants (first ≤ 100), each with their time in this
+  course: every user enrolled in it (any method, active or not). Sorted by
+  ` + "`" + `orderBy` + "`" + ` (default: user id), ties always in user id order; ` + "`" + `filter` + "`" + ` keeps
+  some of them, and ` + "`" + `totalCount` + "`" + ` and ` + "`" + `stats` + "`" + ` count the participants it keeps.
+  Needs site:read or course:<id>:read.
   """
   participants(
     first: Int = 20
@@ -1902,7 +2406,136 @@ type Course {
     range: TimeRange
     policy: PolicyInput
     scope: StatsScope = MODULE
+    orderBy: ParticipantOrder
+    filter: ParticipantFilter
   ): ParticipantConnection
+  """
+  The course summed up over its participants (those ` + "`" + `filter` + "`" + ` keeps): total,
+  active learners, mean, median and 90th percentile per active learner,
+  activities, sections and series. Needs site:read or course:<id>:read.
+  """
+  stats(range: TimeRange, policy: PolicyInput, filter: ParticipantFilter): CourseAggregate
+  """
+  The course's groups by name. A group:<id>:read token sees its groups
+  only.
+  """
+  groups: [Group!]!
+}
+
+"The order of a participant list; ties are in user id order."
+input ParticipantOrder {
+  field: ParticipantOrderField! = ID
+  direction: OrderDirection! = ASC
+}
+
+enum ParticipantOrderField {
+  ID
+  "Time in the course."
+  TOTAL
+  "Last counted event in the course (never active: earliest)."
+  LAST_ACCESS
+  "Last name, then first name (case-insensitive)."
+  NAME
+  "Final course grade; participants without one come last in both directions."
+  GRADE
+}
+
+"Keeps the participants that match every given field."
+input ParticipantFilter {
+  "At least this much time in the course."
+  minTotal: Duration
+  "At most this much time in the course."
+  maxTotal: Duration
+  "No counted event in the course at or after this time (never active included)."
+  inactiveSince: Time
+  "Only participants without any time in the course."
+  neverActive: Boolean
+  "Participants with any of these roles (short names: student, editingteacher, …)."
+  roles: [String!]
+  "Members of any of these groups."
+  groups: [ID!]
+  "Only participants with an active enrolment (enrolment and method enabled)."
+  activeEnrolmentOnly: Boolean
+  "Only participants with time in the course."
+  withTimeOnly: Boolean
+}
+
+"A course summed up over a population of its participants."
+type CourseAggregate {
+  "How many participants are counted (those the filter keeps)."
+  learners: Int!
+  "Participants with time in the course."
+  activeLearners: Int!
+  total: Duration!
+  events: Int!
+  "Mean time per active learner (rounded to the second); 0 without any."
+  mean: Duration!
+  "Median time per active learner (nearest rank)."
+  median: Duration!
+  "90th percentile of the time per active learner (nearest rank)."
+  p90: Duration!
+  firstAccess: Time
+  lastAccess: Time
+  "Activities with time, by cmid."
+  modules: [ModuleAggregate!]!
+  "Sections with activity time, by id (the unknown section, id 0, first)."
+  sections: [SectionAggregate!]!
+  """
+  The population's time per day, ISO week (from Monday) or month, in the
+  service's time zone, from the range's start to its end (empty buckets
+  included) or from the first to the last bucket with time when the range is
+  open. HOUR and other time zones are not answered yet (BAD_USER_INPUT).
+  """
+  series(granularity: Granularity = DAY, timezone: String): [SeriesPoint!]!
+}
+
+"One activity summed up over a population."
+type ModuleAggregate {
+  cmid: ID!
+  type: String!
+  name: String
+  "Section id; null when unknown."
+  section: ID
+  elapsed: Duration!
+  events: Int!
+  "How many of the population have time in it."
+  learners: Int!
+}
+
+"One section summed up over a population; id 0 is the unknown section."
+type SectionAggregate {
+  id: ID!
+  elapsed: Duration!
+  events: Int!
+  learners: Int!
+}
+
+enum Granularity {
+  HOUR
+  DAY
+  "ISO weeks, from Monday."
+  WEEK
+  MONTH
+}
+
+"The time of one bucket of a series."
+type SeriesPoint {
+  "The bucket's first second."
+  start: Time!
+  elapsed: Duration!
+  events: Int!
+}
+
+type CourseConnection {
+  edges: [CourseEdge!]!
+  pageInfo: PageInfo!
+  "How many courses match, on every page."
+  totalCount: Int!
+}
+
+type CourseEdge {
+  cursor: String!
+  node: Course!
 }
 
 type PageInfo {
@@ -1923,6 +2556,8 @@ type UserEdge {
 type ParticipantConnection {
   edges: [ParticipantEdge!]!
   pageInfo: PageInfo!
+  "How many participants the filter keeps, on every page."
+  totalCount: Int!
 }
 
 type ParticipantEdge {
@@ -1933,8 +2568,63 @@ type ParticipantEdge {
 "A participant of a course and their time in it."
 type Participant {
   user: User!
+  "Roles assigned in the course, by the site's role order."
+  roles: [Role!]!
+  "The course's groups the participant is a member of."
+  groups: [Group!]!
+  "What the participant's enrolments in the course say together."
+  enrolment: Enrolment!
   "The user's time in this course for the connection's range and policy (zero when none)."
   stats: CourseStat
+}
+
+"A role as the site names it."
+type Role {
+  id: ID!
+  "student, editingteacher, …"
+  shortname: String!
+  "The site's custom name; empty when the role has none."
+  name: String!
+}
+
+"""
+A participant's enrolments in a course together: the earliest start, the
+latest end (null: one has no end) and whether one is active.
+"""
+type Enrolment {
+  start: Time
+  end: Time
+  active: Boolean!
+}
+
+"A group of a course."
+type Group {
+  id: ID!
+  name: String!
+  idnumber: String!
+  groupings: [Grouping!]!
+  """
+  The group's members as participants of its course, with their time in it:
+  Course.participants with the group added to the filter. Needs site:read,
+  course:<id>:read of its course or group:<id>:read.
+  """
+  members(
+    first: Int = 20
+    after: String
+    range: TimeRange
+    policy: PolicyInput
+    scope: StatsScope = MODULE
+    orderBy: ParticipantOrder
+    filter: ParticipantFilter
+  ): ParticipantConnection
+  "The group's course summed up over its members (those ` + "`" + `filter` + "`" + ` keeps)."
+  stats(range: TimeRange, policy: PolicyInput, filter: ParticipantFilter): CourseAggregate
+}
+
+"A grouping of a course's groups."
+type Grouping {
+  id: ID!
+  name: String!
 }
 `, BuiltIn: false},
 }
@@ -1956,10 +2646,70 @@ func (ec *executionContext) childFields_Course(ctx context.Context, field graphq
 		return ec.fieldContext_Course_idnumber(ctx, field)
 	case "category":
 		return ec.fieldContext_Course_category(ctx, field)
+	case "visible":
+		return ec.fieldContext_Course_visible(ctx, field)
+	case "startDate":
+		return ec.fieldContext_Course_startDate(ctx, field)
 	case "participants":
 		return ec.fieldContext_Course_participants(ctx, field)
+	case "stats":
+		return ec.fieldContext_Course_stats(ctx, field)
+	case "groups":
+		return ec.fieldContext_Course_groups(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Course", field.Name)
+}
+
+func (ec *executionContext) childFields_CourseAggregate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "learners":
+		return ec.fieldContext_CourseAggregate_learners(ctx, field)
+	case "activeLearners":
+		return ec.fieldContext_CourseAggregate_activeLearners(ctx, field)
+	case "total":
+		return ec.fieldContext_CourseAggregate_total(ctx, field)
+	case "events":
+		return ec.fieldContext_CourseAggregate_events(ctx, field)
+	case "mean":
+		return ec.fieldContext_CourseAggregate_mean(ctx, field)
+	case "median":
+		return ec.fieldContext_CourseAggregate_median(ctx, field)
+	case "p90":
+		return ec.fieldContext_CourseAggregate_p90(ctx, field)
+	case "firstAccess":
+		return ec.fieldContext_CourseAggregate_firstAccess(ctx, field)
+	case "lastAccess":
+		return ec.fieldContext_CourseAggregate_lastAccess(ctx, field)
+	case "modules":
+		return ec.fieldContext_CourseAggregate_modules(ctx, field)
+	case "sections":
+		return ec.fieldContext_CourseAggregate_sections(ctx, field)
+	case "series":
+		return ec.fieldContext_CourseAggregate_series(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CourseAggregate", field.Name)
+}
+
+func (ec *executionContext) childFields_CourseConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_CourseConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_CourseConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_CourseConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CourseConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_CourseEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_CourseEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_CourseEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CourseEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_CourseStat(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2004,6 +2754,46 @@ func (ec *executionContext) childFields_DayStat(ctx context.Context, field graph
 		return ec.fieldContext_DayStat_events(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DayStat", field.Name)
+}
+
+func (ec *executionContext) childFields_Enrolment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "start":
+		return ec.fieldContext_Enrolment_start(ctx, field)
+	case "end":
+		return ec.fieldContext_Enrolment_end(ctx, field)
+	case "active":
+		return ec.fieldContext_Enrolment_active(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Enrolment", field.Name)
+}
+
+func (ec *executionContext) childFields_Group(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Group_id(ctx, field)
+	case "name":
+		return ec.fieldContext_Group_name(ctx, field)
+	case "idnumber":
+		return ec.fieldContext_Group_idnumber(ctx, field)
+	case "groupings":
+		return ec.fieldContext_Group_groupings(ctx, field)
+	case "members":
+		return ec.fieldContext_Group_members(ctx, field)
+	case "stats":
+		return ec.fieldContext_Group_stats(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Group", field.Name)
+}
+
+func (ec *executionContext) childFields_Grouping(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Grouping_id(ctx, field)
+	case "name":
+		return ec.fieldContext_Grouping_name(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Grouping", field.Name)
 }
 
 func (ec *executionContext) childFields_HostCourseStat(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2084,6 +2874,26 @@ func (ec *executionContext) childFields_Lap(ctx context.Context, field graphql.C
 	return nil, fmt.Errorf("no field named %q was found under type Lap", field.Name)
 }
 
+func (ec *executionContext) childFields_ModuleAggregate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cmid":
+		return ec.fieldContext_ModuleAggregate_cmid(ctx, field)
+	case "type":
+		return ec.fieldContext_ModuleAggregate_type(ctx, field)
+	case "name":
+		return ec.fieldContext_ModuleAggregate_name(ctx, field)
+	case "section":
+		return ec.fieldContext_ModuleAggregate_section(ctx, field)
+	case "elapsed":
+		return ec.fieldContext_ModuleAggregate_elapsed(ctx, field)
+	case "events":
+		return ec.fieldContext_ModuleAggregate_events(ctx, field)
+	case "learners":
+		return ec.fieldContext_ModuleAggregate_learners(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ModuleAggregate", field.Name)
+}
+
 func (ec *executionContext) childFields_ModuleScore(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "cmid":
@@ -2142,6 +2952,12 @@ func (ec *executionContext) childFields_Participant(ctx context.Context, field g
 	switch field.Name {
 	case "user":
 		return ec.fieldContext_Participant_user(ctx, field)
+	case "roles":
+		return ec.fieldContext_Participant_roles(ctx, field)
+	case "groups":
+		return ec.fieldContext_Participant_groups(ctx, field)
+	case "enrolment":
+		return ec.fieldContext_Participant_enrolment(ctx, field)
 	case "stats":
 		return ec.fieldContext_Participant_stats(ctx, field)
 	}
@@ -2154,6 +2970,8 @@ func (ec *executionContext) childFields_ParticipantConnection(ctx context.Contex
 		return ec.fieldContext_ParticipantConnection_edges(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_ParticipantConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_ParticipantConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ParticipantConnection", field.Name)
 }
@@ -2226,6 +3044,18 @@ func (ec *executionContext) childFields_PolicyParameters(ctx context.Context, fi
 	return nil, fmt.Errorf("no field named %q was found under type PolicyParameters", field.Name)
 }
 
+func (ec *executionContext) childFields_Role(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Role_id(ctx, field)
+	case "shortname":
+		return ec.fieldContext_Role_shortname(ctx, field)
+	case "name":
+		return ec.fieldContext_Role_name(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Role", field.Name)
+}
+
 func (ec *executionContext) childFields_Score(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "course":
@@ -2246,6 +3076,20 @@ func (ec *executionContext) childFields_Score(ctx context.Context, field graphql
 	return nil, fmt.Errorf("no field named %q was found under type Score", field.Name)
 }
 
+func (ec *executionContext) childFields_SectionAggregate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SectionAggregate_id(ctx, field)
+	case "elapsed":
+		return ec.fieldContext_SectionAggregate_elapsed(ctx, field)
+	case "events":
+		return ec.fieldContext_SectionAggregate_events(ctx, field)
+	case "learners":
+		return ec.fieldContext_SectionAggregate_learners(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SectionAggregate", field.Name)
+}
+
 func (ec *executionContext) childFields_SectionStat(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2258,6 +3102,18 @@ func (ec *executionContext) childFields_SectionStat(ctx context.Context, field g
 		return ec.fieldContext_SectionStat_events(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SectionStat", field.Name)
+}
+
+func (ec *executionContext) childFields_SeriesPoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "start":
+		return ec.fieldContext_SeriesPoint_start(ctx, field)
+	case "elapsed":
+		return ec.fieldContext_SeriesPoint_elapsed(ctx, field)
+	case "events":
+		return ec.fieldContext_SeriesPoint_events(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SeriesPoint", field.Name)
 }
 
 func (ec *executionContext) childFields_Session(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2508,6 +3364,28 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_CourseAggregate_series_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "granularity",
+		func(ctx context.Context, v any) (*model.Granularity, error) {
+			return ec.unmarshalOGranularity2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐGranularity(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["granularity"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "timezone",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["timezone"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Course_participants_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2551,6 +3429,144 @@ func (ec *executionContext) field_Course_participants_args(ctx context.Context, 
 		return nil, err
 	}
 	args["scope"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*model.ParticipantOrder, error) {
+			return ec.unmarshalOParticipantOrder2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐParticipantOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg5
+	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.ParticipantFilter, error) {
+			return ec.unmarshalOParticipantFilter2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐParticipantFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg6
+	return args, nil
+}
+
+func (ec *executionContext) field_Course_stats_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "range",
+		func(ctx context.Context, v any) (*model.TimeRange, error) {
+			return ec.unmarshalOTimeRange2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐTimeRange(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["range"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "policy",
+		func(ctx context.Context, v any) (*model.PolicyInput, error) {
+			return ec.unmarshalOPolicyInput2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐPolicyInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["policy"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.ParticipantFilter, error) {
+			return ec.unmarshalOParticipantFilter2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐParticipantFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Group_members_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "range",
+		func(ctx context.Context, v any) (*model.TimeRange, error) {
+			return ec.unmarshalOTimeRange2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐTimeRange(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["range"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "policy",
+		func(ctx context.Context, v any) (*model.PolicyInput, error) {
+			return ec.unmarshalOPolicyInput2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐPolicyInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["policy"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "scope",
+		func(ctx context.Context, v any) (*model.StatsScope, error) {
+			return ec.unmarshalOStatsScope2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐStatsScope(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["scope"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*model.ParticipantOrder, error) {
+			return ec.unmarshalOParticipantOrder2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐParticipantOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg5
+	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.ParticipantFilter, error) {
+			return ec.unmarshalOParticipantFilter2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐParticipantFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg6
+	return args, nil
+}
+
+func (ec *executionContext) field_Group_stats_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "range",
+		func(ctx context.Context, v any) (*model.TimeRange, error) {
+			return ec.unmarshalOTimeRange2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐTimeRange(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["range"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "policy",
+		func(ctx context.Context, v any) (*model.PolicyInput, error) {
+			return ec.unmarshalOPolicyInput2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐPolicyInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["policy"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.ParticipantFilter, error) {
+			return ec.unmarshalOParticipantFilter2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐParticipantFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg2
 	return args, nil
 }
 
@@ -2579,6 +3595,44 @@ func (ec *executionContext) field_Query_course_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["by"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_courses_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.CourseFilter, error) {
+			return ec.unmarshalOCourseFilter2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCourseFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*model.CourseOrder, error) {
+			return ec.unmarshalOCourseOrder2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCourseOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
 	return args, nil
 }
 
@@ -2897,6 +3951,52 @@ func (ec *executionContext) fieldContext_Course_category(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Course", field, false, false, "ID")
 }
 
+func (ec *executionContext) _Course_visible(ctx context.Context, field graphql.CollectedField, obj *model.Course) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Course_visible(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Visible, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Course_visible(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Course", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Course_startDate(ctx context.Context, field graphql.CollectedField, obj *model.Course) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Course_startDate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartDate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Course_startDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Course", field, false, false, "Time")
+}
+
 func (ec *executionContext) _Course_participants(ctx context.Context, field graphql.CollectedField, obj *model.Course) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2907,7 +4007,7 @@ func (ec *executionContext) _Course_participants(ctx context.Context, field grap
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Course().Participants(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["range"].(*model.TimeRange), fc.Args["policy"].(*model.PolicyInput), fc.Args["scope"].(*model.StatsScope))
+			return ec.Resolvers.Course().Participants(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["range"].(*model.TimeRange), fc.Args["policy"].(*model.PolicyInput), fc.Args["scope"].(*model.StatsScope), fc.Args["orderBy"].(*model.ParticipantOrder), fc.Args["filter"].(*model.ParticipantFilter))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ParticipantConnection) graphql.Marshaler {
@@ -2937,6 +4037,539 @@ func (ec *executionContext) fieldContext_Course_participants(ctx context.Context
 	if fc.Args, err = ec.field_Course_participants_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Course_stats(ctx context.Context, field graphql.CollectedField, obj *model.Course) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Course_stats(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Course().Stats(ctx, obj, fc.Args["range"].(*model.TimeRange), fc.Args["policy"].(*model.PolicyInput), fc.Args["filter"].(*model.ParticipantFilter))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CourseAggregate) graphql.Marshaler {
+			return ec.marshalOCourseAggregate2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCourseAggregate(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Course_stats(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Course",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CourseAggregate(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Course_stats_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Course_groups(ctx context.Context, field graphql.CollectedField, obj *model.Course) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Course_groups(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Course().Groups(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Group) graphql.Marshaler {
+			return ec.marshalNGroup2ᚕgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐGroupᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Course_groups(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Course",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Group(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CourseAggregate_learners(ctx context.Context, field graphql.CollectedField, obj *model.CourseAggregate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CourseAggregate_learners(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Learners, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CourseAggregate_learners(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CourseAggregate", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CourseAggregate_activeLearners(ctx context.Context, field graphql.CollectedField, obj *model.CourseAggregate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CourseAggregate_activeLearners(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ActiveLearners, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CourseAggregate_activeLearners(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CourseAggregate", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CourseAggregate_total(ctx context.Context, field graphql.CollectedField, obj *model.CourseAggregate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CourseAggregate_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNDuration2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CourseAggregate_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CourseAggregate", field, false, false, "Duration")
+}
+
+func (ec *executionContext) _CourseAggregate_events(ctx context.Context, field graphql.CollectedField, obj *model.CourseAggregate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CourseAggregate_events(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Events, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CourseAggregate_events(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CourseAggregate", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CourseAggregate_mean(ctx context.Context, field graphql.CollectedField, obj *model.CourseAggregate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CourseAggregate_mean(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Mean, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNDuration2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CourseAggregate_mean(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CourseAggregate", field, false, false, "Duration")
+}
+
+func (ec *executionContext) _CourseAggregate_median(ctx context.Context, field graphql.CollectedField, obj *model.CourseAggregate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CourseAggregate_median(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Median, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNDuration2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CourseAggregate_median(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CourseAggregate", field, false, false, "Duration")
+}
+
+func (ec *executionContext) _CourseAggregate_p90(ctx context.Context, field graphql.CollectedField, obj *model.CourseAggregate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CourseAggregate_p90(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.P90, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNDuration2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CourseAggregate_p90(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CourseAggregate", field, false, false, "Duration")
+}
+
+func (ec *executionContext) _CourseAggregate_firstAccess(ctx context.Context, field graphql.CollectedField, obj *model.CourseAggregate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CourseAggregate_firstAccess(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FirstAccess, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CourseAggregate_firstAccess(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CourseAggregate", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CourseAggregate_lastAccess(ctx context.Context, field graphql.CollectedField, obj *model.CourseAggregate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CourseAggregate_lastAccess(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastAccess, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CourseAggregate_lastAccess(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CourseAggregate", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CourseAggregate_modules(ctx context.Context, field graphql.CollectedField, obj *model.CourseAggregate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CourseAggregate_modules(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Modules, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.ModuleAggregate) graphql.Marshaler {
+			return ec.marshalNModuleAggregate2ᚕgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐModuleAggregateᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CourseAggregate_modules(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CourseAggregate",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ModuleAggregate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CourseAggregate_sections(ctx context.Context, field graphql.CollectedField, obj *model.CourseAggregate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CourseAggregate_sections(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sections, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.SectionAggregate) graphql.Marshaler {
+			return ec.marshalNSectionAggregate2ᚕgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐSectionAggregateᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CourseAggregate_sections(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CourseAggregate",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SectionAggregate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CourseAggregate_series(ctx context.Context, field graphql.CollectedField, obj *model.CourseAggregate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CourseAggregate_series(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.CourseAggregate().Series(ctx, obj, fc.Args["granularity"].(*model.Granularity), fc.Args["timezone"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.SeriesPoint) graphql.Marshaler {
+			return ec.marshalNSeriesPoint2ᚕgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐSeriesPointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CourseAggregate_series(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CourseAggregate",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SeriesPoint(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_CourseAggregate_series_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CourseConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.CourseConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CourseConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.CourseEdge) graphql.Marshaler {
+			return ec.marshalNCourseEdge2ᚕgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCourseEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CourseConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CourseConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CourseEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CourseConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.CourseConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CourseConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CourseConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CourseConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CourseConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.CourseConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CourseConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CourseConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CourseConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CourseEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.CourseEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CourseEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CourseEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CourseEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _CourseEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.CourseEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CourseEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Course) graphql.Marshaler {
+			return ec.marshalNCourse2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCourse(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CourseEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CourseEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Course(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -3352,6 +4985,310 @@ func (ec *executionContext) _DayStat_events(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_DayStat_events(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DayStat", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Enrolment_start(ctx context.Context, field graphql.CollectedField, obj *model.Enrolment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Enrolment_start(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Start, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Enrolment_start(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Enrolment", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Enrolment_end(ctx context.Context, field graphql.CollectedField, obj *model.Enrolment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Enrolment_end(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.End, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Enrolment_end(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Enrolment", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Enrolment_active(ctx context.Context, field graphql.CollectedField, obj *model.Enrolment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Enrolment_active(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Active, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Enrolment_active(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Enrolment", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Group_id(ctx context.Context, field graphql.CollectedField, obj *model.Group) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Group_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Group_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Group", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Group_name(ctx context.Context, field graphql.CollectedField, obj *model.Group) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Group_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Group_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Group", field, false, false, "String")
+}
+
+func (ec *executionContext) _Group_idnumber(ctx context.Context, field graphql.CollectedField, obj *model.Group) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Group_idnumber(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Idnumber, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Group_idnumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Group", field, false, false, "String")
+}
+
+func (ec *executionContext) _Group_groupings(ctx context.Context, field graphql.CollectedField, obj *model.Group) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Group_groupings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Groupings, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Grouping) graphql.Marshaler {
+			return ec.marshalNGrouping2ᚕgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐGroupingᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Group_groupings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Group",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Grouping(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Group_members(ctx context.Context, field graphql.CollectedField, obj *model.Group) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Group_members(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Group().Members(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["range"].(*model.TimeRange), fc.Args["policy"].(*model.PolicyInput), fc.Args["scope"].(*model.StatsScope), fc.Args["orderBy"].(*model.ParticipantOrder), fc.Args["filter"].(*model.ParticipantFilter))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ParticipantConnection) graphql.Marshaler {
+			return ec.marshalOParticipantConnection2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐParticipantConnection(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Group_members(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Group",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ParticipantConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Group_members_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Group_stats(ctx context.Context, field graphql.CollectedField, obj *model.Group) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Group_stats(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Group().Stats(ctx, obj, fc.Args["range"].(*model.TimeRange), fc.Args["policy"].(*model.PolicyInput), fc.Args["filter"].(*model.ParticipantFilter))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CourseAggregate) graphql.Marshaler {
+			return ec.marshalOCourseAggregate2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCourseAggregate(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Group_stats(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Group",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CourseAggregate(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Group_stats_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Grouping_id(ctx context.Context, field graphql.CollectedField, obj *model.Grouping) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Grouping_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Grouping_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Grouping", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Grouping_name(ctx context.Context, field graphql.CollectedField, obj *model.Grouping) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Grouping_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Grouping_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Grouping", field, false, false, "String")
 }
 
 func (ec *executionContext) _HostCourseStat_name(ctx context.Context, field graphql.CollectedField, obj *model.HostCourseStat) (ret graphql.Marshaler) {
@@ -3993,6 +5930,167 @@ func (ec *executionContext) fieldContext_Lap_detail(_ context.Context, field gra
 	return graphql.NewScalarFieldContext("Lap", field, false, false, "String")
 }
 
+func (ec *executionContext) _ModuleAggregate_cmid(ctx context.Context, field graphql.CollectedField, obj *model.ModuleAggregate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModuleAggregate_cmid(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cmid, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModuleAggregate_cmid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModuleAggregate", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ModuleAggregate_type(ctx context.Context, field graphql.CollectedField, obj *model.ModuleAggregate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModuleAggregate_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModuleAggregate_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModuleAggregate", field, false, false, "String")
+}
+
+func (ec *executionContext) _ModuleAggregate_name(ctx context.Context, field graphql.CollectedField, obj *model.ModuleAggregate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModuleAggregate_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ModuleAggregate_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModuleAggregate", field, false, false, "String")
+}
+
+func (ec *executionContext) _ModuleAggregate_section(ctx context.Context, field graphql.CollectedField, obj *model.ModuleAggregate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModuleAggregate_section(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Section, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOID2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ModuleAggregate_section(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModuleAggregate", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ModuleAggregate_elapsed(ctx context.Context, field graphql.CollectedField, obj *model.ModuleAggregate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModuleAggregate_elapsed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Elapsed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNDuration2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModuleAggregate_elapsed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModuleAggregate", field, false, false, "Duration")
+}
+
+func (ec *executionContext) _ModuleAggregate_events(ctx context.Context, field graphql.CollectedField, obj *model.ModuleAggregate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModuleAggregate_events(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Events, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModuleAggregate_events(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModuleAggregate", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ModuleAggregate_learners(ctx context.Context, field graphql.CollectedField, obj *model.ModuleAggregate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModuleAggregate_learners(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Learners, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModuleAggregate_learners(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ModuleAggregate", field, false, false, "Int")
+}
+
 func (ec *executionContext) _ModuleScore_cmid(ctx context.Context, field graphql.CollectedField, obj *model.ModuleScore) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4439,6 +6537,102 @@ func (ec *executionContext) fieldContext_Participant_user(_ context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _Participant_roles(ctx context.Context, field graphql.CollectedField, obj *model.Participant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Participant_roles(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Participant().Roles(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Role) graphql.Marshaler {
+			return ec.marshalNRole2ᚕgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐRoleᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Participant_roles(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Participant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Role(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Participant_groups(ctx context.Context, field graphql.CollectedField, obj *model.Participant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Participant_groups(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Participant().Groups(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Group) graphql.Marshaler {
+			return ec.marshalNGroup2ᚕgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐGroupᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Participant_groups(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Participant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Group(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Participant_enrolment(ctx context.Context, field graphql.CollectedField, obj *model.Participant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Participant_enrolment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Participant().Enrolment(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Enrolment) graphql.Marshaler {
+			return ec.marshalNEnrolment2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐEnrolment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Participant_enrolment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Participant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Enrolment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Participant_stats(ctx context.Context, field graphql.CollectedField, obj *model.Participant) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4533,6 +6727,29 @@ func (ec *executionContext) fieldContext_ParticipantConnection_pageInfo(_ contex
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _ParticipantConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.ParticipantConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ParticipantConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ParticipantConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ParticipantConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ParticipantEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ParticipantEdge) (ret graphql.Marshaler) {
@@ -5260,6 +7477,50 @@ func (ec *executionContext) fieldContext_Query_course(ctx context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_courses(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_courses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Courses(ctx, fc.Args["filter"].(*model.CourseFilter), fc.Args["orderBy"].(*model.CourseOrder), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CourseConnection) graphql.Marshaler {
+			return ec.marshalOCourseConnection2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCourseConnection(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_courses(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CourseConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_courses_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_policies(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5366,6 +7627,75 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Role_id(ctx context.Context, field graphql.CollectedField, obj *model.Role) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Role_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Role_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Role", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Role_shortname(ctx context.Context, field graphql.CollectedField, obj *model.Role) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Role_shortname(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Shortname, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Role_shortname(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Role", field, false, false, "String")
+}
+
+func (ec *executionContext) _Role_name(ctx context.Context, field graphql.CollectedField, obj *model.Role) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Role_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Role_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Role", field, false, false, "String")
 }
 
 func (ec *executionContext) _Score_course(ctx context.Context, field graphql.CollectedField, obj *model.Score) (ret graphql.Marshaler) {
@@ -5547,6 +7877,98 @@ func (ec *executionContext) fieldContext_Score_modules(_ context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _SectionAggregate_id(ctx context.Context, field graphql.CollectedField, obj *model.SectionAggregate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SectionAggregate_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SectionAggregate_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SectionAggregate", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SectionAggregate_elapsed(ctx context.Context, field graphql.CollectedField, obj *model.SectionAggregate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SectionAggregate_elapsed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Elapsed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNDuration2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SectionAggregate_elapsed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SectionAggregate", field, false, false, "Duration")
+}
+
+func (ec *executionContext) _SectionAggregate_events(ctx context.Context, field graphql.CollectedField, obj *model.SectionAggregate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SectionAggregate_events(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Events, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SectionAggregate_events(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SectionAggregate", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SectionAggregate_learners(ctx context.Context, field graphql.CollectedField, obj *model.SectionAggregate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SectionAggregate_learners(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Learners, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SectionAggregate_learners(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SectionAggregate", field, false, false, "Int")
+}
+
 func (ec *executionContext) _SectionStat_id(ctx context.Context, field graphql.CollectedField, obj *model.SectionStat) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5637,6 +8059,75 @@ func (ec *executionContext) _SectionStat_events(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_SectionStat_events(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SectionStat", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SeriesPoint_start(ctx context.Context, field graphql.CollectedField, obj *model.SeriesPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SeriesPoint_start(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Start, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Time) graphql.Marshaler {
+			return ec.marshalNTime2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SeriesPoint_start(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SeriesPoint", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SeriesPoint_elapsed(ctx context.Context, field graphql.CollectedField, obj *model.SeriesPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SeriesPoint_elapsed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Elapsed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNDuration2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SeriesPoint_elapsed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SeriesPoint", field, false, false, "Duration")
+}
+
+func (ec *executionContext) _SeriesPoint_events(ctx context.Context, field graphql.CollectedField, obj *model.SeriesPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SeriesPoint_events(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Events, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SeriesPoint_events(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SeriesPoint", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Session_start(ctx context.Context, field graphql.CollectedField, obj *model.Session) (ret graphql.Marshaler) {
@@ -7947,6 +10438,265 @@ func UnmarshalCourseBy(ctx context.Context, raw any) (model.CourseBy, error) {
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCourseFilter(ctx context.Context, obj any) (model.CourseFilter, error) {
+	var it model.CourseFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"search", "category", "visible"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "search":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("search"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Search = data
+		case "category":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("category"))
+			data, err := ec.unmarshalOID2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Category = data
+		case "visible":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("visible"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Visible = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCourseFilter unmarshals raw into the CourseFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCourseFilter(ctx context.Context, raw any) (model.CourseFilter, error) {
+	var out model.CourseFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CourseFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCourseOrder(ctx context.Context, obj any) (model.CourseOrder, error) {
+	var it model.CourseOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["field"]; !present {
+		asMap["field"] = "ID"
+	}
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"field", "direction"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNCourseOrderField2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCourseOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCourseOrder unmarshals raw into the CourseOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCourseOrder(ctx context.Context, raw any) (model.CourseOrder, error) {
+	var out model.CourseOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CourseOrder", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputParticipantFilter(ctx context.Context, obj any) (model.ParticipantFilter, error) {
+	var it model.ParticipantFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"minTotal", "maxTotal", "inactiveSince", "neverActive", "roles", "groups", "activeEnrolmentOnly", "withTimeOnly"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "minTotal":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minTotal"))
+			data, err := ec.unmarshalODuration2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MinTotal = data
+		case "maxTotal":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxTotal"))
+			data, err := ec.unmarshalODuration2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxTotal = data
+		case "inactiveSince":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("inactiveSince"))
+			data, err := ec.unmarshalOTime2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.InactiveSince = data
+		case "neverActive":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("neverActive"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NeverActive = data
+		case "roles":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roles"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Roles = data
+		case "groups":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groups"))
+			data, err := ec.unmarshalOID2ᚕint64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Groups = data
+		case "activeEnrolmentOnly":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activeEnrolmentOnly"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ActiveEnrolmentOnly = data
+		case "withTimeOnly":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("withTimeOnly"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WithTimeOnly = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalParticipantFilter unmarshals raw into the ParticipantFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalParticipantFilter(ctx context.Context, raw any) (model.ParticipantFilter, error) {
+	var out model.ParticipantFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ParticipantFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputParticipantOrder(ctx context.Context, obj any) (model.ParticipantOrder, error) {
+	var it model.ParticipantOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["field"]; !present {
+		asMap["field"] = "ID"
+	}
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"field", "direction"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNParticipantOrderField2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐParticipantOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalParticipantOrder unmarshals raw into the ParticipantOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalParticipantOrder(ctx context.Context, raw any) (model.ParticipantOrder, error) {
+	var out model.ParticipantOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ParticipantOrder", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputPolicyInput(ctx context.Context, obj any) (model.PolicyInput, error) {
 	var it model.PolicyInput
 	if obj == nil {
@@ -8341,12 +11091,204 @@ func (ec *executionContext) _Course(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "visible":
+			out.Values[i] = ec._Course_visible(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "startDate":
+			out.Values[i] = ec._Course_startDate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "participants":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Course_participants(ctx, field, obj)
 				})
+		case "stats":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Course_stats(ctx, field, obj)
+				})
+		case "groups":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Course_groups(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var courseAggregateImplementors = []string{"CourseAggregate"}
+
+func (ec *executionContext) _CourseAggregate(ctx context.Context, sel ast.SelectionSet, obj *model.CourseAggregate) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, courseAggregateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CourseAggregate")
+		case "learners":
+			out.Values[i] = ec._CourseAggregate_learners(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "activeLearners":
+			out.Values[i] = ec._CourseAggregate_activeLearners(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "total":
+			out.Values[i] = ec._CourseAggregate_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "events":
+			out.Values[i] = ec._CourseAggregate_events(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "mean":
+			out.Values[i] = ec._CourseAggregate_mean(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "median":
+			out.Values[i] = ec._CourseAggregate_median(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "p90":
+			out.Values[i] = ec._CourseAggregate_p90(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "firstAccess":
+			out.Values[i] = ec._CourseAggregate_firstAccess(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastAccess":
+			out.Values[i] = ec._CourseAggregate_lastAccess(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "modules":
+			out.Values[i] = ec._CourseAggregate_modules(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "sections":
+			out.Values[i] = ec._CourseAggregate_sections(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "series":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CourseAggregate_series(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var courseConnectionImplementors = []string{"CourseConnection"}
+
+func (ec *executionContext) _CourseConnection(ctx context.Context, sel ast.SelectionSet, obj *model.CourseConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, courseConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CourseConnection")
+		case "edges":
+			out.Values[i] = ec._CourseConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._CourseConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._CourseConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var courseEdgeImplementors = []string{"CourseEdge"}
+
+func (ec *executionContext) _CourseEdge(ctx context.Context, sel ast.SelectionSet, obj *model.CourseEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, courseEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CourseEdge")
+		case "cursor":
+			out.Values[i] = ec._CourseEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._CourseEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -8482,6 +11424,147 @@ func (ec *executionContext) _DayStat(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "events":
 			out.Values[i] = ec._DayStat_events(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var enrolmentImplementors = []string{"Enrolment"}
+
+func (ec *executionContext) _Enrolment(ctx context.Context, sel ast.SelectionSet, obj *model.Enrolment) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, enrolmentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Enrolment")
+		case "start":
+			out.Values[i] = ec._Enrolment_start(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "end":
+			out.Values[i] = ec._Enrolment_end(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "active":
+			out.Values[i] = ec._Enrolment_active(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var groupImplementors = []string{"Group"}
+
+func (ec *executionContext) _Group(ctx context.Context, sel ast.SelectionSet, obj *model.Group) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, groupImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Group")
+		case "id":
+			out.Values[i] = ec._Group_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._Group_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "idnumber":
+			out.Values[i] = ec._Group_idnumber(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "groupings":
+			out.Values[i] = ec._Group_groupings(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "members":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Group_members(ctx, field, obj)
+				})
+		case "stats":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Group_stats(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var groupingImplementors = []string{"Grouping"}
+
+func (ec *executionContext) _Grouping(ctx context.Context, sel ast.SelectionSet, obj *model.Grouping) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, groupingImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Grouping")
+		case "id":
+			out.Values[i] = ec._Grouping_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._Grouping_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -8749,6 +11832,69 @@ func (ec *executionContext) _Lap(ctx context.Context, sel ast.SelectionSet, obj 
 	return out
 }
 
+var moduleAggregateImplementors = []string{"ModuleAggregate"}
+
+func (ec *executionContext) _ModuleAggregate(ctx context.Context, sel ast.SelectionSet, obj *model.ModuleAggregate) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, moduleAggregateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ModuleAggregate")
+		case "cmid":
+			out.Values[i] = ec._ModuleAggregate_cmid(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "type":
+			out.Values[i] = ec._ModuleAggregate_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._ModuleAggregate_name(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "section":
+			out.Values[i] = ec._ModuleAggregate_section(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "elapsed":
+			out.Values[i] = ec._ModuleAggregate_elapsed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "events":
+			out.Values[i] = ec._ModuleAggregate_events(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "learners":
+			out.Values[i] = ec._ModuleAggregate_learners(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var moduleScoreImplementors = []string{"ModuleScore"}
 
 func (ec *executionContext) _ModuleScore(ctx context.Context, sel ast.SelectionSet, obj *model.ModuleScore) graphql.Marshaler {
@@ -8940,6 +12086,24 @@ func (ec *executionContext) _Participant(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "roles":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Participant_roles(ctx, field, obj)
+				})
+		case "groups":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Participant_groups(ctx, field, obj)
+				})
+		case "enrolment":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Participant_enrolment(ctx, field, obj)
+				})
 		case "stats":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -8981,6 +12145,11 @@ func (ec *executionContext) _ParticipantConnection(ctx context.Context, sel ast.
 			}
 		case "pageInfo":
 			out.Values[i] = ec._ParticipantConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._ParticipantConnection_totalCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -9247,6 +12416,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_course(ctx, field)
 				})
+		case "courses":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_courses(ctx, field)
+				})
 		case "policies":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -9266,6 +12441,49 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var roleImplementors = []string{"Role"}
+
+func (ec *executionContext) _Role(ctx context.Context, sel ast.SelectionSet, obj *model.Role) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, roleImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Role")
+		case "id":
+			out.Values[i] = ec._Role_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "shortname":
+			out.Values[i] = ec._Role_shortname(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._Role_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -9348,6 +12566,54 @@ func (ec *executionContext) _Score(ctx context.Context, sel ast.SelectionSet, ob
 	return out
 }
 
+var sectionAggregateImplementors = []string{"SectionAggregate"}
+
+func (ec *executionContext) _SectionAggregate(ctx context.Context, sel ast.SelectionSet, obj *model.SectionAggregate) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sectionAggregateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SectionAggregate")
+		case "id":
+			out.Values[i] = ec._SectionAggregate_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "elapsed":
+			out.Values[i] = ec._SectionAggregate_elapsed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "events":
+			out.Values[i] = ec._SectionAggregate_events(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "learners":
+			out.Values[i] = ec._SectionAggregate_learners(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var sectionStatImplementors = []string{"SectionStat"}
 
 func (ec *executionContext) _SectionStat(ctx context.Context, sel ast.SelectionSet, obj *model.SectionStat) graphql.Marshaler {
@@ -9376,6 +12642,49 @@ func (ec *executionContext) _SectionStat(ctx context.Context, sel ast.SelectionS
 			}
 		case "events":
 			out.Values[i] = ec._SectionStat_events(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var seriesPointImplementors = []string{"SeriesPoint"}
+
+func (ec *executionContext) _SeriesPoint(ctx context.Context, sel ast.SelectionSet, obj *model.SeriesPoint) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, seriesPointImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SeriesPoint")
+		case "start":
+			out.Values[i] = ec._SeriesPoint_start(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "elapsed":
+			out.Values[i] = ec._SeriesPoint_elapsed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "events":
+			out.Values[i] = ec._SeriesPoint_events(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -10221,9 +13530,47 @@ func (ec *executionContext) marshalNBucket2githubᚗcomᚋusestatsᚋusestatsᚋ
 	return v
 }
 
+func (ec *executionContext) marshalNCourse2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCourse(ctx context.Context, sel ast.SelectionSet, v *model.Course) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Course!")
+		return graphql.Null
+	}
+	return ec._Course(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNCourseBy2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCourseBy(ctx context.Context, v any) (model.CourseBy, error) {
 	res, err := ec.unmarshalInputCourseBy(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCourseEdge2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCourseEdge(ctx context.Context, sel ast.SelectionSet, v model.CourseEdge) graphql.Marshaler {
+	return ec._CourseEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNCourseEdge2ᚕgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCourseEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.CourseEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 32, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCourseEdge2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCourseEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNCourseOrderField2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCourseOrderField(ctx context.Context, v any) (model.CourseOrderField, error) {
+	var res model.CourseOrderField
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCourseOrderField2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCourseOrderField(ctx context.Context, sel ast.SelectionSet, v model.CourseOrderField) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNCourseStat2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCourseStat(ctx context.Context, sel ast.SelectionSet, v model.CourseStat) graphql.Marshaler {
@@ -10280,6 +13627,14 @@ func (ec *executionContext) marshalNDuration2int64(ctx context.Context, sel ast.
 	return res
 }
 
+func (ec *executionContext) marshalNEnrolment2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐEnrolment(ctx context.Context, sel ast.SelectionSet, v *model.Enrolment) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Enrolment!")
+		return graphql.Null
+	}
+	return ec._Enrolment(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
 	res, err := graphql.UnmarshalFloatContext(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -10292,6 +13647,46 @@ func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
 	}
 	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) marshalNGroup2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐGroup(ctx context.Context, sel ast.SelectionSet, v model.Group) graphql.Marshaler {
+	return ec._Group(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNGroup2ᚕgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Group) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 32, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNGroup2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐGroup(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNGrouping2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐGrouping(ctx context.Context, sel ast.SelectionSet, v model.Grouping) graphql.Marshaler {
+	return ec._Grouping(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNGrouping2ᚕgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐGroupingᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Grouping) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 32, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNGrouping2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐGrouping(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNHostCourseStat2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐHostCourseStat(ctx context.Context, sel ast.SelectionSet, v model.HostCourseStat) graphql.Marshaler {
@@ -10395,6 +13790,26 @@ func (ec *executionContext) marshalNLap2githubᚗcomᚋusestatsᚋusestatsᚋmod
 	return ec._Lap(ctx, sel, &v)
 }
 
+func (ec *executionContext) marshalNModuleAggregate2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐModuleAggregate(ctx context.Context, sel ast.SelectionSet, v model.ModuleAggregate) graphql.Marshaler {
+	return ec._ModuleAggregate(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNModuleAggregate2ᚕgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐModuleAggregateᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ModuleAggregate) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 32, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNModuleAggregate2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐModuleAggregate(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNModuleScore2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐModuleScore(ctx context.Context, sel ast.SelectionSet, v model.ModuleScore) graphql.Marshaler {
 	return ec._ModuleScore(ctx, sel, &v)
 }
@@ -10435,6 +13850,16 @@ func (ec *executionContext) marshalNModuleStat2ᚕgithubᚗcomᚋusestatsᚋuses
 	return ret
 }
 
+func (ec *executionContext) unmarshalNOrderDirection2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐOrderDirection(ctx context.Context, v any) (model.OrderDirection, error) {
+	var res model.OrderDirection
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNOrderDirection2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐOrderDirection(ctx context.Context, sel ast.SelectionSet, v model.OrderDirection) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "PageInfo!")
@@ -10469,6 +13894,16 @@ func (ec *executionContext) marshalNParticipantEdge2ᚕgithubᚗcomᚋusestats�
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNParticipantOrderField2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐParticipantOrderField(ctx context.Context, v any) (model.ParticipantOrderField, error) {
+	var res model.ParticipantOrderField
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNParticipantOrderField2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐParticipantOrderField(ctx context.Context, sel ast.SelectionSet, v model.ParticipantOrderField) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNPolicy2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐPolicy(ctx context.Context, sel ast.SelectionSet, v model.Policy) graphql.Marshaler {
@@ -10507,6 +13942,46 @@ func (ec *executionContext) marshalNPolicyParameters2ᚖgithubᚗcomᚋusestats�
 	return ec._PolicyParameters(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNRole2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐRole(ctx context.Context, sel ast.SelectionSet, v model.Role) graphql.Marshaler {
+	return ec._Role(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNRole2ᚕgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐRoleᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Role) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 32, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRole2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐRole(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSectionAggregate2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐSectionAggregate(ctx context.Context, sel ast.SelectionSet, v model.SectionAggregate) graphql.Marshaler {
+	return ec._SectionAggregate(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNSectionAggregate2ᚕgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐSectionAggregateᚄ(ctx context.Context, sel ast.SelectionSet, v []model.SectionAggregate) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 32, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSectionAggregate2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐSectionAggregate(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNSectionStat2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐSectionStat(ctx context.Context, sel ast.SelectionSet, v model.SectionStat) graphql.Marshaler {
 	return ec._SectionStat(ctx, sel, &v)
 }
@@ -10516,6 +13991,26 @@ func (ec *executionContext) marshalNSectionStat2ᚕgithubᚗcomᚋusestatsᚋuse
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSectionStat2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐSectionStat(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSeriesPoint2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐSeriesPoint(ctx context.Context, sel ast.SelectionSet, v model.SeriesPoint) graphql.Marshaler {
+	return ec._SeriesPoint(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNSeriesPoint2ᚕgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐSeriesPointᚄ(ctx context.Context, sel ast.SelectionSet, v []model.SeriesPoint) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 32, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSeriesPoint2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐSeriesPoint(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -10842,6 +14337,36 @@ func (ec *executionContext) marshalOCourse2ᚖgithubᚗcomᚋusestatsᚋusestats
 	return ec._Course(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOCourseAggregate2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCourseAggregate(ctx context.Context, sel ast.SelectionSet, v *model.CourseAggregate) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CourseAggregate(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOCourseConnection2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCourseConnection(ctx context.Context, sel ast.SelectionSet, v *model.CourseConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CourseConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOCourseFilter2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCourseFilter(ctx context.Context, v any) (*model.CourseFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputCourseFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOCourseOrder2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCourseOrder(ctx context.Context, v any) (*model.CourseOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputCourseOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalOCourseStat2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCourseStat(ctx context.Context, sel ast.SelectionSet, v *model.CourseStat) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -10882,6 +14407,22 @@ func (ec *executionContext) marshalOFloat2ᚖfloat64(ctx context.Context, sel as
 	_ = sel
 	res := graphql.MarshalFloatContext(*v)
 	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) unmarshalOGranularity2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐGranularity(ctx context.Context, v any) (*model.Granularity, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.Granularity)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOGranularity2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐGranularity(ctx context.Context, sel ast.SelectionSet, v *model.Granularity) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalOHostError2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐHostError(ctx context.Context, sel ast.SelectionSet, v *model.HostError) graphql.Marshaler {
@@ -10986,6 +14527,22 @@ func (ec *executionContext) marshalOParticipantConnection2ᚖgithubᚗcomᚋuses
 		return graphql.Null
 	}
 	return ec._ParticipantConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOParticipantFilter2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐParticipantFilter(ctx context.Context, v any) (*model.ParticipantFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputParticipantFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOParticipantOrder2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐParticipantOrder(ctx context.Context, v any) (*model.ParticipantOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputParticipantOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOPolicyInput2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐPolicyInput(ctx context.Context, v any) (*model.PolicyInput, error) {

@@ -112,6 +112,8 @@ type Course struct {
 	Fullname  string
 	IDNumber  string
 	Category  int64
+	Visible   bool
+	StartDate *Time
 }
 
 // CourseStat is one user's time in one course.
@@ -177,9 +179,51 @@ type StatsQuery struct {
 }
 
 // Participant is a participant of a course; Stats resolves their time in
-// InCourse for Query.
+// InCourse for Query. Member is what the roster says of them (roles,
+// groups, enrolment).
 type Participant struct {
 	User     *User
 	InCourse int64
 	Query    StatsQuery
+	Member   aggregation.Member
+}
+
+// Group is a group of a course.
+type Group struct {
+	ID        int64
+	CourseID  int64
+	Name      string
+	Idnumber  string
+	Groupings []Grouping
+}
+
+// CourseAggregate is a course summed up over a population of its
+// participants; Days (one list per participant with time) and Query are
+// what its series are built from.
+type CourseAggregate struct {
+	Learners       int
+	ActiveLearners int
+	Total          int64
+	Events         int
+	Mean           int64
+	Median         int64
+	P90            int64
+	FirstAccess    *Time
+	LastAccess     *Time
+	Modules        []ModuleAggregate
+	Sections       []SectionAggregate
+	Days           [][]aggregation.DayStat
+	Query          StatsQuery
+}
+
+// ModuleAggregate is one activity summed up over a population; its name
+// is filled for the whole aggregate at once (nil for a deleted activity).
+type ModuleAggregate struct {
+	Cmid     int64
+	Type     string
+	Name     *string
+	Section  *int64
+	Elapsed  int64
+	Events   int
+	Learners int
 }

@@ -16,12 +16,54 @@ type CourseBy struct {
 	Idnumber  *string `json:"idnumber,omitempty"`
 }
 
+type CourseConnection struct {
+	Edges    []CourseEdge `json:"edges"`
+	PageInfo *PageInfo    `json:"pageInfo"`
+	// How many courses match, on every page.
+	TotalCount int `json:"totalCount"`
+}
+
+type CourseEdge struct {
+	Cursor string  `json:"cursor"`
+	Node   *Course `json:"node"`
+}
+
+// Narrows Query.courses; omitted fields match every course.
+type CourseFilter struct {
+	// Case-insensitive substring of the full name, short name or idnumber.
+	Search *string `json:"search,omitempty"`
+	// Courses of one category.
+	Category *int64 `json:"category,omitempty"`
+	// Visible (true) or hidden (false) courses.
+	Visible *bool `json:"visible,omitempty"`
+}
+
+// The order of Query.courses; ties are in id order.
+type CourseOrder struct {
+	Field     CourseOrderField `json:"field"`
+	Direction OrderDirection   `json:"direction"`
+}
+
 // The time of one calendar day.
 type DayStat struct {
 	// YYYY-MM-DD in the site's time zone.
 	Date    string `json:"date"`
 	Elapsed int64  `json:"elapsed"`
 	Events  int    `json:"events"`
+}
+
+// A participant's enrolments in a course together: the earliest start, the
+// latest end (null: one has no end) and whether one is active.
+type Enrolment struct {
+	Start  *Time `json:"start,omitempty"`
+	End    *Time `json:"end,omitempty"`
+	Active bool  `json:"active"`
+}
+
+// A grouping of a course's groups.
+type Grouping struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
 }
 
 // One course's time on a host, named as that host names it.
@@ -103,11 +145,39 @@ type PageInfo struct {
 type ParticipantConnection struct {
 	Edges    []ParticipantEdge `json:"edges"`
 	PageInfo *PageInfo         `json:"pageInfo"`
+	// How many participants the filter keeps, on every page.
+	TotalCount int `json:"totalCount"`
 }
 
 type ParticipantEdge struct {
 	Cursor string       `json:"cursor"`
 	Node   *Participant `json:"node"`
+}
+
+// Keeps the participants that match every given field.
+type ParticipantFilter struct {
+	// At least this much time in the course.
+	MinTotal *int64 `json:"minTotal,omitempty"`
+	// At most this much time in the course.
+	MaxTotal *int64 `json:"maxTotal,omitempty"`
+	// No counted event in the course at or after this time (never active included).
+	InactiveSince *Time `json:"inactiveSince,omitempty"`
+	// Only participants without any time in the course.
+	NeverActive *bool `json:"neverActive,omitempty"`
+	// Participants with any of these roles (short names: student, editingteacher, …).
+	Roles []string `json:"roles,omitempty"`
+	// Members of any of these groups.
+	Groups []int64 `json:"groups,omitempty"`
+	// Only participants with an active enrolment (enrolment and method enabled).
+	ActiveEnrolmentOnly *bool `json:"activeEnrolmentOnly,omitempty"`
+	// Only participants with time in the course.
+	WithTimeOnly *bool `json:"withTimeOnly,omitempty"`
+}
+
+// The order of a participant list; ties are in user id order.
+type ParticipantOrder struct {
+	Field     ParticipantOrderField `json:"field"`
+	Direction OrderDirection        `json:"direction"`
 }
 
 // A time policy: its identity and every rule.
@@ -182,10 +252,35 @@ type PolicyParameters struct {
 	Scorm bool `json:"scorm"`
 }
 
+// A role as the site names it.
+type Role struct {
+	ID int64 `json:"id"`
+	// student, editingteacher, …
+	Shortname string `json:"shortname"`
+	// The site's custom name; empty when the role has none.
+	Name string `json:"name"`
+}
+
+// One section summed up over a population; id 0 is the unknown section.
+type SectionAggregate struct {
+	ID       int64 `json:"id"`
+	Elapsed  int64 `json:"elapsed"`
+	Events   int   `json:"events"`
+	Learners int   `json:"learners"`
+}
+
 // One section's activity time; id 0 is the unknown section.
 type SectionStat struct {
 	ID      int64 `json:"id"`
 	Unknown bool  `json:"unknown"`
+	Elapsed int64 `json:"elapsed"`
+	Events  int   `json:"events"`
+}
+
+// The time of one bucket of a series.
+type SeriesPoint struct {
+	// The bucket's first second.
+	Start   Time  `json:"start"`
 	Elapsed int64 `json:"elapsed"`
 	Events  int   `json:"events"`
 }
@@ -367,6 +462,246 @@ func (e *Bucket) UnmarshalJSON(b []byte) error {
 }
 
 func (e Bucket) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type CourseOrderField string
+
+const (
+	CourseOrderFieldID        CourseOrderField = "ID"
+	CourseOrderFieldFullname  CourseOrderField = "FULLNAME"
+	CourseOrderFieldShortname CourseOrderField = "SHORTNAME"
+	// course.startdate
+	CourseOrderFieldStart CourseOrderField = "START"
+)
+
+var AllCourseOrderField = []CourseOrderField{
+	CourseOrderFieldID,
+	CourseOrderFieldFullname,
+	CourseOrderFieldShortname,
+	CourseOrderFieldStart,
+}
+
+func (e CourseOrderField) IsValid() bool {
+	switch e {
+	case CourseOrderFieldID, CourseOrderFieldFullname, CourseOrderFieldShortname, CourseOrderFieldStart:
+		return true
+	}
+	return false
+}
+
+func (e CourseOrderField) String() string {
+	return string(e)
+}
+
+func (e *CourseOrderField) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = CourseOrderField(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid CourseOrderField", str)
+	}
+	return nil
+}
+
+func (e CourseOrderField) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *CourseOrderField) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e CourseOrderField) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type Granularity string
+
+const (
+	GranularityHour Granularity = "HOUR"
+	GranularityDay  Granularity = "DAY"
+	// ISO weeks, from Monday.
+	GranularityWeek  Granularity = "WEEK"
+	GranularityMonth Granularity = "MONTH"
+)
+
+var AllGranularity = []Granularity{
+	GranularityHour,
+	GranularityDay,
+	GranularityWeek,
+	GranularityMonth,
+}
+
+func (e Granularity) IsValid() bool {
+	switch e {
+	case GranularityHour, GranularityDay, GranularityWeek, GranularityMonth:
+		return true
+	}
+	return false
+}
+
+func (e Granularity) String() string {
+	return string(e)
+}
+
+func (e *Granularity) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Granularity(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Granularity", str)
+	}
+	return nil
+}
+
+func (e Granularity) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Granularity) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Granularity) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type OrderDirection string
+
+const (
+	OrderDirectionAsc  OrderDirection = "ASC"
+	OrderDirectionDesc OrderDirection = "DESC"
+)
+
+var AllOrderDirection = []OrderDirection{
+	OrderDirectionAsc,
+	OrderDirectionDesc,
+}
+
+func (e OrderDirection) IsValid() bool {
+	switch e {
+	case OrderDirectionAsc, OrderDirectionDesc:
+		return true
+	}
+	return false
+}
+
+func (e OrderDirection) String() string {
+	return string(e)
+}
+
+func (e *OrderDirection) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = OrderDirection(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid OrderDirection", str)
+	}
+	return nil
+}
+
+func (e OrderDirection) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *OrderDirection) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e OrderDirection) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ParticipantOrderField string
+
+const (
+	ParticipantOrderFieldID ParticipantOrderField = "ID"
+	// Time in the course.
+	ParticipantOrderFieldTotal ParticipantOrderField = "TOTAL"
+	// Last counted event in the course (never active: earliest).
+	ParticipantOrderFieldLastAccess ParticipantOrderField = "LAST_ACCESS"
+	// Last name, then first name (case-insensitive).
+	ParticipantOrderFieldName ParticipantOrderField = "NAME"
+	// Final course grade; participants without one come last in both directions.
+	ParticipantOrderFieldGrade ParticipantOrderField = "GRADE"
+)
+
+var AllParticipantOrderField = []ParticipantOrderField{
+	ParticipantOrderFieldID,
+	ParticipantOrderFieldTotal,
+	ParticipantOrderFieldLastAccess,
+	ParticipantOrderFieldName,
+	ParticipantOrderFieldGrade,
+}
+
+func (e ParticipantOrderField) IsValid() bool {
+	switch e {
+	case ParticipantOrderFieldID, ParticipantOrderFieldTotal, ParticipantOrderFieldLastAccess, ParticipantOrderFieldName, ParticipantOrderFieldGrade:
+		return true
+	}
+	return false
+}
+
+func (e ParticipantOrderField) String() string {
+	return string(e)
+}
+
+func (e *ParticipantOrderField) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ParticipantOrderField(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ParticipantOrderField", str)
+	}
+	return nil
+}
+
+func (e ParticipantOrderField) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ParticipantOrderField) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ParticipantOrderField) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -19,11 +19,17 @@ func userModel(u aggregation.UserInfo, acc model.Access) *model.User {
 }
 
 func courseModel(c aggregation.CourseInfo) *model.Course {
-	return &model.Course{ID: c.ID, Shortname: c.ShortName, Fullname: c.FullName, IDNumber: c.IDNumber, Category: c.Category}
+	m := &model.Course{ID: c.ID, Shortname: c.ShortName, Fullname: c.FullName, IDNumber: c.IDNumber, Category: c.Category, Visible: c.Visible}
+	m.StartDate = model.UnixPtr(c.StartDate, c.StartDate != 0)
+	return m
 }
 
 func courseInfo(c *model.Course) aggregation.CourseInfo {
-	return aggregation.CourseInfo{ID: c.ID, ShortName: c.Shortname, FullName: c.Fullname, IDNumber: c.IDNumber, Category: c.Category}
+	info := aggregation.CourseInfo{ID: c.ID, ShortName: c.Shortname, FullName: c.Fullname, IDNumber: c.IDNumber, Category: c.Category, Visible: c.Visible}
+	if c.StartDate != nil {
+		info.StartDate = c.StartDate.Unix
+	}
+	return info
 }
 
 func policyModel(p aggregation.Policy) *model.Policy {

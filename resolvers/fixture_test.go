@@ -240,6 +240,8 @@ var tokens = map[string]string{
 	"ws-token": "ws",
 	// Both scopes of learner9: the self scope reads everything of them.
 	"self9-and-course5": "user:9:self course:5:read",
+	// A teacher of group 51 (course 5) only.
+	"group51-token": "group:51:read",
 }
 
 func authenticate(ctx context.Context, token string) (aggregation.Scopes, error) {
@@ -305,6 +307,7 @@ func (e *env) service(loc *time.Location, workers int, policies *aggregation.Pol
 	logger := slog.New(slog.NewJSONHandler(&lockedWriter{w: e.log}, nil))
 	s, err := aggregation.NewService(aggregation.ServiceConfig{
 		Logs: e.logs, Location: loc, Now: func() int64 { return far }, Workers: workers, Policies: policies,
+		Roster: e.dir, Grades: e.dir,
 		OnPanic: func(v any, stack []byte) { logger.Error("query service: panic", "panic", v, "stack", string(stack)) },
 	})
 	if err != nil {

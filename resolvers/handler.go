@@ -167,7 +167,7 @@ func (r *Resolver) middleware(srv http.Handler) http.Handler {
 		defer cancel()
 		rq := &request{
 			now:      r.cfg.Now(),
-			loaders:  newLoaders(r.cfg.Directory),
+			loaders:  newLoaders(r.cfg.Directory, r.cfg.Service),
 			stats:    map[statsKey]*statsEntry{},
 			explains: map[explainKey]*explainEntry{},
 		}

@@ -357,7 +357,7 @@ func TestInternalErrors(t *testing.T) {
 	}
 	// A panic in the lookups prefetched for a participants page (grades,
 	// activity names) fails those fields, not the request or the server.
-	for _, method := range []string{"Grades", "Modules", "Participants"} {
+	for _, method := range []string{"Grades", "Modules", "CourseMembers"} {
 		e.dir.SetPanics("Users", method)
 		r = e.post("site-token", "application/json", `{ policies { name } course(by: {id: 5}) { participants(first: 10) {
 		  edges { node { stats { total modules { name } grade { grade } } } } } } }`, nil)

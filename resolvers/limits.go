@@ -98,8 +98,22 @@ func complexity() graph.ComplexityRoot {
 	c.Query.Users = func(child int, _ *model.UserFilter, first *int, _ *string) int {
 		return 1 + rows(first, defaultPage, maxPage)*child
 	}
-	c.Course.Participants = func(child int, first *int, _ *string, _ *model.TimeRange, _ *model.PolicyInput, _ *model.StatsScope) int {
+	c.Course.Participants = func(child int, first *int, _ *string, _ *model.TimeRange, _ *model.PolicyInput, _ *model.StatsScope, _ *model.ParticipantOrder, _ *model.ParticipantFilter) int {
 		return 1 + rows(first, defaultPage, maxPage)*child
+	}
+	c.Group.Members = func(child int, first *int, _ *string, _ *model.TimeRange, _ *model.PolicyInput, _ *model.StatsScope, _ *model.ParticipantOrder, _ *model.ParticipantFilter) int {
+		return 1 + rows(first, defaultPage, maxPage)*child
+	}
+	c.Query.Courses = func(child int, _ *model.CourseFilter, _ *model.CourseOrder, first *int, _ *string) int {
+		return 1 + rows(first, defaultPage, maxPage)*child
+	}
+	// An aggregate answers every participant of its course: as dear as a
+	// full page of them.
+	c.Course.Stats = func(child int, _ *model.TimeRange, _ *model.PolicyInput, _ *model.ParticipantFilter) int {
+		return maxPage + child
+	}
+	c.Group.Stats = func(child int, _ *model.TimeRange, _ *model.PolicyInput, _ *model.ParticipantFilter) int {
+		return maxPage + child
 	}
 	c.UserStats.Explain = func(child int, limit, _ *int) int {
 		// Laps come from one scan and are cheap to list: a tenth each.

@@ -51,10 +51,10 @@ func TestParticipantsBatchLookups(t *testing.T) {
 	}
 	wantEqual(t, "learner7 among them", edges[0].Node.Stats.Total, int64(2050))
 	wantEqual(t, "Directory calls", e.dir.Calls(), map[string]int{
-		"Courses":      1, // course(by: {id: 5}); then primed for every row
-		"Participants": 1,
-		"Grades":       1,
-		"Modules":      1, // the activities of every row and of every grade
+		"Courses":       1, // course(by: {id: 5}); then primed for every row
+		"CourseMembers": 1,
+		"Grades":        1,
+		"Modules":       1, // the activities of every row and of every grade
 	})
 }
 

@@ -25,9 +25,12 @@ type loaders struct {
 	courses *dataloadgen.Loader[int64, aggregation.CourseInfo]
 	modules *dataloadgen.Loader[int64, aggregation.ModuleInfo]
 	grades  *dataloadgen.Loader[gradeKey, aggregation.CourseGrade]
+	// groups: a course's groups (Service.CourseGroups), one read per
+	// course and request.
+	groups *dataloadgen.Loader[int64, []aggregation.GroupInfo]
 }
 
-func newLoaders(dir aggregation.Directory) *loaders {
+func newLoaders(dir aggregation.Directory, svc *aggregation.Service) *loaders {
 	wait := dataloadgen.WithWait(loaderWait)
 	return &loaders{
 		users: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []int64) (map[int64]aggregation.UserInfo, error) {
@@ -41,6 +44,17 @@ func newLoaders(dir aggregation.Directory) *loaders {
 		}, wait),
 		grades: dataloadgen.NewMappedLoader(func(ctx context.Context, keys []gradeKey) (map[gradeKey]aggregation.CourseGrade, error) {
 			return fetchGrades(ctx, dir, keys)
+		}, wait),
+		groups: dataloadgen.NewMappedLoader(func(ctx context.Context, courses []int64) (map[int64][]aggregation.GroupInfo, error) {
+			out := make(map[int64][]aggregation.GroupInfo, len(courses))
+			for _, c := range courses {
+				gs, err := svc.CourseGroups(ctx, c)
+				if err != nil {
+					return nil, err
+				}
+				out[c] = gs
+			}
+			return out, nil
 		}, wait),
 	}
 }

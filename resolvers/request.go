@@ -151,6 +151,20 @@ func query(q model.StatsQuery) aggregation.Query {
 	return aggregation.Query{Policy: q.Policy, Window: q.Window, Now: q.Now}
 }
 
+// prime keeps a result the service already answered for the fields
+// that will ask for it (unless the request holds one already).
+func (rq *request) prime(userID int64, q model.StatsQuery, res *aggregation.Result) {
+	k := keyOf(userID, q)
+	rq.mu.Lock()
+	defer rq.mu.Unlock()
+	if rq.stats[k] != nil {
+		return
+	}
+	e := &statsEntry{res: res}
+	e.once.Do(func() {})
+	rq.stats[k] = e
+}
+
 // compute returns the user's result for the query, computing it at most
 // once per request however many fields ask for it.
 func (r *Resolver) compute(ctx context.Context, userID int64, q model.StatsQuery) (*aggregation.Result, error) {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"slices"
 
-	"github.com/99designs/gqlgen/graphql"
 	"github.com/vikstrous/dataloadgen"
 
 	"github.com/usestats/usestats/aggregation"
@@ -177,68 +176,15 @@ func (r *Resolver) findCourse(ctx context.Context, by model.CourseBy) (*model.Co
 		return nil, err
 	}
 	if !scopes.CanReadCourse(info.ID) {
-		return nil, forbidden("this token may not read that course")
+		// A group token reads the course of its groups.
+		if _, err := r.viewOf(ctx, info.ID); err != nil {
+			if aggregation.ErrorCode(err) == aggregation.EForbidden {
+				return nil, forbidden("this token may not read that course")
+			}
+			return nil, err
+		}
 	}
 	return courseModel(info), nil
-}
-
-// participants resolves Course.participants: site:read or the course's
-// read scope, whatever path led to the course. When the page's statistics
-// are selected they are computed here, the whole page at once, and the
-// grades and activity names they show are fetched in one batch each, so
-// the page costs one Directory call per kind, not one per row.
-func (r *Resolver) participants(ctx context.Context, course *model.Course, first *int, after *string, rng *model.TimeRange, pol *model.PolicyInput, scope *model.StatsScope) (*model.ParticipantConnection, error) {
-	scopes := scopesOf(ctx)
-	if !scopes.CanReadCourse(course.ID) {
-		return nil, forbidden("reading the participants of course %d needs site:read or course:%d:read", course.ID, course.ID)
-	}
-	n, err := pageSize(first)
-	if err != nil {
-		return nil, err
-	}
-	from, err := decodeCursor(after, "participants", course.ID)
-	if err != nil {
-		return nil, err
-	}
-	q, err := r.statsQuery(ctx, rng, pol, scope)
-	if err != nil {
-		return nil, err
-	}
-	conn := &model.ParticipantConnection{Edges: []model.ParticipantEdge{}, PageInfo: &model.PageInfo{}}
-	if n == 0 {
-		return conn, nil
-	}
-	page, err := r.cfg.Directory.Participants(ctx, course.ID, from, n+1)
-	if err != nil {
-		return nil, err
-	}
-	conn.PageInfo.HasNextPage = len(page) > n
-	page = page[:min(n, len(page))]
-	ld := requestOf(ctx).loaders
-	ld.courses.Prime(course.ID, courseInfo(course))
-	for _, u := range page {
-		ld.users.Prime(u.ID, u)
-		conn.Edges = append(conn.Edges, model.ParticipantEdge{
-			Cursor: encodeCursor("participants", course.ID, u.ID),
-			Node: &model.Participant{
-				User:     userModel(u, accessInCourse(scopes, u.ID, course.ID)),
-				InCourse: course.ID,
-				Query:    q,
-			},
-		})
-	}
-	if len(page) > 0 {
-		end := conn.Edges[len(conn.Edges)-1].Cursor
-		conn.PageInfo.EndCursor = &end
-	}
-	if graphql.FieldRequested(ctx, "edges.node.stats") {
-		r.prefetch(ctx, course.ID, page, q,
-			graphql.FieldRequested(ctx, "edges.node.stats.grade"),
-			graphql.FieldRequested(ctx, "edges.node.stats.grade.modules.name"),
-			q.Scope == model.StatsScopeModule && graphql.AnyFieldRequested(ctx,
-				"edges.node.stats.modules.name", "edges.node.stats.modules.idnumber"))
-	}
-	return conn, nil
 }
 
 // prefetch computes the page's statistics in one Service.Users call (its

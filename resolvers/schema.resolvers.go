@@ -12,8 +12,20 @@ import (
 	"github.com/usestats/usestats/model"
 )
 
-func (r *courseResolver) Participants(ctx context.Context, obj *model.Course, first *int, after *string, rangeArg *model.TimeRange, policy *model.PolicyInput, scope *model.StatsScope) (*model.ParticipantConnection, error) {
-	return r.participants(ctx, obj, first, after, rangeArg, policy, scope)
+func (r *courseResolver) Participants(ctx context.Context, obj *model.Course, first *int, after *string, rangeArg *model.TimeRange, policy *model.PolicyInput, scope *model.StatsScope, orderBy *model.ParticipantOrder, filter *model.ParticipantFilter) (*model.ParticipantConnection, error) {
+	return r.participants(ctx, obj, first, after, rangeArg, policy, scope, orderBy, filter)
+}
+
+func (r *courseResolver) Stats(ctx context.Context, obj *model.Course, rangeArg *model.TimeRange, policy *model.PolicyInput, filter *model.ParticipantFilter) (*model.CourseAggregate, error) {
+	return r.courseAggregate(ctx, obj.ID, 0, rangeArg, policy, filter)
+}
+
+func (r *courseResolver) Groups(ctx context.Context, obj *model.Course) ([]model.Group, error) {
+	return r.groupsOfCourse(ctx, obj)
+}
+
+func (r *courseAggregateResolver) Series(ctx context.Context, obj *model.CourseAggregate, granularity *model.Granularity, timezone *string) ([]model.SeriesPoint, error) {
+	return r.aggregateSeries(obj, granularity, timezone)
 }
 
 func (r *courseStatResolver) Course(ctx context.Context, obj *model.CourseStat) (*model.Course, error) {
@@ -22,6 +34,19 @@ func (r *courseStatResolver) Course(ctx context.Context, obj *model.CourseStat) 
 
 func (r *courseStatResolver) Grade(ctx context.Context, obj *model.CourseStat) (*model.Score, error) {
 	return gradeOf(ctx, obj)
+}
+
+func (r *groupResolver) Members(ctx context.Context, obj *model.Group, first *int, after *string, rangeArg *model.TimeRange, policy *model.PolicyInput, scope *model.StatsScope, orderBy *model.ParticipantOrder, filter *model.ParticipantFilter) (*model.ParticipantConnection, error) {
+	course, err := courseOf(ctx, obj.CourseID)
+	if err != nil || course == nil {
+		return nil, err
+	}
+	return r.participantPage(ctx, participantList{course: course, group: obj.ID, first: first, after: after, rng: rangeArg, pol: policy,
+		scope: scope, orderBy: orderBy, filter: filter, cursorOf: "members"})
+}
+
+func (r *groupResolver) Stats(ctx context.Context, obj *model.Group, rangeArg *model.TimeRange, policy *model.PolicyInput, filter *model.ParticipantFilter) (*model.CourseAggregate, error) {
+	return r.courseAggregate(ctx, obj.CourseID, obj.ID, rangeArg, policy, filter)
 }
 
 func (r *moduleScoreResolver) Name(ctx context.Context, obj *model.ModuleScore) (*string, error) {
@@ -33,6 +58,18 @@ func (r *moduleScoreResolver) Name(ctx context.Context, obj *model.ModuleScore) 
 		return nil, err
 	}
 	return &m.Name, nil
+}
+
+func (r *participantResolver) Roles(ctx context.Context, obj *model.Participant) ([]model.Role, error) {
+	return rolesModel(obj.Member), nil
+}
+
+func (r *participantResolver) Groups(ctx context.Context, obj *model.Participant) ([]model.Group, error) {
+	return r.participantGroups(ctx, obj)
+}
+
+func (r *participantResolver) Enrolment(ctx context.Context, obj *model.Participant) (*model.Enrolment, error) {
+	return enrolmentModel(obj.Member), nil
 }
 
 func (r *participantResolver) Stats(ctx context.Context, obj *model.Participant) (*model.CourseStat, error) {
@@ -49,6 +86,10 @@ func (r *queryResolver) Users(ctx context.Context, filter *model.UserFilter, fir
 
 func (r *queryResolver) Course(ctx context.Context, by model.CourseBy) (*model.Course, error) {
 	return r.findCourse(ctx, by)
+}
+
+func (r *queryResolver) Courses(ctx context.Context, filter *model.CourseFilter, orderBy *model.CourseOrder, first *int, after *string) (*model.CourseConnection, error) {
+	return r.listCourses(ctx, filter, orderBy, first, after)
 }
 
 func (r *queryResolver) Policies(ctx context.Context) ([]model.Policy, error) {
@@ -105,7 +146,13 @@ func (r *userStatsResolver) AllHostsTotal(ctx context.Context, obj *model.UserSt
 
 func (r *Resolver) Course() graph.CourseResolver { return &courseResolver{r} }
 
+func (r *Resolver) CourseAggregate() graph.CourseAggregateResolver {
+	return &courseAggregateResolver{r}
+}
+
 func (r *Resolver) CourseStat() graph.CourseStatResolver { return &courseStatResolver{r} }
+
+func (r *Resolver) Group() graph.GroupResolver { return &groupResolver{r} }
 
 func (r *Resolver) ModuleScore() graph.ModuleScoreResolver { return &moduleScoreResolver{r} }
 
@@ -120,12 +167,14 @@ func (r *Resolver) User() graph.UserResolver { return &userResolver{r} }
 func (r *Resolver) UserStats() graph.UserStatsResolver { return &userStatsResolver{r} }
 
 type (
-	courseResolver      struct{ *Resolver }
-	courseStatResolver  struct{ *Resolver }
-	moduleScoreResolver struct{ *Resolver }
-	participantResolver struct{ *Resolver }
-	queryResolver       struct{ *Resolver }
-	scoreResolver       struct{ *Resolver }
-	userResolver        struct{ *Resolver }
-	userStatsResolver   struct{ *Resolver }
+	courseResolver          struct{ *Resolver }
+	courseAggregateResolver struct{ *Resolver }
+	courseStatResolver      struct{ *Resolver }
+	groupResolver           struct{ *Resolver }
+	moduleScoreResolver     struct{ *Resolver }
+	participantResolver     struct{ *Resolver }
+	queryResolver           struct{ *Resolver }
+	scoreResolver           struct{ *Resolver }
+	userResolver            struct{ *Resolver }
+	userStatsResolver       struct{ *Resolver }
 )

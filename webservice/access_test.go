@@ -37,6 +37,12 @@ func TestLookupsConcealed(t *testing.T) {
 			fnCourse + "&uidsource=id&uids[0]=3&cidsource=id&cid=3",  // course not readable
 			fnCourse + "&uidsource=id&uids[0]=3&cidsource=id&cid=77", // no such course
 		},
+		// A group scope reads nothing through the web services.
+		"grouptoken": {
+			fnCourse + "&uidsource=id&uids[0]=3&cidsource=id&cid=2",
+			fnUser + "&uidsource=id&uid=3",
+			fnUsers + "&uidsource=id&uids[0]=3",
+		},
 	} {
 		for _, body := range bodies {
 			got := serve(h, request{body: "wstoken=" + tok + "&" + body + "&moodlewsrestformat=json"}).Body.String()

@@ -101,6 +101,8 @@ func authenticate(_ context.Context, token, ip string) (Principal, error) {
 		return Principal{UserID: 3, Scopes: must("user:3:self")}, nil
 	case "coursetoken":
 		return Principal{UserID: 2, Scopes: must("course:2:read")}, nil
+	case "grouptoken": // a teacher of one group: nothing through the web services
+		return Principal{UserID: 2, Scopes: must("group:5:read")}, nil
 	case "contexttoken": // a Moodle token bound to a course context
 		return Principal{UserID: 2, Scopes: must("ws"), RestrictedContext: true}, nil
 	case "lostusertoken": // a token store whose token user cannot be found

@@ -173,6 +173,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Location:         loc,
 		Now:              func() int64 { return time.Now().Unix() },
 		Workers:          c.workers,
+		Roster:           src.Roster(),
+		Grades:           src.Directory(),
 		OnPanic: func(v any, stack []byte) {
 			log.Error("query service: panic", "panic", fmt.Sprint(v), "stack", string(stack))
 		},

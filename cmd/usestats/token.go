@@ -20,7 +20,7 @@ const tokenUsage = `usage: usestats token <create|list|revoke> [flags]
   list                                the tokens, without their secrets
   revoke NAME|ID                      revoke a token
 
-Scopes: site:read, course:<id>:read, user:<id>:self (several: comma or space separated),
+Scopes: site:read, course:<id>:read, group:<id>:read, user:<id>:self (several: comma or space separated),
 and ws: every user through the Moodle web-service functions only (for ERPs; nothing in GraphQL).
 Every subcommand takes --store URL (before or after NAME|ID) (env USESTATS_STORE, default ` + defaultStore + `).
 `
@@ -37,7 +37,7 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var target []string // revoke's NAME|ID
 	if sub == "create" {
 		name = fs.String("name", "", "a name for the token (letters, digits, . _ -)")
-		scope = fs.String("scope", "", "what the token may read: site:read, course:<id>:read, user:<id>:self, ws")
+		scope = fs.String("scope", "", "what the token may read: site:read, course:<id>:read, group:<id>:read, user:<id>:self, ws")
 	}
 	switch sub {
 	case "create", "list":
