@@ -42,6 +42,10 @@ type ParticipantFilter struct {
 	ActiveEnrolmentOnly bool
 	// WithTimeOnly keeps the members with time in the course (Elapsed > 0).
 	WithTimeOnly bool
+	// IncludeUnenrolled adds to the course's members the users with a log
+	// row in the course in the query's window who are not enrolled in it
+	// (Member.Unenrolled): the other filters then apply to them too.
+	IncludeUnenrolled bool
 }
 
 // ParticipantOrder is the order of a participant list. Whatever the order

@@ -53,7 +53,7 @@ func (s *Service) CourseGroups(ctx context.Context, courseID int64) ([]GroupInfo
 // the zero value. Grades are read only when the order needs them.
 func (s *Service) CourseParticipants(ctx context.Context, courseID int64, q Query, f ParticipantFilter, page Page[ParticipantOrder], aggregate bool) (ParticipantPage, error) {
 	all := aggregate || page.Order == ParticipantByTotal || page.Order == ParticipantByLastAccess || f.needsTime()
-	set, err := s.participantSet(ctx, courseID, q, page.Order == ParticipantByGrade, all)
+	set, err := s.participantSet(ctx, courseID, q, f, page.Order == ParticipantByGrade, all)
 	if err != nil {
 		return ParticipantPage{}, err
 	}
@@ -99,7 +99,7 @@ func (f ParticipantFilter) needsTime() bool {
 
 // participantSet reads a course's members and, when asked, their
 // answers and their final course grades.
-func (s *Service) participantSet(ctx context.Context, courseID int64, q Query, withGrades, withTime bool) (ParticipantSet, error) {
+func (s *Service) participantSet(ctx context.Context, courseID int64, q Query, f ParticipantFilter, withGrades, withTime bool) (ParticipantSet, error) {
 	r, err := s.roster()
 	if err != nil {
 		return ParticipantSet{}, err
@@ -107,6 +107,11 @@ func (s *Service) participantSet(ctx context.Context, courseID int64, q Query, w
 	members, err := r.CourseMembers(ctx, courseID)
 	if err != nil {
 		return ParticipantSet{}, fmt.Errorf("query service: members of course %d: %w", courseID, err)
+	}
+	if f.IncludeUnenrolled {
+		if members, err = s.withVisitors(ctx, r, courseID, q, members); err != nil {
+			return ParticipantSet{}, err
+		}
 	}
 	ids := make([]int64, len(members))
 	for i, m := range members {
@@ -129,4 +134,30 @@ func (s *Service) participantSet(ctx context.Context, courseID int64, q Query, w
 		set.Grades = CourseGradeValues(g)
 	}
 	return set, nil
+}
+
+// withVisitors adds to a course's members (user id order) the users with
+// a log row in the course in the query's window who are not among them.
+func (s *Service) withVisitors(ctx context.Context, r Roster, courseID int64, q Query, members []Member) ([]Member, error) {
+	q, err := s.normalize(q)
+	if err != nil {
+		return nil, err
+	}
+	visitors, err := r.CourseVisitors(ctx, courseID, q.Window.From, q.Window.To)
+	if err != nil {
+		return nil, fmt.Errorf("query service: visitors of course %d: %w", courseID, err)
+	}
+	out := make([]Member, 0, len(members)+len(visitors))
+	i := 0
+	for _, v := range visitors {
+		for i < len(members) && members[i].ID < v.ID {
+			out = append(out, members[i])
+			i++
+		}
+		if i < len(members) && members[i].ID == v.ID {
+			continue
+		}
+		out = append(out, Member{UserInfo: v, Unenrolled: true})
+	}
+	return append(out, members[i:]...), nil
 }

@@ -24,6 +24,10 @@ func (m memRoster) CourseMembers(_ context.Context, id int64) ([]aggregation.Mem
 	return slices.Clone(m.members[id]), nil
 }
 
+func (m memRoster) CourseVisitors(context.Context, int64, int64, int64) ([]aggregation.UserInfo, error) {
+	return nil, nil
+}
+
 func (m memRoster) CourseGroups(context.Context, int64) ([]aggregation.GroupInfo, error) { return nil, nil }
 
 func (m memRoster) ListCohorts(context.Context, aggregation.CohortFilter, aggregation.Page[aggregation.CohortOrder]) ([]aggregation.CohortInfo, int, error) {

@@ -21,6 +21,11 @@ type Roster interface {
 	// roles in the course context, groups of the course and enrolment
 	// dates. A course that does not exist has no members.
 	CourseMembers(ctx context.Context, courseID int64) ([]Member, error)
+	// CourseVisitors returns the users (deleted ones left out) with a log
+	// row in the course from..to (inclusive Unix seconds), in user id
+	// order, enrolled or not: site administrators, managers, learners
+	// whose enrolment was removed.
+	CourseVisitors(ctx context.Context, courseID, from, to int64) ([]UserInfo, error)
 	// CourseGroups returns the groups of a course in name order (then id),
 	// each with the groupings it belongs to.
 	CourseGroups(ctx context.Context, courseID int64) ([]GroupInfo, error)
@@ -106,6 +111,10 @@ type Member struct {
 	Groups []int64
 	// Enrolment sums up the user's enrolments in the course.
 	Enrolment Enrolment
+	// Unenrolled marks a user with time in the course but no enrolment
+	// in it (see ParticipantFilter.IncludeUnenrolled); Roles, Groups and
+	// Enrolment are then empty.
+	Unenrolled bool
 }
 
 // RoleInfo is a role as Moodle names it.

@@ -66,6 +66,7 @@ type ComplexityRoot struct {
 		Median         func(childComplexity int) int
 		Modules        func(childComplexity int) int
 		P90            func(childComplexity int) int
+		Population     func(childComplexity int) int
 		Sections       func(childComplexity int) int
 		Series         func(childComplexity int, granularity *model.Granularity, timezone *string) int
 		Total          func(childComplexity int) int
@@ -201,6 +202,7 @@ type ComplexityRoot struct {
 	}
 
 	Participant struct {
+		Enrolled  func(childComplexity int) int
 		Enrolment func(childComplexity int) int
 		Groups    func(childComplexity int) int
 		Roles     func(childComplexity int) int
@@ -387,6 +389,7 @@ type ParticipantResolver interface {
 	Roles(ctx context.Context, obj *model.Participant) ([]model.Role, error)
 	Groups(ctx context.Context, obj *model.Participant) ([]model.Group, error)
 	Enrolment(ctx context.Context, obj *model.Participant) (*model.Enrolment, error)
+
 	Stats(ctx context.Context, obj *model.Participant) (*model.CourseStat, error)
 }
 type QueryResolver interface {
@@ -556,6 +559,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CourseAggregate.P90(childComplexity), true
+	case "CourseAggregate.population":
+		if e.ComplexityRoot.CourseAggregate.Population == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CourseAggregate.Population(childComplexity), true
 	case "CourseAggregate.sections":
 		if e.ComplexityRoot.CourseAggregate.Sections == nil {
 			break
@@ -1109,6 +1118,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
 
+	case "Participant.enrolled":
+		if e.ComplexityRoot.Participant.Enrolled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Participant.Enrolled(childComplexity), true
 	case "Participant.enrolment":
 		if e.ComplexityRoot.Participant.Enrolment == nil {
 			break
@@ -2458,10 +2473,26 @@ input ParticipantFilter {
   activeEnrolmentOnly: Boolean
   "Only participants with time in the course."
   withTimeOnly: Boolean
+  """
+  Also count the users with log rows in the course in the range who are not
+  enrolled in it (site administrators, learners whose enrolment was
+  removed); the other fields filter them too.
+  """
+  includeUnenrolled: Boolean
+}
+
+"Which users a course's participant list or aggregate counts."
+enum Population {
+  "The users enrolled in the course (any method, active or not)."
+  ENROLLED
+  "Those, and the users with log rows in the course in the range who are not enrolled."
+  ENROLLED_AND_UNENROLLED
 }
 
 "A course summed up over a population of its participants."
 type CourseAggregate {
+  "Whom it counts (before the filter's other fields)."
+  population: Population!
   "How many participants are counted (those the filter keeps)."
   learners: Int!
   "Participants with time in the course."
@@ -2574,6 +2605,8 @@ type Participant {
   groups: [Group!]!
   "What the participant's enrolments in the course say together."
   enrolment: Enrolment!
+  "False for a user with time in the course but no enrolment in it (filter.includeUnenrolled)."
+  enrolled: Boolean!
   "The user's time in this course for the connection's range and policy (zero when none)."
   stats: CourseStat
 }
@@ -2662,6 +2695,8 @@ func (ec *executionContext) childFields_Course(ctx context.Context, field graphq
 
 func (ec *executionContext) childFields_CourseAggregate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "population":
+		return ec.fieldContext_CourseAggregate_population(ctx, field)
 	case "learners":
 		return ec.fieldContext_CourseAggregate_learners(ctx, field)
 	case "activeLearners":
@@ -2958,6 +2993,8 @@ func (ec *executionContext) childFields_Participant(ctx context.Context, field g
 		return ec.fieldContext_Participant_groups(ctx, field)
 	case "enrolment":
 		return ec.fieldContext_Participant_enrolment(ctx, field)
+	case "enrolled":
+		return ec.fieldContext_Participant_enrolled(ctx, field)
 	case "stats":
 		return ec.fieldContext_Participant_stats(ctx, field)
 	}
@@ -4115,6 +4152,29 @@ func (ec *executionContext) fieldContext_Course_groups(_ context.Context, field 
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _CourseAggregate_population(ctx context.Context, field graphql.CollectedField, obj *model.CourseAggregate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CourseAggregate_population(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Population, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Population) graphql.Marshaler {
+			return ec.marshalNPopulation2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐPopulation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CourseAggregate_population(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CourseAggregate", field, false, false, "Population")
 }
 
 func (ec *executionContext) _CourseAggregate_learners(ctx context.Context, field graphql.CollectedField, obj *model.CourseAggregate) (ret graphql.Marshaler) {
@@ -6631,6 +6691,29 @@ func (ec *executionContext) fieldContext_Participant_enrolment(_ context.Context
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Participant_enrolled(ctx context.Context, field graphql.CollectedField, obj *model.Participant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Participant_enrolled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Enrolled(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Participant_enrolled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Participant", field, true, false, "Boolean")
 }
 
 func (ec *executionContext) _Participant_stats(ctx context.Context, field graphql.CollectedField, obj *model.Participant) (ret graphql.Marshaler) {
@@ -10561,7 +10644,7 @@ func (ec *executionContext) unmarshalInputParticipantFilter(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"minTotal", "maxTotal", "inactiveSince", "neverActive", "roles", "groups", "activeEnrolmentOnly", "withTimeOnly"}
+	fieldsInOrder := [...]string{"minTotal", "maxTotal", "inactiveSince", "neverActive", "roles", "groups", "activeEnrolmentOnly", "withTimeOnly", "includeUnenrolled"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -10624,6 +10707,13 @@ func (ec *executionContext) unmarshalInputParticipantFilter(ctx context.Context,
 				return it, err
 			}
 			it.WithTimeOnly = data
+		case "includeUnenrolled":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("includeUnenrolled"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IncludeUnenrolled = data
 		}
 	}
 	return it, nil
@@ -11147,6 +11237,11 @@ func (ec *executionContext) _CourseAggregate(ctx context.Context, sel ast.Select
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("CourseAggregate")
+		case "population":
+			out.Values[i] = ec._CourseAggregate_population(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "learners":
 			out.Values[i] = ec._CourseAggregate_learners(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -12104,6 +12199,11 @@ func (ec *executionContext) _Participant(ctx context.Context, sel ast.SelectionS
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Participant_enrolment(ctx, field, obj)
 				})
+		case "enrolled":
+			out.Values[i] = ec._Participant_enrolled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "stats":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -13940,6 +14040,16 @@ func (ec *executionContext) marshalNPolicyParameters2ᚖgithubᚗcomᚋusestats�
 		return graphql.Null
 	}
 	return ec._PolicyParameters(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPopulation2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐPopulation(ctx context.Context, v any) (model.Population, error) {
+	var res model.Population
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPopulation2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐPopulation(ctx context.Context, sel ast.SelectionSet, v model.Population) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNRole2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐRole(ctx context.Context, sel ast.SelectionSet, v model.Role) graphql.Marshaler {

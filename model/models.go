@@ -188,6 +188,9 @@ type Participant struct {
 	Member   aggregation.Member
 }
 
+// Enrolled reports whether the participant is enrolled in the course.
+func (p *Participant) Enrolled() bool { return !p.Member.Unenrolled }
+
 // Group is a group of a course.
 type Group struct {
 	ID        int64
@@ -201,6 +204,7 @@ type Group struct {
 // participants; Days (one list per participant with time) and Query are
 // what its series are built from.
 type CourseAggregate struct {
+	Population     Population
 	Learners       int
 	ActiveLearners int
 	Total          int64

@@ -172,6 +172,10 @@ type ParticipantFilter struct {
 	ActiveEnrolmentOnly *bool `json:"activeEnrolmentOnly,omitempty"`
 	// Only participants with time in the course.
 	WithTimeOnly *bool `json:"withTimeOnly,omitempty"`
+	// Also count the users with log rows in the course in the range who are not
+	// enrolled in it (site administrators, learners whose enrolment was
+	// removed); the other fields filter them too.
+	IncludeUnenrolled *bool `json:"includeUnenrolled,omitempty"`
 }
 
 // The order of a participant list; ties are in user id order.
@@ -702,6 +706,64 @@ func (e *ParticipantOrderField) UnmarshalJSON(b []byte) error {
 }
 
 func (e ParticipantOrderField) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Which users a course's participant list or aggregate counts.
+type Population string
+
+const (
+	// The users enrolled in the course (any method, active or not).
+	PopulationEnrolled Population = "ENROLLED"
+	// Those, and the users with log rows in the course in the range who are not enrolled.
+	PopulationEnrolledAndUnenrolled Population = "ENROLLED_AND_UNENROLLED"
+)
+
+var AllPopulation = []Population{
+	PopulationEnrolled,
+	PopulationEnrolledAndUnenrolled,
+}
+
+func (e Population) IsValid() bool {
+	switch e {
+	case PopulationEnrolled, PopulationEnrolledAndUnenrolled:
+		return true
+	}
+	return false
+}
+
+func (e Population) String() string {
+	return string(e)
+}
+
+func (e *Population) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Population(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Population", str)
+	}
+	return nil
+}
+
+func (e Population) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Population) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Population) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -409,3 +409,24 @@ func (r Roster) CohortMembers(ctx context.Context, cohortID int64) ([]aggregatio
 	}
 	return out, nil
 }
+
+// CourseVisitors implements aggregation.Roster in one query: the users
+// (not deleted) with a log row in the course from..to, which the log's
+// (courseid, anonymous, timecreated) index serves.
+func (r Roster) CourseVisitors(ctx context.Context, courseID, from, to int64) ([]aggregation.UserInfo, error) {
+	s := r.src
+	visitors := s.db.NewSelect().ColumnExpr("DISTINCT l.userid").
+		TableExpr(s.tableAs("logstore_standard_log", "l")).
+		Where("l.courseid = ?", courseID).
+		Where("l.timecreated >= ? AND l.timecreated <= ?", from, to)
+	var us []User
+	if err := s.db.NewSelect().Model(&us).ModelTableExpr(s.tableAs("user", "u")).
+		Where("deleted = 0").Where("id IN (?)", visitors).OrderExpr("id").Scan(ctx); err != nil {
+		return nil, s.readErrAny(ctx, []string{"logstore_standard_log", "user"}, fmt.Sprintf("reading who visited course %d", courseID), err)
+	}
+	out := make([]aggregation.UserInfo, len(us))
+	for i := range us {
+		out[i] = userInfo(&us[i])
+	}
+	return out, nil
+}

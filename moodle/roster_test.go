@@ -147,6 +147,13 @@ func fillRoster(ctx context.Context, w *seed.Writer) error {
 	for i, m := range [][2]int64{{1, 10}, {1, 11}, {1, 12}, {3, 14}} {
 		rows = append(rows, seed.CohortMember{ID: int64(i + 1), CohortID: m[0], UserID: m[1]})
 	}
+	// Log rows (user, course, time) for CourseVisitors: hal (17) is not
+	// enrolled in course 2, cat (12) is deleted.
+	for i, v := range [][3]int64{{17, 2, 100}, {17, 2, 900}, {10, 2, 500}, {12, 2, 500}, {15, 4, 500}, {16, 2, 2000}} {
+		r := seed.Defaults[seed.Log]()
+		r.ID, r.UserID, r.CourseID, r.TimeCreated = int64(i+1), v[0], seed.Some(v[1]), v[2]
+		rows = append(rows, r)
+	}
 	return w.Add(ctx, rows...)
 }
 
@@ -537,4 +544,32 @@ func TestRosterSeededSite(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestRosterVisitors(t *testing.T) {
+	forEachEngine(t, fillRoster, func(t *testing.T, src *moodle.Source) {
+		ctx := context.Background()
+		for _, tc := range []struct {
+			course, from, to int64
+			want             []int64
+		}{
+			{2, 0, 5000, []int64{10, 16, 17}},
+			{2, 500, 900, []int64{10, 17}},
+			{2, 901, 1999, nil},
+			{4, 0, 5000, []int64{15}},
+			{3, 0, 5000, nil},
+		} {
+			got, err := src.Roster().CourseVisitors(ctx, tc.course, tc.from, tc.to)
+			var ids []int64
+			for _, u := range got {
+				ids = append(ids, u.ID)
+			}
+			if err != nil || !slices.Equal(ids, tc.want) {
+				t.Errorf("course %d %d..%d: %v %v, want %v", tc.course, tc.from, tc.to, ids, err, tc.want)
+			}
+			if len(got) > 0 && got[0] != rosterUserInfo(got[0].ID) {
+				t.Errorf("user %+v", got[0])
+			}
+		}
+	})
 }

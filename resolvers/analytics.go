@@ -255,7 +255,10 @@ func (r *Resolver) courseAggregate(ctx context.Context, courseID, group int64, r
 	if err != nil {
 		return nil, err
 	}
-	out := &model.CourseAggregate{Modules: []model.ModuleAggregate{}, Sections: []model.SectionAggregate{}, Query: q}
+	out := &model.CourseAggregate{Population: model.PopulationEnrolled, Modules: []model.ModuleAggregate{}, Sections: []model.SectionAggregate{}, Query: q}
+	if f.IncludeUnenrolled {
+		out.Population = model.PopulationEnrolledAndUnenrolled
+	}
 	if group != 0 {
 		if len(f.Groups) > 0 && !slices.Contains(f.Groups, group) {
 			return out, nil

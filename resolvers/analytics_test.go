@@ -1,6 +1,7 @@
 package resolvers_test
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 
@@ -326,4 +327,49 @@ func TestCourses(t *testing.T) {
 	}
 	e.fails("course5-token", `{ courses { totalCount } }`, nil, "FORBIDDEN")
 	e.fails("site-token", `{ courses(filter: {category: "0"}) { totalCount } }`, nil, "BAD_USER_INPUT")
+}
+
+// includeUnenrolled adds the users with log rows in the course who are
+// not enrolled in it, once each; the aggregate says whom it counts.
+func TestIncludeUnenrolled(t *testing.T) {
+	e := newEnv(t)
+	withGroups(e)
+	e.dir.AddVisits(5, 20, 1_700_000_100) // not enrolled in course 5
+	e.dir.AddVisits(5, 7, 1_700_000_100)  // enrolled: listed once
+	e.dir.AddVisits(5, 9, 1)              // outside the range asked below
+	q := `query($f: ParticipantFilter) { course(by: {id: 5}) {
+	  participants(filter: $f, range: {from: 1600000000}) { totalCount edges { node { user { id } enrolled } } }
+	  stats(filter: $f, range: {from: 1600000000}) { population learners total } } }`
+	var a struct {
+		Course struct {
+			Participants struct {
+				TotalCount int
+				Edges      []struct {
+					Node struct {
+						User     struct{ ID string }
+						Enrolled bool
+					}
+				}
+			}
+			Stats struct {
+				Population string
+				Learners   int
+				Total      int64
+			}
+		}
+	}
+	e.ok("site-token", q, map[string]any{"f": map[string]any{"includeUnenrolled": true}}, &a)
+	var got []string
+	for _, edge := range a.Course.Participants.Edges {
+		got = append(got, fmt.Sprintf("%s:%v", edge.Node.User.ID, edge.Node.Enrolled))
+	}
+	wantEqual(t, "participants", got, []string{"7:true", "9:true", "20:false"})
+	wantEqual(t, "population", a.Course.Stats.Population, "ENROLLED_AND_UNENROLLED")
+	wantEqual(t, "learners", a.Course.Stats.Learners, 3)
+	e.ok("site-token", q, nil, &a)
+	wantEqual(t, "default population", a.Course.Stats.Population, "ENROLLED")
+	wantEqual(t, "default learners", a.Course.Stats.Learners, 2)
+	// A group token never sees users outside its groups.
+	e.ok("group51-token", q, map[string]any{"f": map[string]any{"includeUnenrolled": true}}, &a)
+	wantEqual(t, "group token", a.Course.Participants.TotalCount, 1)
 }

@@ -89,6 +89,7 @@ func (r *Resolver) participantFilterOf(f *model.ParticipantFilter) (aggregation.
 	out.NeverActive = f.NeverActive != nil && *f.NeverActive
 	out.ActiveEnrolmentOnly = f.ActiveEnrolmentOnly != nil && *f.ActiveEnrolmentOnly
 	out.WithTimeOnly = f.WithTimeOnly != nil && *f.WithTimeOnly
+	out.IncludeUnenrolled = f.IncludeUnenrolled != nil && *f.IncludeUnenrolled
 	if len(f.Roles) > maxFilterItems || len(f.Groups) > maxFilterItems {
 		return out, invalid("filter.roles and filter.groups list at most %d items each", maxFilterItems)
 	}

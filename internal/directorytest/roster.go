@@ -24,7 +24,8 @@ type roster struct {
 	groups     map[int64]aggregation.GroupInfo
 	inGroup    map[int64]map[int64]bool // group → user ids
 	cohorts    map[int64]aggregation.CohortInfo
-	inCohort   map[int64]map[int64]bool // cohort → user ids
+	inCohort   map[int64]map[int64]bool    // cohort → user ids
+	visits     map[int64]map[int64][]int64 // course → user → times of log rows
 }
 
 func newRoster() roster {
@@ -32,6 +33,7 @@ func newRoster() roster {
 		roles: map[[2]int64][]aggregation.RoleInfo{}, enrolments: map[[2]int64]aggregation.Enrolment{},
 		groups: map[int64]aggregation.GroupInfo{}, inGroup: map[int64]map[int64]bool{},
 		cohorts: map[int64]aggregation.CohortInfo{}, inCohort: map[int64]map[int64]bool{},
+		visits: map[int64]map[int64][]int64{},
 	}
 }
 
@@ -65,6 +67,17 @@ func (d *Directory) AddToGroup(groupID int64, userIDs ...int64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	addTo(d.roster.inGroup, groupID, userIDs)
+}
+
+// AddVisits records log rows of the user in the course at those times,
+// for CourseVisitors.
+func (d *Directory) AddVisits(courseID, userID int64, times ...int64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.roster.visits[courseID] == nil {
+		d.roster.visits[courseID] = map[int64][]int64{}
+	}
+	d.roster.visits[courseID][userID] = append(d.roster.visits[courseID][userID], times...)
 }
 
 // AddCohorts adds cohorts, replacing any with the same id.
@@ -156,6 +169,23 @@ func (d *Directory) CourseMembers(ctx context.Context, courseID int64) ([]aggreg
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// CourseVisitors implements aggregation.Roster: the users that exist with
+// a visit (AddVisits) in the course from..to, in id order.
+func (d *Directory) CourseVisitors(ctx context.Context, courseID, from, to int64) ([]aggregation.UserInfo, error) {
+	if err := d.enter(ctx, "CourseVisitors"); err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var ids []int64
+	for id, times := range d.roster.visits[courseID] {
+		if slices.ContainsFunc(times, func(t int64) bool { return t >= from && t <= to }) {
+			ids = append(ids, id)
+		}
+	}
+	return page(d.users, ids, 0, len(d.users), nil), nil
 }
 
 // CourseGroups implements aggregation.Roster: the course's groups by
