@@ -6,6 +6,7 @@
 //	usestats report --moodle DSN --user U …      one user's time, as JSON or a table
 //	usestats compile --moodle DSN --store DSN …  compile the log into rollups (--follow)
 //	usestats forget --store DSN --user ID        remove a user's rollups
+//	usestats export course ID|users --moodle DSN  participants or users with their time, CSV or XLSX
 //
 // Every failure prints one line on stderr and exits non-zero (2 for bad
 // input, 1 otherwise).
@@ -42,6 +43,7 @@ commands:
   peer     register, list and remove MNET peers (key exchange)
   compile  compile the log into rollups in usestats' store (once, or --follow)
   forget   remove users' rollups and sessions from the store
+  export   write a course's participants or the site's users with their time (CSV, XLSX)
 
 Run 'usestats <command> -h' for the command's flags.
 `
@@ -68,11 +70,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runCompile(ctx, args[1:], stdout, stderr)
 	case "forget":
 		err = runForget(ctx, args[1:], stdout, stderr)
+	case "export":
+		err = runExport(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "usestats: unknown command %q (commands: serve, seed, report, token, peer, compile, forget; see 'usestats help')\n", args[0])
+		fmt.Fprintf(stderr, "usestats: unknown command %q (commands: serve, seed, report, token, peer, compile, forget, export; see 'usestats help')\n", args[0])
 		return 2
 	}
 	return exitCode(err, stderr)
