@@ -28,7 +28,11 @@ func (m memRoster) CourseVisitors(context.Context, int64, int64, int64) ([]aggre
 	return nil, nil
 }
 
-func (m memRoster) CourseGroups(context.Context, int64) ([]aggregation.GroupInfo, error) { return nil, nil }
+func (m memRoster) CountUsers(context.Context, aggregation.UserFilter) (int, error) { return 0, nil }
+
+func (m memRoster) CourseGroups(context.Context, int64) ([]aggregation.GroupInfo, error) {
+	return nil, nil
+}
 
 func (m memRoster) ListCohorts(context.Context, aggregation.CohortFilter, aggregation.Page[aggregation.CohortOrder]) ([]aggregation.CohortInfo, int, error) {
 	return nil, 0, nil
@@ -38,7 +42,9 @@ func (m memRoster) FindCohort(context.Context, aggregation.CohortKey) (aggregati
 	return aggregation.CohortInfo{}, aggregation.Errorf(aggregation.ENotFound, "no cohort")
 }
 
-func (m memRoster) CohortMembers(context.Context, int64) ([]aggregation.UserInfo, error) { return nil, nil }
+func (m memRoster) CohortMembers(context.Context, int64) ([]aggregation.UserInfo, error) {
+	return nil, nil
+}
 
 // memGrades gives every member a grade of its user id modulo 7 (none for
 // multiples of 5).

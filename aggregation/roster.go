@@ -29,6 +29,9 @@ type Roster interface {
 	// CourseGroups returns the groups of a course in name order (then id),
 	// each with the groupings it belongs to.
 	CourseGroups(ctx context.Context, courseID int64) ([]GroupInfo, error)
+	// CountUsers returns how many users Directory.ListUsers lists for
+	// the filter.
+	CountUsers(ctx context.Context, filter UserFilter) (int, error)
 	// ListCohorts returns one page of the cohorts matching the filter and
 	// how many match in all.
 	ListCohorts(ctx context.Context, filter CohortFilter, page Page[CohortOrder]) ([]CohortInfo, int, error)

@@ -27,6 +27,7 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	Cohort() CohortResolver
 	Course() CourseResolver
 	CourseAggregate() CourseAggregateResolver
 	CourseStat() CourseStatResolver
@@ -43,6 +44,25 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	Cohort struct {
+		ID       func(childComplexity int) int
+		Idnumber func(childComplexity int) int
+		Members  func(childComplexity int, first *int, after *string) int
+		Name     func(childComplexity int) int
+		Visible  func(childComplexity int) int
+	}
+
+	CohortConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	CohortEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Course struct {
 		Category     func(childComplexity int) int
 		Fullname     func(childComplexity int) int
@@ -251,6 +271,8 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
+		Cohort   func(childComplexity int, by model.CohortBy) int
+		Cohorts  func(childComplexity int, filter *model.CohortFilter, orderBy *model.CohortOrder, first *int, after *string) int
 		Course   func(childComplexity int, by model.CourseBy) int
 		Courses  func(childComplexity int, filter *model.CourseFilter, orderBy *model.CourseOrder, first *int, after *string) int
 		Policies func(childComplexity int) int
@@ -331,8 +353,9 @@ type ComplexityRoot struct {
 	}
 
 	UserConnection struct {
-		Edges    func(childComplexity int) int
-		PageInfo func(childComplexity int) int
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
 	}
 
 	UserEdge struct {
@@ -365,6 +388,9 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type CohortResolver interface {
+	Members(ctx context.Context, obj *model.Cohort, first *int, after *string) (*model.UserConnection, error)
+}
 type CourseResolver interface {
 	Participants(ctx context.Context, obj *model.Course, first *int, after *string, rangeArg *model.TimeRange, policy *model.PolicyInput, scope *model.StatsScope, orderBy *model.ParticipantOrder, filter *model.ParticipantFilter) (*model.ParticipantConnection, error)
 	Stats(ctx context.Context, obj *model.Course, rangeArg *model.TimeRange, policy *model.PolicyInput, filter *model.ParticipantFilter) (*model.CourseAggregate, error)
@@ -397,6 +423,8 @@ type QueryResolver interface {
 	Users(ctx context.Context, filter *model.UserFilter, first *int, after *string) (*model.UserConnection, error)
 	Course(ctx context.Context, by model.CourseBy) (*model.Course, error)
 	Courses(ctx context.Context, filter *model.CourseFilter, orderBy *model.CourseOrder, first *int, after *string) (*model.CourseConnection, error)
+	Cohorts(ctx context.Context, filter *model.CohortFilter, orderBy *model.CohortOrder, first *int, after *string) (*model.CohortConnection, error)
+	Cohort(ctx context.Context, by model.CohortBy) (*model.Cohort, error)
 	Policies(ctx context.Context) ([]model.Policy, error)
 }
 type ScoreResolver interface {
@@ -433,6 +461,74 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "Cohort.id":
+		if e.ComplexityRoot.Cohort.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cohort.ID(childComplexity), true
+	case "Cohort.idnumber":
+		if e.ComplexityRoot.Cohort.Idnumber == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cohort.Idnumber(childComplexity), true
+	case "Cohort.members":
+		if e.ComplexityRoot.Cohort.Members == nil {
+			break
+		}
+
+		args, err := ec.field_Cohort_members_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Cohort.Members(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Cohort.name":
+		if e.ComplexityRoot.Cohort.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cohort.Name(childComplexity), true
+	case "Cohort.visible":
+		if e.ComplexityRoot.Cohort.Visible == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cohort.Visible(childComplexity), true
+
+	case "CohortConnection.edges":
+		if e.ComplexityRoot.CohortConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CohortConnection.Edges(childComplexity), true
+	case "CohortConnection.pageInfo":
+		if e.ComplexityRoot.CohortConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CohortConnection.PageInfo(childComplexity), true
+	case "CohortConnection.totalCount":
+		if e.ComplexityRoot.CohortConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CohortConnection.TotalCount(childComplexity), true
+
+	case "CohortEdge.cursor":
+		if e.ComplexityRoot.CohortEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CohortEdge.Cursor(childComplexity), true
+	case "CohortEdge.node":
+		if e.ComplexityRoot.CohortEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CohortEdge.Node(childComplexity), true
 
 	case "Course.category":
 		if e.ComplexityRoot.Course.Category == nil {
@@ -1327,6 +1423,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PolicyParameters.Timeline(childComplexity), true
 
+	case "Query.cohort":
+		if e.ComplexityRoot.Query.Cohort == nil {
+			break
+		}
+
+		args, err := ec.field_Query_cohort_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Cohort(childComplexity, args["by"].(model.CohortBy)), true
+	case "Query.cohorts":
+		if e.ComplexityRoot.Query.Cohorts == nil {
+			break
+		}
+
+		args, err := ec.field_Query_cohorts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Cohorts(childComplexity, args["filter"].(*model.CohortFilter), args["orderBy"].(*model.CohortOrder), args["first"].(*int), args["after"].(*string)), true
 	case "Query.course":
 		if e.ComplexityRoot.Query.Course == nil {
 			break
@@ -1675,6 +1793,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UserConnection.PageInfo(childComplexity), true
+	case "UserConnection.totalCount":
+		if e.ComplexityRoot.UserConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserConnection.TotalCount(childComplexity), true
 
 	case "UserEdge.cursor":
 		if e.ComplexityRoot.UserEdge.Cursor == nil {
@@ -1811,6 +1935,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("CohortBy", ec.unmarshalInputCohortBy),
+			graphql.NewInputUnmarshaler("CohortFilter", ec.unmarshalInputCohortFilter),
+			graphql.NewInputUnmarshaler("CohortOrder", ec.unmarshalInputCohortOrder),
 			graphql.NewInputUnmarshaler("CourseBy", ec.unmarshalInputCourseBy),
 			graphql.NewInputUnmarshaler("CourseFilter", ec.unmarshalInputCourseFilter),
 			graphql.NewInputUnmarshaler("CourseOrder", ec.unmarshalInputCourseOrder),
@@ -1938,6 +2065,15 @@ type Query {
   """
   courses(filter: CourseFilter, orderBy: CourseOrder, first: Int = 20, after: String): CourseConnection
 
+  "The site's cohorts, one page at a time with the number that match. Needs site:read."
+  cohorts(filter: CohortFilter, orderBy: CohortOrder, first: Int = 20, after: String): CohortConnection
+
+  """
+  One cohort, selected by exactly one of id or idnumber. Needs site:read; a
+  cohort that does not exist is NOT_FOUND.
+  """
+  cohort(by: CohortBy!): Cohort
+
   "The named policies, default first: ` + "`" + `site` + "`" + ` (the Moodle site's own block_use_stats settings) when the site has them, then the presets."
   policies: [Policy!]!
 }
@@ -1979,6 +2115,30 @@ enum CourseOrderField {
 enum OrderDirection {
   ASC
   DESC
+}
+
+"Narrows Query.cohorts; omitted fields match every cohort."
+input CohortFilter {
+  "Case-insensitive substring of the name or idnumber."
+  search: String
+  visible: Boolean
+}
+
+"The order of Query.cohorts; ties are in id order."
+input CohortOrder {
+  field: CohortOrderField! = ID
+  direction: OrderDirection! = ASC
+}
+
+enum CohortOrderField {
+  ID
+  NAME
+}
+
+"Selects one cohort: exactly one of id or idnumber."
+input CohortBy {
+  id: ID
+  idnumber: String
 }
 
 "Selects one course: exactly one of id, shortname or idnumber."
@@ -2577,6 +2737,8 @@ type PageInfo {
 type UserConnection {
   edges: [UserEdge!]!
   pageInfo: PageInfo!
+  "How many users the list holds, on every page."
+  totalCount: Int!
 }
 
 type UserEdge {
@@ -2659,6 +2821,28 @@ type Grouping {
   id: ID!
   name: String!
 }
+
+"A cohort: a set of users of the site or of a category, across courses."
+type Cohort {
+  id: ID!
+  name: String!
+  idnumber: String!
+  visible: Boolean!
+  "The cohort's members in user id order (first ≤ 100), each a User whose stats give their time."
+  members(first: Int = 20, after: String): UserConnection
+}
+
+type CohortConnection {
+  edges: [CohortEdge!]!
+  pageInfo: PageInfo!
+  "How many cohorts match, on every page."
+  totalCount: Int!
+}
+
+type CohortEdge {
+  cursor: String!
+  node: Cohort!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -2666,6 +2850,44 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_Cohort(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Cohort_id(ctx, field)
+	case "name":
+		return ec.fieldContext_Cohort_name(ctx, field)
+	case "idnumber":
+		return ec.fieldContext_Cohort_idnumber(ctx, field)
+	case "visible":
+		return ec.fieldContext_Cohort_visible(ctx, field)
+	case "members":
+		return ec.fieldContext_Cohort_members(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Cohort", field.Name)
+}
+
+func (ec *executionContext) childFields_CohortConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_CohortConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_CohortConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_CohortConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CohortConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_CohortEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_CohortEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_CohortEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CohortEdge", field.Name)
+}
 
 func (ec *executionContext) childFields_Course(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -3231,6 +3453,8 @@ func (ec *executionContext) childFields_UserConnection(ctx context.Context, fiel
 		return ec.fieldContext_UserConnection_edges(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_UserConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_UserConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type UserConnection", field.Name)
 }
@@ -3400,6 +3624,28 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 // endregion ************************** internal!.gotpl ***************************
 
 // region    ***************************** args.gotpl *****************************
+
+func (ec *executionContext) field_Cohort_members_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
 
 func (ec *executionContext) field_CourseAggregate_series_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
@@ -3618,6 +3864,58 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_cohort_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "by",
+		func(ctx context.Context, v any) (model.CohortBy, error) {
+			return ec.unmarshalNCohortBy2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCohortBy(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["by"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_cohorts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.CohortFilter, error) {
+			return ec.unmarshalOCohortFilter2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCohortFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*model.CohortOrder, error) {
+			return ec.unmarshalOCohortOrder2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCohortOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
 	return args, nil
 }
 
@@ -3872,6 +4170,284 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _Cohort_id(ctx context.Context, field graphql.CollectedField, obj *model.Cohort) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cohort_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Cohort_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Cohort", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Cohort_name(ctx context.Context, field graphql.CollectedField, obj *model.Cohort) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cohort_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Cohort_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Cohort", field, false, false, "String")
+}
+
+func (ec *executionContext) _Cohort_idnumber(ctx context.Context, field graphql.CollectedField, obj *model.Cohort) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cohort_idnumber(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Idnumber, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Cohort_idnumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Cohort", field, false, false, "String")
+}
+
+func (ec *executionContext) _Cohort_visible(ctx context.Context, field graphql.CollectedField, obj *model.Cohort) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cohort_visible(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Visible, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Cohort_visible(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Cohort", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Cohort_members(ctx context.Context, field graphql.CollectedField, obj *model.Cohort) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cohort_members(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Cohort().Members(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.UserConnection) graphql.Marshaler {
+			return ec.marshalOUserConnection2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐUserConnection(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Cohort_members(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Cohort",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Cohort_members_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CohortConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.CohortConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CohortConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.CohortEdge) graphql.Marshaler {
+			return ec.marshalNCohortEdge2ᚕgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCohortEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CohortConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CohortConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CohortEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CohortConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.CohortConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CohortConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CohortConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CohortConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CohortConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.CohortConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CohortConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CohortConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CohortConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CohortEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.CohortEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CohortEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CohortEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CohortEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _CohortEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.CohortEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CohortEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Cohort) graphql.Marshaler {
+			return ec.marshalNCohort2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCohort(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CohortEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CohortEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Cohort(ctx, field)
+		},
+	}
+	return fc, nil
+}
 
 func (ec *executionContext) _Course_id(ctx context.Context, field graphql.CollectedField, obj *model.Course) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -7604,6 +8180,94 @@ func (ec *executionContext) fieldContext_Query_courses(ctx context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_cohorts(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_cohorts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Cohorts(ctx, fc.Args["filter"].(*model.CohortFilter), fc.Args["orderBy"].(*model.CohortOrder), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CohortConnection) graphql.Marshaler {
+			return ec.marshalOCohortConnection2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCohortConnection(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_cohorts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CohortConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_cohorts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_cohort(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_cohort(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Cohort(ctx, fc.Args["by"].(model.CohortBy))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Cohort) graphql.Marshaler {
+			return ec.marshalOCohort2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCohort(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_cohort(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Cohort(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_cohort_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_policies(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8848,6 +9512,29 @@ func (ec *executionContext) fieldContext_UserConnection_pageInfo(_ context.Conte
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _UserConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.UserConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UserConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UserConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _UserEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.UserEdge) (ret graphql.Marshaler) {
@@ -10465,6 +11152,160 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputCohortBy(ctx context.Context, obj any) (model.CohortBy, error) {
+	var it model.CohortBy
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "idnumber"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "idnumber":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idnumber"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Idnumber = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCohortBy unmarshals raw into the CohortBy input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCohortBy(ctx context.Context, raw any) (model.CohortBy, error) {
+	var out model.CohortBy
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CohortBy", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCohortFilter(ctx context.Context, obj any) (model.CohortFilter, error) {
+	var it model.CohortFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"search", "visible"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "search":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("search"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Search = data
+		case "visible":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("visible"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Visible = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCohortFilter unmarshals raw into the CohortFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCohortFilter(ctx context.Context, raw any) (model.CohortFilter, error) {
+	var out model.CohortFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CohortFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCohortOrder(ctx context.Context, obj any) (model.CohortOrder, error) {
+	var it model.CohortOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["field"]; !present {
+		asMap["field"] = "ID"
+	}
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"field", "direction"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNCohortOrderField2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCohortOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCohortOrder unmarshals raw into the CohortOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCohortOrder(ctx context.Context, raw any) (model.CohortOrder, error) {
+	var out model.CohortOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CohortOrder", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCourseBy(ctx context.Context, obj any) (model.CourseBy, error) {
 	var it model.CourseBy
 	if obj == nil {
@@ -11144,6 +11985,141 @@ func UnmarshalUserFilter(ctx context.Context, raw any) (model.UserFilter, error)
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
+
+var cohortImplementors = []string{"Cohort"}
+
+func (ec *executionContext) _Cohort(ctx context.Context, sel ast.SelectionSet, obj *model.Cohort) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, cohortImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Cohort")
+		case "id":
+			out.Values[i] = ec._Cohort_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._Cohort_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "idnumber":
+			out.Values[i] = ec._Cohort_idnumber(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "visible":
+			out.Values[i] = ec._Cohort_visible(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "members":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Cohort_members(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var cohortConnectionImplementors = []string{"CohortConnection"}
+
+func (ec *executionContext) _CohortConnection(ctx context.Context, sel ast.SelectionSet, obj *model.CohortConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, cohortConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CohortConnection")
+		case "edges":
+			out.Values[i] = ec._CohortConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._CohortConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._CohortConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var cohortEdgeImplementors = []string{"CohortEdge"}
+
+func (ec *executionContext) _CohortEdge(ctx context.Context, sel ast.SelectionSet, obj *model.CohortEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, cohortEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CohortEdge")
+		case "cursor":
+			out.Values[i] = ec._CohortEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._CohortEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
 
 var courseImplementors = []string{"Course"}
 
@@ -12522,6 +13498,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_courses(ctx, field)
 				})
+		case "cohorts":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_cohorts(ctx, field)
+				})
+		case "cohort":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_cohort(ctx, field)
+				})
 		case "policies":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -13056,6 +14044,11 @@ func (ec *executionContext) _UserConnection(ctx context.Context, sel ast.Selecti
 			}
 		case "pageInfo":
 			out.Values[i] = ec._UserConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._UserConnection_totalCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -13627,6 +14620,49 @@ func (ec *executionContext) unmarshalNBucket2githubᚗcomᚋusestatsᚋusestats�
 }
 
 func (ec *executionContext) marshalNBucket2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐBucket(ctx context.Context, sel ast.SelectionSet, v model.Bucket) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNCohort2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCohort(ctx context.Context, sel ast.SelectionSet, v *model.Cohort) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Cohort!")
+		return graphql.Null
+	}
+	return ec._Cohort(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCohortBy2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCohortBy(ctx context.Context, v any) (model.CohortBy, error) {
+	res, err := ec.unmarshalInputCohortBy(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCohortEdge2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCohortEdge(ctx context.Context, sel ast.SelectionSet, v model.CohortEdge) graphql.Marshaler {
+	return ec._CohortEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNCohortEdge2ᚕgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCohortEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.CohortEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 32, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCohortEdge2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCohortEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNCohortOrderField2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCohortOrderField(ctx context.Context, v any) (model.CohortOrderField, error) {
+	var res model.CohortOrderField
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCohortOrderField2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCohortOrderField(ctx context.Context, sel ast.SelectionSet, v model.CohortOrderField) graphql.Marshaler {
 	return v
 }
 
@@ -14438,6 +15474,36 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	_ = ctx
 	res := graphql.MarshalBoolean(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOCohort2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCohort(ctx context.Context, sel ast.SelectionSet, v *model.Cohort) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Cohort(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOCohortConnection2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCohortConnection(ctx context.Context, sel ast.SelectionSet, v *model.CohortConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CohortConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOCohortFilter2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCohortFilter(ctx context.Context, v any) (*model.CohortFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputCohortFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOCohortOrder2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCohortOrder(ctx context.Context, v any) (*model.CohortOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputCohortOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOCourse2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCourse(ctx context.Context, sel ast.SelectionSet, v *model.Course) graphql.Marshaler {

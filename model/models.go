@@ -191,6 +191,14 @@ type Participant struct {
 // Enrolled reports whether the participant is enrolled in the course.
 func (p *Participant) Enrolled() bool { return !p.Member.Unenrolled }
 
+// Cohort is a cohort of the site or of a category.
+type Cohort struct {
+	ID       int64
+	Name     string
+	Idnumber string
+	Visible  bool
+}
+
 // Group is a group of a course.
 type Group struct {
 	ID        int64

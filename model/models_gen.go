@@ -9,6 +9,37 @@ import (
 	"strconv"
 )
 
+// Selects one cohort: exactly one of id or idnumber.
+type CohortBy struct {
+	ID       *int64  `json:"id,omitempty"`
+	Idnumber *string `json:"idnumber,omitempty"`
+}
+
+type CohortConnection struct {
+	Edges    []CohortEdge `json:"edges"`
+	PageInfo *PageInfo    `json:"pageInfo"`
+	// How many cohorts match, on every page.
+	TotalCount int `json:"totalCount"`
+}
+
+type CohortEdge struct {
+	Cursor string  `json:"cursor"`
+	Node   *Cohort `json:"node"`
+}
+
+// Narrows Query.cohorts; omitted fields match every cohort.
+type CohortFilter struct {
+	// Case-insensitive substring of the name or idnumber.
+	Search  *string `json:"search,omitempty"`
+	Visible *bool   `json:"visible,omitempty"`
+}
+
+// The order of Query.cohorts; ties are in id order.
+type CohortOrder struct {
+	Field     CohortOrderField `json:"field"`
+	Direction OrderDirection   `json:"direction"`
+}
+
 // Selects one course: exactly one of id, shortname or idnumber.
 type CourseBy struct {
 	ID        *int64  `json:"id,omitempty"`
@@ -339,6 +370,8 @@ type UserBy struct {
 type UserConnection struct {
 	Edges    []UserEdge `json:"edges"`
 	PageInfo *PageInfo  `json:"pageInfo"`
+	// How many users the list holds, on every page.
+	TotalCount int `json:"totalCount"`
 }
 
 type UserEdge struct {
@@ -466,6 +499,61 @@ func (e *Bucket) UnmarshalJSON(b []byte) error {
 }
 
 func (e Bucket) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type CohortOrderField string
+
+const (
+	CohortOrderFieldID   CohortOrderField = "ID"
+	CohortOrderFieldName CohortOrderField = "NAME"
+)
+
+var AllCohortOrderField = []CohortOrderField{
+	CohortOrderFieldID,
+	CohortOrderFieldName,
+}
+
+func (e CohortOrderField) IsValid() bool {
+	switch e {
+	case CohortOrderFieldID, CohortOrderFieldName:
+		return true
+	}
+	return false
+}
+
+func (e CohortOrderField) String() string {
+	return string(e)
+}
+
+func (e *CohortOrderField) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = CohortOrderField(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid CohortOrderField", str)
+	}
+	return nil
+}
+
+func (e CohortOrderField) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *CohortOrderField) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e CohortOrderField) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -90,12 +90,8 @@ func (d Directory) ListUsers(ctx context.Context, f aggregation.UserFilter, afte
 	}
 	var us []User
 	q := d.src.db.NewSelect().Model(&us).ModelTableExpr(d.src.tableAs("user", "u")).
-		Where("deleted = 0").Where("id > ?", after).OrderExpr("id").Limit(int64(first))
-	if f.Host > 0 {
-		q = q.Where("mnethostid = ?", f.Host)
-	}
-	q = searchAny(q, f.Search, "username", "firstname", "lastname", "email", "idnumber")
-	if err := q.Scan(ctx); err != nil {
+		Where("id > ?", after).OrderExpr("id").Limit(int64(first))
+	if err := userFilter(q, f).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("listing users: %w", err)
 	}
 	out := make([]aggregation.UserInfo, len(us))
@@ -103,6 +99,16 @@ func (d Directory) ListUsers(ctx context.Context, f aggregation.UserFilter, afte
 		out[i] = userInfo(&us[i])
 	}
 	return out, nil
+}
+
+// userFilter narrows a query of the user table to the users ListUsers
+// lists: not deleted, on the filter's host, matching its search.
+func userFilter(q *bun.SelectQuery, f aggregation.UserFilter) *bun.SelectQuery {
+	q = q.Where("deleted = 0")
+	if f.Host > 0 {
+		q = q.Where("mnethostid = ?", f.Host)
+	}
+	return searchAny(q, f.Search, "username", "firstname", "lastname", "email", "idnumber")
 }
 
 // FindCourse implements aggregation.Directory.

@@ -430,3 +430,14 @@ func (r Roster) CourseVisitors(ctx context.Context, courseID, from, to int64) ([
 	}
 	return out, nil
 }
+
+// CountUsers implements aggregation.Roster: how many users ListUsers
+// lists for the filter, in one query.
+func (r Roster) CountUsers(ctx context.Context, f aggregation.UserFilter) (int, error) {
+	s := r.src
+	n, err := userFilter(s.db.NewSelect().TableExpr(s.tableAs("user", "u")), f).Count(ctx)
+	if err != nil {
+		return 0, s.readErrAny(ctx, []string{"user"}, "counting users", err)
+	}
+	return int(n), nil
+}

@@ -573,3 +573,23 @@ func TestRosterVisitors(t *testing.T) {
 		}
 	})
 }
+
+// CountUsers counts what ListUsers lists.
+func TestRosterCountUsers(t *testing.T) {
+	forEachEngine(t, fillRoster, func(t *testing.T, src *moodle.Source) {
+		ctx := context.Background()
+		for _, f := range []aggregation.UserFilter{{}, {Search: "AN"}, {Host: 1}, {Host: 2}, {Search: "nobody"}} {
+			listed, err := src.Directory().ListUsers(ctx, f, 0, 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := src.Roster().CountUsers(ctx, f)
+			if err != nil || n != len(listed) {
+				t.Errorf("%+v: counted %d (%v), listed %d", f, n, err, len(listed))
+			}
+		}
+		if n, _ := src.Roster().CountUsers(ctx, aggregation.UserFilter{}); n != 7 {
+			t.Errorf("%d users, want the 7 not deleted", n)
+		}
+	})
+}

@@ -373,3 +373,53 @@ func TestIncludeUnenrolled(t *testing.T) {
 	e.ok("group51-token", q, map[string]any{"f": map[string]any{"includeUnenrolled": true}}, &a)
 	wantEqual(t, "group token", a.Course.Participants.TotalCount, 1)
 }
+
+func TestCohorts(t *testing.T) {
+	e := newEnv(t)
+	e.dir.AddCohorts(aggregation.CohortInfo{ID: 1, Name: "Year 2", IDNumber: "Y2", Visible: true}, aggregation.CohortInfo{ID: 2, Name: "year 1"})
+	e.dir.AddToCohort(1, 20, 7, 9)
+	var a struct {
+		Cohorts struct {
+			TotalCount int
+			Edges      []struct{ Node struct{ ID, Name string } }
+		}
+		Cohort struct {
+			Name    string
+			Members struct {
+				TotalCount int
+				PageInfo   struct {
+					HasNextPage bool
+					EndCursor   string
+				}
+				Edges []struct {
+					Node struct {
+						ID    string
+						Stats struct{ Total int64 }
+					}
+				}
+			}
+		}
+	}
+	q := `query($after: String) { cohorts(orderBy: {field: NAME}) { totalCount edges { node { id name } } }
+	  cohort(by: {idnumber: "Y2"}) { name members(first: 2, after: $after) { totalCount pageInfo { hasNextPage endCursor }
+	    edges { node { id stats { total } } } } } }`
+	e.ok("site-token", q, nil, &a)
+	wantEqual(t, "cohorts by name", []string{a.Cohorts.Edges[0].Node.ID, a.Cohorts.Edges[1].Node.ID}, []string{"2", "1"})
+	wantEqual(t, "cohort count", a.Cohorts.TotalCount, 2)
+	m := a.Cohort.Members
+	if m.TotalCount != 3 || len(m.Edges) != 2 || m.Edges[0].Node.ID != "7" || m.Edges[0].Node.Stats.Total != 2110 || !m.PageInfo.HasNextPage {
+		t.Fatalf("members %+v", m)
+	}
+	e.ok("site-token", q, map[string]any{"after": m.PageInfo.EndCursor}, &a)
+	if m := a.Cohort.Members; len(m.Edges) != 1 || m.Edges[0].Node.ID != "20" || m.PageInfo.HasNextPage {
+		t.Errorf("second page %+v", m)
+	}
+	e.fails("site-token", `{ cohort(by: {id: 9}) { id } }`, nil, "NOT_FOUND")
+	e.fails("site-token", `{ cohort(by: {id: 1, idnumber: "Y2"}) { id } }`, nil, "BAD_USER_INPUT")
+	e.fails("course5-token", `{ cohorts { totalCount } }`, nil, "FORBIDDEN")
+	e.fails("group51-token", `{ cohort(by: {id: 1}) { id } }`, nil, "FORBIDDEN")
+	// Query.users counts what it lists.
+	var u struct{ Users struct{ TotalCount int } }
+	e.ok("site-token", `{ users(filter: {search: "learner"}, first: 1) { totalCount } }`, nil, &u)
+	wantEqual(t, "users counted", u.Users.TotalCount, 3)
+}

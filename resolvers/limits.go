@@ -104,6 +104,12 @@ func complexity() graph.ComplexityRoot {
 	c.Group.Members = func(child int, first *int, _ *string, _ *model.TimeRange, _ *model.PolicyInput, _ *model.StatsScope, _ *model.ParticipantOrder, _ *model.ParticipantFilter) int {
 		return 1 + rows(first, defaultPage, maxPage)*child
 	}
+	c.Query.Cohorts = func(child int, _ *model.CohortFilter, _ *model.CohortOrder, first *int, _ *string) int {
+		return 1 + rows(first, defaultPage, maxPage)*child
+	}
+	c.Cohort.Members = func(child int, first *int, _ *string) int {
+		return 1 + rows(first, defaultPage, maxPage)*child
+	}
 	c.Query.Courses = func(child int, _ *model.CourseFilter, _ *model.CourseOrder, first *int, _ *string) int {
 		return 1 + rows(first, defaultPage, maxPage)*child
 	}

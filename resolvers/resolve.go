@@ -130,7 +130,11 @@ func (r *Resolver) listUsers(ctx context.Context, filter *model.UserFilter, firs
 	if err != nil {
 		return nil, err
 	}
-	conn := &model.UserConnection{Edges: []model.UserEdge{}, PageInfo: &model.PageInfo{}}
+	total, err := r.cfg.Service.CountUsers(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	conn := &model.UserConnection{Edges: []model.UserEdge{}, PageInfo: &model.PageInfo{}, TotalCount: total}
 	if n == 0 {
 		return conn, nil
 	}

@@ -12,6 +12,10 @@ import (
 	"github.com/usestats/usestats/model"
 )
 
+func (r *cohortResolver) Members(ctx context.Context, obj *model.Cohort, first *int, after *string) (*model.UserConnection, error) {
+	return r.cohortMembers(ctx, obj, first, after)
+}
+
 func (r *courseResolver) Participants(ctx context.Context, obj *model.Course, first *int, after *string, rangeArg *model.TimeRange, policy *model.PolicyInput, scope *model.StatsScope, orderBy *model.ParticipantOrder, filter *model.ParticipantFilter) (*model.ParticipantConnection, error) {
 	return r.participants(ctx, obj, first, after, rangeArg, policy, scope, orderBy, filter)
 }
@@ -92,6 +96,14 @@ func (r *queryResolver) Courses(ctx context.Context, filter *model.CourseFilter,
 	return r.listCourses(ctx, filter, orderBy, first, after)
 }
 
+func (r *queryResolver) Cohorts(ctx context.Context, filter *model.CohortFilter, orderBy *model.CohortOrder, first *int, after *string) (*model.CohortConnection, error) {
+	return r.listCohorts(ctx, filter, orderBy, first, after)
+}
+
+func (r *queryResolver) Cohort(ctx context.Context, by model.CohortBy) (*model.Cohort, error) {
+	return r.findCohort(ctx, by)
+}
+
 func (r *queryResolver) Policies(ctx context.Context) ([]model.Policy, error) {
 	return r.listPolicies(ctx)
 }
@@ -144,6 +156,8 @@ func (r *userStatsResolver) AllHostsTotal(ctx context.Context, obj *model.UserSt
 	return r.allHostsTotal(ctx, obj)
 }
 
+func (r *Resolver) Cohort() graph.CohortResolver { return &cohortResolver{r} }
+
 func (r *Resolver) Course() graph.CourseResolver { return &courseResolver{r} }
 
 func (r *Resolver) CourseAggregate() graph.CourseAggregateResolver {
@@ -167,6 +181,7 @@ func (r *Resolver) User() graph.UserResolver { return &userResolver{r} }
 func (r *Resolver) UserStats() graph.UserStatsResolver { return &userStatsResolver{r} }
 
 type (
+	cohortResolver          struct{ *Resolver }
 	courseResolver          struct{ *Resolver }
 	courseAggregateResolver struct{ *Resolver }
 	courseStatResolver      struct{ *Resolver }

@@ -267,11 +267,13 @@ func (d *Directory) ListUsers(ctx context.Context, f aggregation.UserFilter, aft
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	search := strings.ToLower(f.Search)
-	return page(d.users, slices.Collect(maps.Keys(d.users)), after, first, func(u aggregation.UserInfo) bool {
-		text := strings.ToLower(u.Username + " " + u.FirstName + " " + u.LastName + " " + u.Email)
-		return (f.Host == 0 || u.HostID == f.Host) && strings.Contains(text, search)
-	}), nil
+	return page(d.users, slices.Collect(maps.Keys(d.users)), after, first, func(u aggregation.UserInfo) bool { return d.listed(u, f) }), nil
+}
+
+// listed reports whether ListUsers lists the user for the filter.
+func (d *Directory) listed(u aggregation.UserInfo, f aggregation.UserFilter) bool {
+	text := strings.ToLower(u.Username + " " + u.FirstName + " " + u.LastName + " " + u.Email)
+	return (f.Host == 0 || u.HostID == f.Host) && strings.Contains(text, strings.ToLower(f.Search))
 }
 
 // FindCourse implements aggregation.Directory: the course matching the

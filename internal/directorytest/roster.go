@@ -188,6 +188,17 @@ func (d *Directory) CourseVisitors(ctx context.Context, courseID, from, to int64
 	return page(d.users, ids, 0, len(d.users), nil), nil
 }
 
+// CountUsers implements aggregation.Roster: how many users ListUsers
+// lists for the filter.
+func (d *Directory) CountUsers(ctx context.Context, f aggregation.UserFilter) (int, error) {
+	if err := d.enter(ctx, "CountUsers"); err != nil {
+		return 0, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(page(d.users, slices.Collect(maps.Keys(d.users)), 0, len(d.users), func(u aggregation.UserInfo) bool { return d.listed(u, f) })), nil
+}
+
 // CourseGroups implements aggregation.Roster: the course's groups by
 // name, then id.
 func (d *Directory) CourseGroups(ctx context.Context, courseID int64) ([]aggregation.GroupInfo, error) {
