@@ -235,7 +235,9 @@ func TestGroupToken(t *testing.T) {
 				ID      string
 				Members struct {
 					TotalCount int
-					Edges      []struct{ Node struct{ User struct{ ID string } } }
+					Edges      []struct {
+						Node struct{ User struct{ ID string } }
+					}
 				}
 				Stats struct{ Total int64 }
 			}
