@@ -94,6 +94,7 @@ func TestServeCORS(t *testing.T) {
 	}{
 		{"/graphql", "https://dash.example.org", "https://dash.example.org"},
 		{"/graphql", "https://other.example.org", ""},
+		{"/export/users.csv", "https://dash.example.org", "https://dash.example.org"},
 		{"/webservice/rest/server.php", "https://other.example.org", "*"},
 	} {
 		req, _ := http.NewRequest(http.MethodOptions, s.base+tc.path, nil)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/usestats/usestats/aggregation"
 	"github.com/usestats/usestats/dbconn"
+	"github.com/usestats/usestats/export"
 	"github.com/usestats/usestats/mnet"
 	"github.com/usestats/usestats/moodle"
 	"github.com/usestats/usestats/resolvers"
@@ -43,6 +44,7 @@ type serveConfig struct {
 	rateLimit                                 int // requests a second per IP and per credential; 0: none
 	refusalDelay                              time.Duration
 	corsOrigins                               string
+	exportTimeout                             time.Duration
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -70,6 +72,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&c.compilePolicies, "compile-policies", envOr("USESTATS_COMPILE_POLICIES", ""), "presets compiled besides the default policy (the site's block_use_stats settings when it has them, else usestats), comma-separated (env USESTATS_COMPILE_POLICIES)")
 	fs.IntVar(&c.retainDays, "retain-days", env.int("USESTATS_RETAIN_DAYS", 0), "drop rollups older than this many days on each compile; 0 keeps all (env USESTATS_RETAIN_DAYS)")
 	fs.DurationVar(&c.refusalDelay, "refusal-delay", env.duration("USESTATS_REFUSAL_DELAY", resolvers.DefaultRefusalDelay), "hold GraphQL's answer to a request without credentials refused for its size or shape this long, so floods of them wait instead of taking CPU; 0: answer at once (env USESTATS_REFUSAL_DELAY)")
+	fs.DurationVar(&c.exportTimeout, "export-timeout", env.duration("USESTATS_EXPORT_TIMEOUT", 10*time.Minute), "deadline of one CSV or XLSX export under /export/ (env USESTATS_EXPORT_TIMEOUT)")
 	fs.StringVar(&c.corsOrigins, "cors-origins", envOr("USESTATS_CORS_ORIGINS", ""), "comma-separated origins whose pages may call /graphql from a browser (CORS), e.g. https://dashboard.example.org, or *; empty: none (env USESTATS_CORS_ORIGINS)")
 	fs.IntVar(&c.rateLimit, "rate-limit", env.int("USESTATS_RATE_LIMIT", 0), "requests a second per client IP and per credential to GraphQL, the web services and MNET (bursts of twice as many); 0: no limit (env USESTATS_RATE_LIMIT)")
 	fs.IntVar(&c.workers, "workers", env.int("USESTATS_WORKERS", 2), "log queries running at once in the whole process (GraphQL, web services, MNET), each over a share of a batch's users (env USESTATS_WORKERS)")
@@ -83,8 +86,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if c.demoUsers < 1 || c.timeout <= 0 {
-		return aggregation.Errorf(aggregation.EInvalid, "serve: --demo-users and --request-timeout must be positive")
+	if c.demoUsers < 1 || c.timeout <= 0 || c.exportTimeout <= 0 {
+		return aggregation.Errorf(aggregation.EInvalid, "serve: --demo-users, --request-timeout and --export-timeout must be positive")
 	}
 	if c.compileEvery < 0 || c.retainDays < 0 || c.rollupCacheMB < 0 || c.rateLimit < 0 || c.refusalDelay < 0 {
 		return aggregation.Errorf(aggregation.EInvalid, "serve: --compile-every, --rollup-cache-mb, --retain-days, --rate-limit and --refusal-delay must not be negative")
@@ -211,6 +214,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	exp, err := export.NewHandler(export.Config{
+		Service:   svc,
+		Directory: src.Directory(),
+		Authenticate: func(ctx context.Context, token string) (aggregation.Scopes, error) {
+			tok, err := st.Authenticate(ctx, token, time.Now().Unix())
+			return tok.Scopes, err
+		},
+		Logger:  log,
+		Now:     func() int64 { return time.Now().Unix() },
+		Timeout: c.exportTimeout,
+	})
+	if err != nil {
+		return err
+	}
 	m := newMetrics(src.DB(), st)
 	mux := http.NewServeMux()
 	mux.Handle("/healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") }))
@@ -222,6 +239,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	mux.Handle(mnet.PublicKeyPath, node.server)
 	mux.Handle("/", rl.wrap(gql, graphQLSurface))
 	mux.Handle("/graphql", withCORS(origins, rl.wrap(gql, graphQLSurface)))
+	mux.Handle(export.Prefix, withCORS(origins, rl.wrap(exp, graphQLSurface)))
 
 	srv := &http.Server{
 		Handler:           m.instrument(logRequests(log, mux)),
