@@ -226,16 +226,6 @@ func AggregateSite(results []*Result, top int) SiteAggregate {
 			a.Courses[c.CourseID] = ct
 		}
 	}
-	if top > 0 {
-		for _, c := range a.Courses {
-			if c.Elapsed > 0 {
-				a.TopCourses = append(a.TopCourses, c)
-			}
-		}
-		slices.SortFunc(a.TopCourses, func(x, y CourseTotal) int {
-			return cmp.Or(cmp.Compare(y.Elapsed, x.Elapsed), cmp.Compare(x.CourseID, y.CourseID))
-		})
-		a.TopCourses = slices.Clip(a.TopCourses[:min(top, len(a.TopCourses))])
-	}
+	a.TopCourses = topCourses(a.Courses, top)
 	return a
 }

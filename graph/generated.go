@@ -31,12 +31,15 @@ type ResolverRoot interface {
 	Course() CourseResolver
 	CourseAggregate() CourseAggregateResolver
 	CourseStat() CourseStatResolver
+	CourseTotal() CourseTotalResolver
 	Group() GroupResolver
 	ModuleScore() ModuleScoreResolver
 	Participant() ParticipantResolver
 	Query() QueryResolver
 	Score() ScoreResolver
+	Site() SiteResolver
 	User() UserResolver
+	UserAggregate() UserAggregateResolver
 	UserStats() UserStatsResolver
 }
 
@@ -49,6 +52,7 @@ type ComplexityRoot struct {
 		Idnumber func(childComplexity int) int
 		Members  func(childComplexity int, first *int, after *string) int
 		Name     func(childComplexity int) int
+		Stats    func(childComplexity int, rangeArg *model.TimeRange, policy *model.PolicyInput) int
 		Visible  func(childComplexity int) int
 	}
 
@@ -117,6 +121,14 @@ type ComplexityRoot struct {
 		OtherTime    func(childComplexity int) int
 		Sections     func(childComplexity int) int
 		Total        func(childComplexity int) int
+	}
+
+	CourseTotal struct {
+		ActiveLearners func(childComplexity int) int
+		Course         func(childComplexity int) int
+		CourseID       func(childComplexity int) int
+		Events         func(childComplexity int) int
+		Total          func(childComplexity int) int
 	}
 
 	DayStat struct {
@@ -276,6 +288,7 @@ type ComplexityRoot struct {
 		Course   func(childComplexity int, by model.CourseBy) int
 		Courses  func(childComplexity int, filter *model.CourseFilter, orderBy *model.CourseOrder, first *int, after *string) int
 		Policies func(childComplexity int) int
+		Site     func(childComplexity int) int
 		User     func(childComplexity int, by model.UserBy) int
 		Users    func(childComplexity int, filter *model.UserFilter, first *int, after *string) int
 	}
@@ -333,6 +346,10 @@ type ComplexityRoot struct {
 		Min   func(childComplexity int) int
 	}
 
+	Site struct {
+		Stats func(childComplexity int, rangeArg *model.TimeRange, policy *model.PolicyInput) int
+	}
+
 	Stat struct {
 		Elapsed     func(childComplexity int) int
 		Events      func(childComplexity int) int
@@ -350,6 +367,21 @@ type ComplexityRoot struct {
 		Lastname  func(childComplexity int) int
 		Stats     func(childComplexity int, rangeArg *model.TimeRange, policy *model.PolicyInput, scope *model.StatsScope, hosts []string, allHosts *bool) int
 		Username  func(childComplexity int) int
+	}
+
+	UserAggregate struct {
+		ActiveUsers func(childComplexity int) int
+		Events      func(childComplexity int) int
+		FirstAccess func(childComplexity int) int
+		LastAccess  func(childComplexity int) int
+		Mean        func(childComplexity int) int
+		Median      func(childComplexity int) int
+		P90         func(childComplexity int) int
+		Series      func(childComplexity int, granularity *model.Granularity, timezone *string) int
+		SiteTime    func(childComplexity int) int
+		TopCourses  func(childComplexity int, first *int) int
+		Total       func(childComplexity int) int
+		Users       func(childComplexity int) int
 	}
 
 	UserConnection struct {
@@ -390,6 +422,7 @@ type ComplexityRoot struct {
 
 type CohortResolver interface {
 	Members(ctx context.Context, obj *model.Cohort, first *int, after *string) (*model.UserConnection, error)
+	Stats(ctx context.Context, obj *model.Cohort, rangeArg *model.TimeRange, policy *model.PolicyInput) (*model.UserAggregate, error)
 }
 type CourseResolver interface {
 	Participants(ctx context.Context, obj *model.Course, first *int, after *string, rangeArg *model.TimeRange, policy *model.PolicyInput, scope *model.StatsScope, orderBy *model.ParticipantOrder, filter *model.ParticipantFilter) (*model.ParticipantConnection, error)
@@ -403,6 +436,9 @@ type CourseStatResolver interface {
 	Course(ctx context.Context, obj *model.CourseStat) (*model.Course, error)
 
 	Grade(ctx context.Context, obj *model.CourseStat) (*model.Score, error)
+}
+type CourseTotalResolver interface {
+	Course(ctx context.Context, obj *model.CourseTotal) (*model.Course, error)
 }
 type GroupResolver interface {
 	Members(ctx context.Context, obj *model.Group, first *int, after *string, rangeArg *model.TimeRange, policy *model.PolicyInput, scope *model.StatsScope, orderBy *model.ParticipantOrder, filter *model.ParticipantFilter) (*model.ParticipantConnection, error)
@@ -425,13 +461,21 @@ type QueryResolver interface {
 	Courses(ctx context.Context, filter *model.CourseFilter, orderBy *model.CourseOrder, first *int, after *string) (*model.CourseConnection, error)
 	Cohorts(ctx context.Context, filter *model.CohortFilter, orderBy *model.CohortOrder, first *int, after *string) (*model.CohortConnection, error)
 	Cohort(ctx context.Context, by model.CohortBy) (*model.Cohort, error)
+	Site(ctx context.Context) (*model.Site, error)
 	Policies(ctx context.Context) ([]model.Policy, error)
 }
 type ScoreResolver interface {
 	Course(ctx context.Context, obj *model.Score) (*model.Course, error)
 }
+type SiteResolver interface {
+	Stats(ctx context.Context, obj *model.Site, rangeArg *model.TimeRange, policy *model.PolicyInput) (*model.UserAggregate, error)
+}
 type UserResolver interface {
 	Stats(ctx context.Context, obj *model.User, rangeArg *model.TimeRange, policy *model.PolicyInput, scope *model.StatsScope, hosts []string, allHosts *bool) (*model.UserStats, error)
+}
+type UserAggregateResolver interface {
+	TopCourses(ctx context.Context, obj *model.UserAggregate, first *int) ([]model.CourseTotal, error)
+	Series(ctx context.Context, obj *model.UserAggregate, granularity *model.Granularity, timezone *string) ([]model.SeriesPoint, error)
 }
 type UserStatsResolver interface {
 	Site(ctx context.Context, obj *model.UserStats) (*model.Stat, error)
@@ -491,6 +535,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Cohort.Name(childComplexity), true
+	case "Cohort.stats":
+		if e.ComplexityRoot.Cohort.Stats == nil {
+			break
+		}
+
+		args, err := ec.field_Cohort_stats_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Cohort.Stats(childComplexity, args["range"].(*model.TimeRange), args["policy"].(*model.PolicyInput)), true
 	case "Cohort.visible":
 		if e.ComplexityRoot.Cohort.Visible == nil {
 			break
@@ -795,6 +850,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CourseStat.Total(childComplexity), true
+
+	case "CourseTotal.activeLearners":
+		if e.ComplexityRoot.CourseTotal.ActiveLearners == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CourseTotal.ActiveLearners(childComplexity), true
+	case "CourseTotal.course":
+		if e.ComplexityRoot.CourseTotal.Course == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CourseTotal.Course(childComplexity), true
+	case "CourseTotal.courseId":
+		if e.ComplexityRoot.CourseTotal.CourseID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CourseTotal.CourseID(childComplexity), true
+	case "CourseTotal.events":
+		if e.ComplexityRoot.CourseTotal.Events == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CourseTotal.Events(childComplexity), true
+	case "CourseTotal.total":
+		if e.ComplexityRoot.CourseTotal.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CourseTotal.Total(childComplexity), true
 
 	case "DayStat.date":
 		if e.ComplexityRoot.DayStat.Date == nil {
@@ -1474,6 +1560,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Policies(childComplexity), true
+	case "Query.site":
+		if e.ComplexityRoot.Query.Site == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Site(childComplexity), true
 	case "Query.user":
 		if e.ComplexityRoot.Query.User == nil {
 			break
@@ -1696,6 +1788,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SessionSummary.Min(childComplexity), true
 
+	case "Site.stats":
+		if e.ComplexityRoot.Site.Stats == nil {
+			break
+		}
+
+		args, err := ec.field_Site_stats_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Site.Stats(childComplexity, args["range"].(*model.TimeRange), args["policy"].(*model.PolicyInput)), true
+
 	case "Stat.elapsed":
 		if e.ComplexityRoot.Stat.Elapsed == nil {
 			break
@@ -1780,6 +1884,89 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.Username(childComplexity), true
+
+	case "UserAggregate.activeUsers":
+		if e.ComplexityRoot.UserAggregate.ActiveUsers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserAggregate.ActiveUsers(childComplexity), true
+	case "UserAggregate.events":
+		if e.ComplexityRoot.UserAggregate.Events == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserAggregate.Events(childComplexity), true
+	case "UserAggregate.firstAccess":
+		if e.ComplexityRoot.UserAggregate.FirstAccess == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserAggregate.FirstAccess(childComplexity), true
+	case "UserAggregate.lastAccess":
+		if e.ComplexityRoot.UserAggregate.LastAccess == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserAggregate.LastAccess(childComplexity), true
+	case "UserAggregate.mean":
+		if e.ComplexityRoot.UserAggregate.Mean == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserAggregate.Mean(childComplexity), true
+	case "UserAggregate.median":
+		if e.ComplexityRoot.UserAggregate.Median == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserAggregate.Median(childComplexity), true
+	case "UserAggregate.p90":
+		if e.ComplexityRoot.UserAggregate.P90 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserAggregate.P90(childComplexity), true
+	case "UserAggregate.series":
+		if e.ComplexityRoot.UserAggregate.Series == nil {
+			break
+		}
+
+		args, err := ec.field_UserAggregate_series_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.UserAggregate.Series(childComplexity, args["granularity"].(*model.Granularity), args["timezone"].(*string)), true
+	case "UserAggregate.siteTime":
+		if e.ComplexityRoot.UserAggregate.SiteTime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserAggregate.SiteTime(childComplexity), true
+	case "UserAggregate.topCourses":
+		if e.ComplexityRoot.UserAggregate.TopCourses == nil {
+			break
+		}
+
+		args, err := ec.field_UserAggregate_topCourses_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.UserAggregate.TopCourses(childComplexity, args["first"].(*int)), true
+	case "UserAggregate.total":
+		if e.ComplexityRoot.UserAggregate.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserAggregate.Total(childComplexity), true
+	case "UserAggregate.users":
+		if e.ComplexityRoot.UserAggregate.Users == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserAggregate.Users(childComplexity), true
 
 	case "UserConnection.edges":
 		if e.ComplexityRoot.UserConnection.Edges == nil {
@@ -2073,6 +2260,9 @@ type Query {
   cohort that does not exist is NOT_FOUND.
   """
   cohort(by: CohortBy!): Cohort
+
+  "The whole site. Needs site:read."
+  site: Site
 
   "The named policies, default first: ` + "`" + `site` + "`" + ` (the Moodle site's own block_use_stats settings) when the site has them, then the presets."
   policies: [Policy!]!
@@ -2830,6 +3020,52 @@ type Cohort {
   visible: Boolean!
   "The cohort's members in user id order (first ≤ 100), each a User whose stats give their time."
   members(first: Int = 20, after: String): UserConnection
+  "The cohort's members summed up: their time across the site and every course."
+  stats(range: TimeRange, policy: PolicyInput): UserAggregate
+}
+
+"The whole site."
+type Site {
+  "Every user of the site summed up: their time at site level and in every course."
+  stats(range: TimeRange, policy: PolicyInput): UserAggregate
+}
+
+"Many users' time summed up over the whole site."
+type UserAggregate {
+  "How many users are counted."
+  users: Int!
+  "Users with time."
+  activeUsers: Int!
+  total: Duration!
+  events: Int!
+  "Site-level time (logins, the front page, …), part of total."
+  siteTime: Duration!
+  "Mean time per active user (rounded to the second); 0 without any."
+  mean: Duration!
+  "Median time per active user (nearest rank)."
+  median: Duration!
+  "90th percentile of the time per active user (nearest rank)."
+  p90: Duration!
+  firstAccess: Time
+  lastAccess: Time
+  "The courses with the most time, most first (first ≤ 100)."
+  topCourses(first: Int = 10): [CourseTotal!]!
+  """
+  The users' time per day, ISO week or month in the service's time zone, as
+  CourseAggregate.series.
+  """
+  series(granularity: Granularity = DAY, timezone: String): [SeriesPoint!]!
+}
+
+"One course's time summed over many users."
+type CourseTotal {
+  "The course; null when it no longer exists."
+  course: Course
+  courseId: ID!
+  total: Duration!
+  events: Int!
+  "Users with time in the course."
+  activeLearners: Int!
 }
 
 type CohortConnection {
@@ -2863,6 +3099,8 @@ func (ec *executionContext) childFields_Cohort(ctx context.Context, field graphq
 		return ec.fieldContext_Cohort_visible(ctx, field)
 	case "members":
 		return ec.fieldContext_Cohort_members(ctx, field)
+	case "stats":
+		return ec.fieldContext_Cohort_stats(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Cohort", field.Name)
 }
@@ -2999,6 +3237,22 @@ func (ec *executionContext) childFields_CourseStat(ctx context.Context, field gr
 		return ec.fieldContext_CourseStat_grade(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CourseStat", field.Name)
+}
+
+func (ec *executionContext) childFields_CourseTotal(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "course":
+		return ec.fieldContext_CourseTotal_course(ctx, field)
+	case "courseId":
+		return ec.fieldContext_CourseTotal_courseId(ctx, field)
+	case "total":
+		return ec.fieldContext_CourseTotal_total(ctx, field)
+	case "events":
+		return ec.fieldContext_CourseTotal_events(ctx, field)
+	case "activeLearners":
+		return ec.fieldContext_CourseTotal_activeLearners(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CourseTotal", field.Name)
 }
 
 func (ec *executionContext) childFields_DayStat(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3409,6 +3663,14 @@ func (ec *executionContext) childFields_SessionSummary(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type SessionSummary", field.Name)
 }
 
+func (ec *executionContext) childFields_Site(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "stats":
+		return ec.fieldContext_Site_stats(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Site", field.Name)
+}
+
 func (ec *executionContext) childFields_Stat(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "elapsed":
@@ -3445,6 +3707,36 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 		return ec.fieldContext_User_stats(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type User", field.Name)
+}
+
+func (ec *executionContext) childFields_UserAggregate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "users":
+		return ec.fieldContext_UserAggregate_users(ctx, field)
+	case "activeUsers":
+		return ec.fieldContext_UserAggregate_activeUsers(ctx, field)
+	case "total":
+		return ec.fieldContext_UserAggregate_total(ctx, field)
+	case "events":
+		return ec.fieldContext_UserAggregate_events(ctx, field)
+	case "siteTime":
+		return ec.fieldContext_UserAggregate_siteTime(ctx, field)
+	case "mean":
+		return ec.fieldContext_UserAggregate_mean(ctx, field)
+	case "median":
+		return ec.fieldContext_UserAggregate_median(ctx, field)
+	case "p90":
+		return ec.fieldContext_UserAggregate_p90(ctx, field)
+	case "firstAccess":
+		return ec.fieldContext_UserAggregate_firstAccess(ctx, field)
+	case "lastAccess":
+		return ec.fieldContext_UserAggregate_lastAccess(ctx, field)
+	case "topCourses":
+		return ec.fieldContext_UserAggregate_topCourses(ctx, field)
+	case "series":
+		return ec.fieldContext_UserAggregate_series(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UserAggregate", field.Name)
 }
 
 func (ec *executionContext) childFields_UserConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3644,6 +3936,28 @@ func (ec *executionContext) field_Cohort_members_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Cohort_stats_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "range",
+		func(ctx context.Context, v any) (*model.TimeRange, error) {
+			return ec.unmarshalOTimeRange2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐTimeRange(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["range"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "policy",
+		func(ctx context.Context, v any) (*model.PolicyInput, error) {
+			return ec.unmarshalOPolicyInput2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐPolicyInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["policy"] = arg1
 	return args, nil
 }
 
@@ -4015,6 +4329,64 @@ func (ec *executionContext) field_Query_users_args(ctx context.Context, rawArgs 
 	return args, nil
 }
 
+func (ec *executionContext) field_Site_stats_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "range",
+		func(ctx context.Context, v any) (*model.TimeRange, error) {
+			return ec.unmarshalOTimeRange2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐTimeRange(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["range"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "policy",
+		func(ctx context.Context, v any) (*model.PolicyInput, error) {
+			return ec.unmarshalOPolicyInput2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐPolicyInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["policy"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_UserAggregate_series_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "granularity",
+		func(ctx context.Context, v any) (*model.Granularity, error) {
+			return ec.unmarshalOGranularity2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐGranularity(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["granularity"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "timezone",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["timezone"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_UserAggregate_topCourses_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_UserStats_courses_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4301,6 +4673,50 @@ func (ec *executionContext) fieldContext_Cohort_members(ctx context.Context, fie
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Cohort_members_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Cohort_stats(ctx context.Context, field graphql.CollectedField, obj *model.Cohort) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cohort_stats(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Cohort().Stats(ctx, obj, fc.Args["range"].(*model.TimeRange), fc.Args["policy"].(*model.PolicyInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.UserAggregate) graphql.Marshaler {
+			return ec.marshalOUserAggregate2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐUserAggregate(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Cohort_stats(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Cohort",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserAggregate(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Cohort_stats_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -5552,6 +5968,130 @@ func (ec *executionContext) fieldContext_CourseStat_grade(_ context.Context, fie
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _CourseTotal_course(ctx context.Context, field graphql.CollectedField, obj *model.CourseTotal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CourseTotal_course(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CourseTotal().Course(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Course) graphql.Marshaler {
+			return ec.marshalOCourse2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCourse(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CourseTotal_course(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CourseTotal",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Course(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CourseTotal_courseId(ctx context.Context, field graphql.CollectedField, obj *model.CourseTotal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CourseTotal_courseId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CourseID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CourseTotal_courseId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CourseTotal", field, false, false, "ID")
+}
+
+func (ec *executionContext) _CourseTotal_total(ctx context.Context, field graphql.CollectedField, obj *model.CourseTotal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CourseTotal_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNDuration2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CourseTotal_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CourseTotal", field, false, false, "Duration")
+}
+
+func (ec *executionContext) _CourseTotal_events(ctx context.Context, field graphql.CollectedField, obj *model.CourseTotal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CourseTotal_events(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Events, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CourseTotal_events(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CourseTotal", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CourseTotal_activeLearners(ctx context.Context, field graphql.CollectedField, obj *model.CourseTotal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CourseTotal_activeLearners(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ActiveLearners, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CourseTotal_activeLearners(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CourseTotal", field, false, false, "Int")
 }
 
 func (ec *executionContext) _DayStat_date(ctx context.Context, field graphql.CollectedField, obj *model.DayStat) (ret graphql.Marshaler) {
@@ -8268,6 +8808,38 @@ func (ec *executionContext) fieldContext_Query_cohort(ctx context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_site(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_site(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Site(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Site) graphql.Marshaler {
+			return ec.marshalOSite2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐSite(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_site(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Site(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_policies(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9130,6 +9702,50 @@ func (ec *executionContext) fieldContext_SessionSummary_mean(_ context.Context, 
 	return graphql.NewScalarFieldContext("SessionSummary", field, false, false, "Duration")
 }
 
+func (ec *executionContext) _Site_stats(ctx context.Context, field graphql.CollectedField, obj *model.Site) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Site_stats(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Site().Stats(ctx, obj, fc.Args["range"].(*model.TimeRange), fc.Args["policy"].(*model.PolicyInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.UserAggregate) graphql.Marshaler {
+			return ec.marshalOUserAggregate2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐUserAggregate(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Site_stats(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Site",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserAggregate(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Site_stats_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Stat_elapsed(ctx context.Context, field graphql.CollectedField, obj *model.Stat) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9444,6 +10060,324 @@ func (ec *executionContext) fieldContext_User_stats(ctx context.Context, field g
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_User_stats_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UserAggregate_users(ctx context.Context, field graphql.CollectedField, obj *model.UserAggregate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserAggregate_users(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Users, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UserAggregate_users(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UserAggregate", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UserAggregate_activeUsers(ctx context.Context, field graphql.CollectedField, obj *model.UserAggregate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserAggregate_activeUsers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ActiveUsers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UserAggregate_activeUsers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UserAggregate", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UserAggregate_total(ctx context.Context, field graphql.CollectedField, obj *model.UserAggregate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserAggregate_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNDuration2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UserAggregate_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UserAggregate", field, false, false, "Duration")
+}
+
+func (ec *executionContext) _UserAggregate_events(ctx context.Context, field graphql.CollectedField, obj *model.UserAggregate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserAggregate_events(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Events, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UserAggregate_events(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UserAggregate", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UserAggregate_siteTime(ctx context.Context, field graphql.CollectedField, obj *model.UserAggregate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserAggregate_siteTime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SiteTime, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNDuration2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UserAggregate_siteTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UserAggregate", field, false, false, "Duration")
+}
+
+func (ec *executionContext) _UserAggregate_mean(ctx context.Context, field graphql.CollectedField, obj *model.UserAggregate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserAggregate_mean(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Mean, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNDuration2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UserAggregate_mean(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UserAggregate", field, false, false, "Duration")
+}
+
+func (ec *executionContext) _UserAggregate_median(ctx context.Context, field graphql.CollectedField, obj *model.UserAggregate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserAggregate_median(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Median, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNDuration2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UserAggregate_median(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UserAggregate", field, false, false, "Duration")
+}
+
+func (ec *executionContext) _UserAggregate_p90(ctx context.Context, field graphql.CollectedField, obj *model.UserAggregate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserAggregate_p90(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.P90, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNDuration2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UserAggregate_p90(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UserAggregate", field, false, false, "Duration")
+}
+
+func (ec *executionContext) _UserAggregate_firstAccess(ctx context.Context, field graphql.CollectedField, obj *model.UserAggregate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserAggregate_firstAccess(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FirstAccess, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UserAggregate_firstAccess(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UserAggregate", field, false, false, "Time")
+}
+
+func (ec *executionContext) _UserAggregate_lastAccess(ctx context.Context, field graphql.CollectedField, obj *model.UserAggregate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserAggregate_lastAccess(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastAccess, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UserAggregate_lastAccess(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UserAggregate", field, false, false, "Time")
+}
+
+func (ec *executionContext) _UserAggregate_topCourses(ctx context.Context, field graphql.CollectedField, obj *model.UserAggregate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserAggregate_topCourses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.UserAggregate().TopCourses(ctx, obj, fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.CourseTotal) graphql.Marshaler {
+			return ec.marshalNCourseTotal2ᚕgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCourseTotalᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UserAggregate_topCourses(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UserAggregate",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CourseTotal(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_UserAggregate_topCourses_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UserAggregate_series(ctx context.Context, field graphql.CollectedField, obj *model.UserAggregate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserAggregate_series(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.UserAggregate().Series(ctx, obj, fc.Args["granularity"].(*model.Granularity), fc.Args["timezone"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.SeriesPoint) graphql.Marshaler {
+			return ec.marshalNSeriesPoint2ᚕgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐSeriesPointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UserAggregate_series(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UserAggregate",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SeriesPoint(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_UserAggregate_series_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12023,6 +12957,12 @@ func (ec *executionContext) _Cohort(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Cohort_members(ctx, field, obj)
 				})
+		case "stats":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Cohort_stats(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -12455,6 +13395,60 @@ func (ec *executionContext) _CourseStat(ctx context.Context, sel ast.SelectionSe
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._CourseStat_grade(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var courseTotalImplementors = []string{"CourseTotal"}
+
+func (ec *executionContext) _CourseTotal(ctx context.Context, sel ast.SelectionSet, obj *model.CourseTotal) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, courseTotalImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CourseTotal")
+		case "course":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CourseTotal_course(ctx, field, obj)
+				})
+		case "courseId":
+			out.Values[i] = ec._CourseTotal_courseId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "total":
+			out.Values[i] = ec._CourseTotal_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "events":
+			out.Values[i] = ec._CourseTotal_events(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "activeLearners":
+			out.Values[i] = ec._CourseTotal_activeLearners(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -13510,6 +14504,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_cohort(ctx, field)
 				})
+		case "site":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_site(ctx, field)
+				})
 		case "policies":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -13904,6 +14904,40 @@ func (ec *executionContext) _SessionSummary(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var siteImplementors = []string{"Site"}
+
+func (ec *executionContext) _Site(ctx context.Context, sel ast.SelectionSet, obj *model.Site) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, siteImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Site")
+		case "stats":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Site_stats(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var statImplementors = []string{"Stat"}
 
 func (ec *executionContext) _Stat(ctx context.Context, sel ast.SelectionSet, obj *model.Stat) graphql.Marshaler {
@@ -14008,6 +15042,96 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._User_stats(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var userAggregateImplementors = []string{"UserAggregate"}
+
+func (ec *executionContext) _UserAggregate(ctx context.Context, sel ast.SelectionSet, obj *model.UserAggregate) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, userAggregateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UserAggregate")
+		case "users":
+			out.Values[i] = ec._UserAggregate_users(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "activeUsers":
+			out.Values[i] = ec._UserAggregate_activeUsers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "total":
+			out.Values[i] = ec._UserAggregate_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "events":
+			out.Values[i] = ec._UserAggregate_events(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "siteTime":
+			out.Values[i] = ec._UserAggregate_siteTime(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "mean":
+			out.Values[i] = ec._UserAggregate_mean(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "median":
+			out.Values[i] = ec._UserAggregate_median(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "p90":
+			out.Values[i] = ec._UserAggregate_p90(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "firstAccess":
+			out.Values[i] = ec._UserAggregate_firstAccess(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastAccess":
+			out.Values[i] = ec._UserAggregate_lastAccess(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "topCourses":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._UserAggregate_topCourses(ctx, field, obj)
+				})
+		case "series":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._UserAggregate_series(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -14718,6 +15842,26 @@ func (ec *executionContext) marshalNCourseStat2ᚕgithubᚗcomᚋusestatsᚋuses
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCourseStat2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCourseStat(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCourseTotal2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCourseTotal(ctx context.Context, sel ast.SelectionSet, v model.CourseTotal) graphql.Marshaler {
+	return ec._CourseTotal(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNCourseTotal2ᚕgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCourseTotalᚄ(ctx context.Context, sel ast.SelectionSet, v []model.CourseTotal) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 32, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCourseTotal2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐCourseTotal(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -15762,6 +16906,13 @@ func (ec *executionContext) marshalOSessionSummary2ᚖgithubᚗcomᚋusestatsᚋ
 	return ec._SessionSummary(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOSite2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐSite(ctx context.Context, sel ast.SelectionSet, v *model.Site) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Site(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOSiteRows2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐSiteRows(ctx context.Context, v any) (*model.SiteRows, error) {
 	if v == nil {
 		return nil, nil
@@ -15899,6 +17050,13 @@ func (ec *executionContext) marshalOUser2ᚖgithubᚗcomᚋusestatsᚋusestats�
 		return graphql.Null
 	}
 	return ec._User(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOUserAggregate2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐUserAggregate(ctx context.Context, sel ast.SelectionSet, v *model.UserAggregate) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._UserAggregate(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOUserConnection2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐUserConnection(ctx context.Context, sel ast.SelectionSet, v *model.UserConnection) graphql.Marshaler {

@@ -199,6 +199,34 @@ type Cohort struct {
 	Visible  bool
 }
 
+// UserAggregate is many users' time summed up; Stats and Query are what
+// its top courses and series are built from.
+type UserAggregate struct {
+	Users       int
+	ActiveUsers int
+	Total       int64
+	Events      int
+	SiteTime    int64
+	Mean        int64
+	Median      int64
+	P90         int64
+	FirstAccess *Time
+	LastAccess  *Time
+	Stats       aggregation.SiteStats
+	Query       StatsQuery
+}
+
+// CourseTotal is one course's time summed over many users.
+type CourseTotal struct {
+	CourseID       int64
+	Total          int64
+	Events         int
+	ActiveLearners int
+}
+
+// Site is the whole site.
+type Site struct{}
+
 // Group is a group of a course.
 type Group struct {
 	ID        int64

@@ -318,6 +318,13 @@ func (r *Resolver) courseAggregate(ctx context.Context, courseID, group int64, r
 
 // aggregateSeries resolves CourseAggregate.series.
 func (r *Resolver) aggregateSeries(a *model.CourseAggregate, granularity *model.Granularity, timezone *string) ([]model.SeriesPoint, error) {
+	return r.series(a.Days, a.Query, granularity, timezone)
+}
+
+// series sums day lists into a series for the query's window: from its
+// first to its last bucket when the window has a start, else between the
+// first and the last bucket with time.
+func (r *Resolver) series(days [][]aggregation.DayStat, q model.StatsQuery, granularity *model.Granularity, timezone *string) ([]model.SeriesPoint, error) {
 	g := aggregation.GranularityDay
 	if granularity != nil {
 		switch *granularity {
@@ -341,10 +348,10 @@ func (r *Resolver) aggregateSeries(a *model.CourseAggregate, granularity *model.
 	}
 	var pts []aggregation.SeriesPoint
 	var err error
-	if a.Query.Window.From == 0 {
-		pts, err = aggregation.Series(a.Days, g, loc)
+	if q.Window.From == 0 {
+		pts, err = aggregation.Series(days, g, loc)
 	} else {
-		pts, err = aggregation.SeriesBetween(a.Days, g, loc, a.Query.Window.From, a.Query.Window.To+1)
+		pts, err = aggregation.SeriesBetween(days, g, loc, q.Window.From, q.Window.To+1)
 	}
 	if err != nil {
 		return nil, err

@@ -425,3 +425,81 @@ func TestCohorts(t *testing.T) {
 	e.ok("site-token", `{ users(filter: {search: "learner"}, first: 1) { totalCount } }`, nil, &u)
 	wantEqual(t, "users counted", u.Users.TotalCount, 3)
 }
+
+// The site's and a cohort's stats are the sum of their users' own.
+func TestSiteAndCohortStats(t *testing.T) {
+	e := newEnv(t)
+	e.dir.AddCohorts(aggregation.CohortInfo{ID: 1, Name: "Some"})
+	e.dir.AddToCohort(1, 7, 20)
+	var users struct {
+		Users struct {
+			Edges []struct {
+				Node struct {
+					ID    string
+					Stats struct {
+						Total   int64
+						Courses []struct {
+							CourseID string
+							Total    int64
+						}
+					}
+				}
+			}
+		}
+	}
+	e.ok("site-token", `{ users(first: 100) { edges { node { id stats(scope: COURSE) { total courses { courseId total } } } } } }`, nil, &users)
+	type agg struct {
+		Users, ActiveUsers int
+		Total, Median      int64
+		TopCourses         []struct {
+			CourseID string
+			Total    int64
+			Course   *struct{ Shortname string }
+		}
+		Series []struct{ Elapsed int64 }
+	}
+	var a struct {
+		Site   struct{ Stats agg }
+		Cohort struct{ Stats agg }
+	}
+	e.ok("site-token", `{ site { stats { users activeUsers total median topCourses(first: 5) { courseId total course { shortname } } series(granularity: MONTH) { elapsed } } }
+	  cohort(by: {id: 1}) { stats { users activeUsers total median topCourses { courseId total } series { elapsed } } } }`, nil, &a)
+	var total, cohortTotal int64
+	active := 0
+	courses := map[string]int64{}
+	for _, u := range users.Users.Edges {
+		total += u.Node.Stats.Total
+		if u.Node.Stats.Total > 0 {
+			active++
+		}
+		if u.Node.ID == "7" || u.Node.ID == "20" {
+			cohortTotal += u.Node.Stats.Total
+		}
+		for _, c := range u.Node.Stats.Courses {
+			courses[c.CourseID] += c.Total
+		}
+	}
+	s := a.Site.Stats
+	if s.Total != total || s.Users != len(users.Users.Edges) || s.ActiveUsers != active {
+		t.Errorf("site %+v, users sum %d over %d (%d active)", s, total, len(users.Users.Edges), active)
+	}
+	for _, c := range s.TopCourses {
+		if courses[c.CourseID] != c.Total {
+			t.Errorf("top course %s: %d, users' %d", c.CourseID, c.Total, courses[c.CourseID])
+		}
+	}
+	if len(s.TopCourses) == 0 || s.TopCourses[0].Course == nil {
+		t.Errorf("top courses %+v", s.TopCourses)
+	}
+	var series int64
+	for _, p := range s.Series {
+		series += p.Elapsed
+	}
+	wantEqual(t, "site series", series, total)
+	wantEqual(t, "cohort total", a.Cohort.Stats.Total, cohortTotal)
+	wantEqual(t, "cohort users", a.Cohort.Stats.Users, 2)
+	for _, tok := range []string{"course5-token", "self7-token", "group51-token"} {
+		e.fails(tok, `{ site { stats { total } } }`, nil, "FORBIDDEN")
+	}
+	e.fails("site-token", `{ site { stats { topCourses(first: 101) { total } } } }`, nil, "BAD_USER_INPUT")
+}

@@ -93,6 +93,10 @@ func selectionDepth(set ast.SelectionSet, memo map[string]int) int {
 // allHosts), whose rows are priced as maxHosts+1. With the default limit
 // an operation runs about 300 scans at most: a page of 100 participants at
 // MODULE scope with their modules and grades costs about 15 000.
+// siteStatsCost is the complexity of one sum over the whole site or a
+// cohort: a sixth of the default limit.
+const siteStatsCost = 5000
+
 func complexity() graph.ComplexityRoot {
 	var c graph.ComplexityRoot
 	c.Query.Users = func(child int, _ *model.UserFilter, first *int, _ *string) int {
@@ -110,6 +114,10 @@ func complexity() graph.ComplexityRoot {
 	c.Cohort.Members = func(child int, first *int, _ *string) int {
 		return 1 + rows(first, defaultPage, maxPage)*child
 	}
+	// Summing up the site or a cohort answers every user of it: at most a
+	// handful in one request.
+	c.Site.Stats = func(child int, _ *model.TimeRange, _ *model.PolicyInput) int { return siteStatsCost + child }
+	c.Cohort.Stats = func(child int, _ *model.TimeRange, _ *model.PolicyInput) int { return siteStatsCost + child }
 	c.Query.Courses = func(child int, _ *model.CourseFilter, _ *model.CourseOrder, first *int, _ *string) int {
 		return 1 + rows(first, defaultPage, maxPage)*child
 	}

@@ -16,6 +16,10 @@ func (r *cohortResolver) Members(ctx context.Context, obj *model.Cohort, first *
 	return r.cohortMembers(ctx, obj, first, after)
 }
 
+func (r *cohortResolver) Stats(ctx context.Context, obj *model.Cohort, rangeArg *model.TimeRange, policy *model.PolicyInput) (*model.UserAggregate, error) {
+	return r.userAggregate(ctx, obj.ID, rangeArg, policy)
+}
+
 func (r *courseResolver) Participants(ctx context.Context, obj *model.Course, first *int, after *string, rangeArg *model.TimeRange, policy *model.PolicyInput, scope *model.StatsScope, orderBy *model.ParticipantOrder, filter *model.ParticipantFilter) (*model.ParticipantConnection, error) {
 	return r.participants(ctx, obj, first, after, rangeArg, policy, scope, orderBy, filter)
 }
@@ -38,6 +42,10 @@ func (r *courseStatResolver) Course(ctx context.Context, obj *model.CourseStat) 
 
 func (r *courseStatResolver) Grade(ctx context.Context, obj *model.CourseStat) (*model.Score, error) {
 	return gradeOf(ctx, obj)
+}
+
+func (r *courseTotalResolver) Course(ctx context.Context, obj *model.CourseTotal) (*model.Course, error) {
+	return courseOf(ctx, obj.CourseID)
 }
 
 func (r *groupResolver) Members(ctx context.Context, obj *model.Group, first *int, after *string, rangeArg *model.TimeRange, policy *model.PolicyInput, scope *model.StatsScope, orderBy *model.ParticipantOrder, filter *model.ParticipantFilter) (*model.ParticipantConnection, error) {
@@ -104,6 +112,10 @@ func (r *queryResolver) Cohort(ctx context.Context, by model.CohortBy) (*model.C
 	return r.findCohort(ctx, by)
 }
 
+func (r *queryResolver) Site(ctx context.Context) (*model.Site, error) {
+	return r.siteOf(ctx)
+}
+
 func (r *queryResolver) Policies(ctx context.Context) ([]model.Policy, error) {
 	return r.listPolicies(ctx)
 }
@@ -112,8 +124,20 @@ func (r *scoreResolver) Course(ctx context.Context, obj *model.Score) (*model.Co
 	return courseOf(ctx, obj.CourseID)
 }
 
+func (r *siteResolver) Stats(ctx context.Context, obj *model.Site, rangeArg *model.TimeRange, policy *model.PolicyInput) (*model.UserAggregate, error) {
+	return r.userAggregate(ctx, 0, rangeArg, policy)
+}
+
 func (r *userResolver) Stats(ctx context.Context, obj *model.User, rangeArg *model.TimeRange, policy *model.PolicyInput, scope *model.StatsScope, hosts []string, allHosts *bool) (*model.UserStats, error) {
 	return r.userStats(ctx, obj, rangeArg, policy, scope, hosts, allHosts)
+}
+
+func (r *userAggregateResolver) TopCourses(ctx context.Context, obj *model.UserAggregate, first *int) ([]model.CourseTotal, error) {
+	return topCoursesOf(obj, first)
+}
+
+func (r *userAggregateResolver) Series(ctx context.Context, obj *model.UserAggregate, granularity *model.Granularity, timezone *string) ([]model.SeriesPoint, error) {
+	return r.userAggregateSeries(obj, granularity, timezone)
 }
 
 func (r *userStatsResolver) Site(ctx context.Context, obj *model.UserStats) (*model.Stat, error) {
@@ -166,6 +190,8 @@ func (r *Resolver) CourseAggregate() graph.CourseAggregateResolver {
 
 func (r *Resolver) CourseStat() graph.CourseStatResolver { return &courseStatResolver{r} }
 
+func (r *Resolver) CourseTotal() graph.CourseTotalResolver { return &courseTotalResolver{r} }
+
 func (r *Resolver) Group() graph.GroupResolver { return &groupResolver{r} }
 
 func (r *Resolver) ModuleScore() graph.ModuleScoreResolver { return &moduleScoreResolver{r} }
@@ -176,7 +202,11 @@ func (r *Resolver) Query() graph.QueryResolver { return &queryResolver{r} }
 
 func (r *Resolver) Score() graph.ScoreResolver { return &scoreResolver{r} }
 
+func (r *Resolver) Site() graph.SiteResolver { return &siteResolver{r} }
+
 func (r *Resolver) User() graph.UserResolver { return &userResolver{r} }
+
+func (r *Resolver) UserAggregate() graph.UserAggregateResolver { return &userAggregateResolver{r} }
 
 func (r *Resolver) UserStats() graph.UserStatsResolver { return &userStatsResolver{r} }
 
@@ -185,11 +215,14 @@ type (
 	courseResolver          struct{ *Resolver }
 	courseAggregateResolver struct{ *Resolver }
 	courseStatResolver      struct{ *Resolver }
+	courseTotalResolver     struct{ *Resolver }
 	groupResolver           struct{ *Resolver }
 	moduleScoreResolver     struct{ *Resolver }
 	participantResolver     struct{ *Resolver }
 	queryResolver           struct{ *Resolver }
 	scoreResolver           struct{ *Resolver }
+	siteResolver            struct{ *Resolver }
 	userResolver            struct{ *Resolver }
+	userAggregateResolver   struct{ *Resolver }
 	userStatsResolver       struct{ *Resolver }
 )

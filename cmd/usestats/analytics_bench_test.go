@@ -23,8 +23,9 @@ import (
 // BenchmarkWSCourseStats1000), from compiled rollups read every time or
 // from serve's cache of them once a first call filled it, over HTTP:
 // the first page of 100 participants sorted by time with totalCount
-// ("by-total"), and the course's aggregate with a weekly series
-// ("stats"). It needs USESTATS_TEST_POSTGRES; the seeding and compile
+// ("by-total"), the course's aggregate with a weekly series ("stats"),
+// and the whole site's (its 1 000 learners and their teacher) summed up
+// ("site"). It needs USESTATS_TEST_POSTGRES; the seeding and compile
 // are not timed.
 func BenchmarkGraphQLParticipants1000(b *testing.B) {
 	dsn := os.Getenv("USESTATS_TEST_POSTGRES")
@@ -61,6 +62,7 @@ func BenchmarkGraphQLParticipants1000(b *testing.B) {
 		"by-total": `{ course(by: {id: 2}) { participants(first: 100, scope: COURSE, orderBy: {field: TOTAL, direction: DESC}) {
 		  totalCount edges { node { user { id lastname } stats { total lastAccess } } } } } }`,
 		"stats": `{ course(by: {id: 2}) { stats { learners activeLearners total mean median p90 series(granularity: WEEK) { start elapsed } } } }`,
+		"site": `{ site { stats { users activeUsers total median p90 topCourses { courseId total } series(granularity: WEEK) { start elapsed } } } }`,
 	}
 	for _, cache := range []int64{0, 256 << 20} {
 		reads := "rollups"
@@ -78,7 +80,7 @@ func BenchmarkGraphQLParticipants1000(b *testing.B) {
 			b.Fatal(err)
 		}
 		srv := httptest.NewServer(h)
-		for _, name := range []string{"by-total", "stats"} {
+		for _, name := range []string{"by-total", "stats", "site"} {
 			body, _ := json.Marshal(map[string]any{"query": queries[name]})
 			call := func() {
 				req, _ := http.NewRequest(http.MethodPost, srv.URL+"/graphql", strings.NewReader(string(body)))
