@@ -62,7 +62,7 @@ func BenchmarkGraphQLParticipants1000(b *testing.B) {
 		"by-total": `{ course(by: {id: 2}) { participants(first: 100, scope: COURSE, orderBy: {field: TOTAL, direction: DESC}) {
 		  totalCount edges { node { user { id lastname } stats { total lastAccess } } } } } }`,
 		"stats": `{ course(by: {id: 2}) { stats { learners activeLearners total mean median p90 series(granularity: WEEK) { start elapsed } } } }`,
-		"site": `{ site { stats { users activeUsers total median p90 topCourses { courseId total } series(granularity: WEEK) { start elapsed } } } }`,
+		"site":  `{ site { stats { users activeUsers total median p90 topCourses { courseId total } series(granularity: WEEK) { start elapsed } } } }`,
 	}
 	for _, cache := range []int64{0, 256 << 20} {
 		reads := "rollups"
