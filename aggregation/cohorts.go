@@ -62,3 +62,26 @@ func (s *Service) CountUsers(ctx context.Context, f UserFilter) (int, error) {
 	}
 	return n, nil
 }
+
+// CountSiteUsers returns how many users SiteUsers lists for the cohort
+// (0: every user; an unknown cohort is ENotFound) and the directory
+// filter, before any filter on time.
+func (s *Service) CountSiteUsers(ctx context.Context, cohort int64, f UserFilter) (int, error) {
+	if cohort == 0 {
+		return s.CountUsers(ctx, f)
+	}
+	if _, err := s.FindCohort(ctx, CohortKey{ID: cohort}); err != nil {
+		return 0, err
+	}
+	members, err := s.CohortMembers(ctx, cohort)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, u := range members {
+		if matchesUser(u, f) {
+			n++
+		}
+	}
+	return n, nil
+}

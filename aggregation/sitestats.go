@@ -32,7 +32,7 @@ func (s *Service) SiteStats(ctx context.Context, users UserLister, q Query, coho
 	if err != nil {
 		return SiteStats{}, err
 	}
-	next, err := s.siteUserSource(ctx, users, cohort)
+	next, err := s.siteUserSource(ctx, users, cohort, UserFilter{})
 	if err != nil {
 		return SiteStats{}, err
 	}

@@ -59,6 +59,9 @@ type SiteUserFilter struct {
 	// Cohort lists the members of this cohort (Roster.CohortMembers)
 	// instead of every user (0: every user).
 	Cohort int64
+	// Users narrows the users by search and MNET host, as
+	// Directory.ListUsers does (a cohort's members too: see matchesUser).
+	Users UserFilter
 	// MinTotal and MaxTotal bound the total time (seconds, inclusive).
 	MinTotal, MaxTotal *int64
 	// InactiveSince keeps the users with no counted event at or after
@@ -135,7 +138,7 @@ func (s *Service) SiteUsers(ctx context.Context, users UserLister, q Query, filt
 	if err != nil {
 		return err
 	}
-	next, err := s.siteUserSource(ctx, users, filter.Cohort)
+	next, err := s.siteUserSource(ctx, users, filter.Cohort, filter.Users)
 	if err != nil {
 		return err
 	}
@@ -239,8 +242,9 @@ func (p *pager) emit(r SiteUser) error {
 }
 
 // siteUserSource returns the users to list, a batch at a time (nil, nil
-// at the end): a cohort's members, or the directory's users in id order.
-func (s *Service) siteUserSource(ctx context.Context, users UserLister, cohort int64) (func(context.Context) ([]UserInfo, error), error) {
+// at the end): a cohort's members, or the directory's users in id order,
+// narrowed by f.
+func (s *Service) siteUserSource(ctx context.Context, users UserLister, cohort int64, f UserFilter) (func(context.Context) ([]UserInfo, error), error) {
 	if cohort != 0 {
 		r, err := s.roster()
 		if err != nil {
@@ -256,7 +260,7 @@ func (s *Service) siteUserSource(ctx context.Context, users UserLister, cohort i
 		if err != nil {
 			return nil, fmt.Errorf("query service: members of cohort %d: %w", cohort, err)
 		}
-		return sliceSource(members), nil
+		return sliceSource(slices.DeleteFunc(members, func(u UserInfo) bool { return !matchesUser(u, f) })), nil
 	}
 	if users == nil {
 		return nil, Errorf(EUnavailable, "query service: no user directory given: the site's users cannot be listed")
@@ -267,7 +271,7 @@ func (s *Service) siteUserSource(ctx context.Context, users UserLister, cohort i
 		if done {
 			return nil, nil
 		}
-		b, err := users.ListUsers(ctx, UserFilter{}, after, SiteUsersBatch)
+		b, err := users.ListUsers(ctx, f, after, SiteUsersBatch)
 		if err != nil {
 			return nil, fmt.Errorf("query service: listing users after id %d: %w", after, err)
 		}
@@ -334,4 +338,23 @@ func (s *Service) siteUserBatches(ctx context.Context, next func(context.Context
 		}
 		return nil
 	})
+}
+
+// matchesUser reports whether a user matches a UserFilter as the Moodle
+// directory matches it: on the host, and with the search a
+// case-insensitive substring of the username, names, email or idnumber.
+func matchesUser(u UserInfo, f UserFilter) bool {
+	if f.Host != 0 && u.HostID != f.Host {
+		return false
+	}
+	if f.Search == "" {
+		return true
+	}
+	search := strings.ToLower(f.Search)
+	for _, field := range []string{u.Username, u.FirstName, u.LastName, u.Email, u.IDNumber} {
+		if strings.Contains(strings.ToLower(field), search) {
+			return true
+		}
+	}
+	return false
 }

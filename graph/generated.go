@@ -290,7 +290,7 @@ type ComplexityRoot struct {
 		Policies func(childComplexity int) int
 		Site     func(childComplexity int) int
 		User     func(childComplexity int, by model.UserBy) int
-		Users    func(childComplexity int, filter *model.UserFilter, first *int, after *string) int
+		Users    func(childComplexity int, filter *model.UserFilter, first *int, after *string, orderBy *model.UserOrder, rangeArg *model.TimeRange, policy *model.PolicyInput) int
 	}
 
 	Role struct {
@@ -456,7 +456,7 @@ type ParticipantResolver interface {
 }
 type QueryResolver interface {
 	User(ctx context.Context, by model.UserBy) (*model.User, error)
-	Users(ctx context.Context, filter *model.UserFilter, first *int, after *string) (*model.UserConnection, error)
+	Users(ctx context.Context, filter *model.UserFilter, first *int, after *string, orderBy *model.UserOrder, rangeArg *model.TimeRange, policy *model.PolicyInput) (*model.UserConnection, error)
 	Course(ctx context.Context, by model.CourseBy) (*model.Course, error)
 	Courses(ctx context.Context, filter *model.CourseFilter, orderBy *model.CourseOrder, first *int, after *string) (*model.CourseConnection, error)
 	Cohorts(ctx context.Context, filter *model.CohortFilter, orderBy *model.CohortOrder, first *int, after *string) (*model.CohortConnection, error)
@@ -1587,7 +1587,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Users(childComplexity, args["filter"].(*model.UserFilter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Users(childComplexity, args["filter"].(*model.UserFilter), args["first"].(*int), args["after"].(*string), args["orderBy"].(*model.UserOrder), args["range"].(*model.TimeRange), args["policy"].(*model.PolicyInput)), true
 
 	case "Role.id":
 		if e.ComplexityRoot.Role.ID == nil {
@@ -2134,6 +2134,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("TimeRange", ec.unmarshalInputTimeRange),
 			graphql.NewInputUnmarshaler("UserBy", ec.unmarshalInputUserBy),
 			graphql.NewInputUnmarshaler("UserFilter", ec.unmarshalInputUserFilter),
+			graphql.NewInputUnmarshaler("UserOrder", ec.unmarshalInputUserOrder),
 		)
 	}
 	first := true
@@ -2234,9 +2235,11 @@ type Query {
   user(by: UserBy!): User
 
   """
-  Users in id order, with cursor pagination (first ≤ 100). Needs site:read.
+  Users, with cursor pagination (first ≤ 100) and their count. In id order by
+  default; ` + "`" + `orderBy` + "`" + ` TOTAL or LAST_ACCESS sorts them by their time in ` + "`" + `range` + "`" + `
+  under ` + "`" + `policy` + "`" + ` (site and every course), ties in id order. Needs site:read.
   """
-  users(filter: UserFilter, first: Int = 20, after: String): UserConnection
+  users(filter: UserFilter, first: Int = 20, after: String, orderBy: UserOrder, range: TimeRange, policy: PolicyInput): UserConnection
 
   """
   One course, selected by exactly one of id, shortname or idnumber. Needs
@@ -2339,10 +2342,28 @@ input CourseBy {
 }
 
 input UserFilter {
-  "Case-insensitive substring of the username, names or email."
+  "Case-insensitive substring of the username, names, email or idnumber."
   search: String
   "MNET host id; omitted = any host."
   host: Int
+  "Members of this cohort only."
+  cohort: ID
+}
+
+"The order of Query.users; ties are in id order."
+input UserOrder {
+  field: UserOrderField! = ID
+  direction: OrderDirection! = ASC
+}
+
+enum UserOrderField {
+  ID
+  "Time in the range (site and every course)."
+  TOTAL
+  "Last counted event anywhere (never active: earliest)."
+  LAST_ACCESS
+  "Last name, then first name (case-insensitive)."
+  NAME
 }
 
 """
@@ -4326,6 +4347,30 @@ func (ec *executionContext) field_Query_users_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*model.UserOrder, error) {
+			return ec.unmarshalOUserOrder2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐUserOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "range",
+		func(ctx context.Context, v any) (*model.TimeRange, error) {
+			return ec.unmarshalOTimeRange2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐTimeRange(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["range"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "policy",
+		func(ctx context.Context, v any) (*model.PolicyInput, error) {
+			return ec.unmarshalOPolicyInput2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐPolicyInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["policy"] = arg5
 	return args, nil
 }
 
@@ -8598,7 +8643,7 @@ func (ec *executionContext) _Query_users(ctx context.Context, field graphql.Coll
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Users(ctx, fc.Args["filter"].(*model.UserFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().Users(ctx, fc.Args["filter"].(*model.UserFilter), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["orderBy"].(*model.UserOrder), fc.Args["range"].(*model.TimeRange), fc.Args["policy"].(*model.PolicyInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.UserConnection) graphql.Marshaler {
@@ -12874,7 +12919,7 @@ func (ec *executionContext) unmarshalInputUserFilter(ctx context.Context, obj an
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"search", "host"}
+	fieldsInOrder := [...]string{"search", "host", "cohort"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -12895,6 +12940,13 @@ func (ec *executionContext) unmarshalInputUserFilter(ctx context.Context, obj an
 				return it, err
 			}
 			it.Host = data
+		case "cohort":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cohort"))
+			data, err := ec.unmarshalOID2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cohort = data
 		}
 	}
 	return it, nil
@@ -12909,6 +12961,62 @@ func (ec *executionContext) unmarshalInputUserFilter(ctx context.Context, obj an
 func UnmarshalUserFilter(ctx context.Context, raw any) (model.UserFilter, error) {
 	var out model.UserFilter
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UserFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUserOrder(ctx context.Context, obj any) (model.UserOrder, error) {
+	var it model.UserOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["field"]; !present {
+		asMap["field"] = "ID"
+	}
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"field", "direction"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNUserOrderField2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐUserOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUserOrder unmarshals raw into the UserOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUserOrder(ctx context.Context, raw any) (model.UserOrder, error) {
+	var out model.UserOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UserOrder", raw, &out)
 	return out, err
 }
 
@@ -16432,6 +16540,16 @@ func (ec *executionContext) marshalNUserEdge2ᚕgithubᚗcomᚋusestatsᚋusesta
 	return ret
 }
 
+func (ec *executionContext) unmarshalNUserOrderField2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐUserOrderField(ctx context.Context, v any) (model.UserOrderField, error) {
+	var res model.UserOrderField
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUserOrderField2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐUserOrderField(ctx context.Context, sel ast.SelectionSet, v model.UserOrderField) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {
 	return ec.___Directive(ctx, sel, &v)
 }
@@ -17071,6 +17189,14 @@ func (ec *executionContext) unmarshalOUserFilter2ᚖgithubᚗcomᚋusestatsᚋus
 		return nil, nil
 	}
 	res, err := ec.unmarshalInputUserFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOUserOrder2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐUserOrder(ctx context.Context, v any) (*model.UserOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputUserOrder(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 

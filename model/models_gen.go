@@ -380,10 +380,18 @@ type UserEdge struct {
 }
 
 type UserFilter struct {
-	// Case-insensitive substring of the username, names or email.
+	// Case-insensitive substring of the username, names, email or idnumber.
 	Search *string `json:"search,omitempty"`
 	// MNET host id; omitted = any host.
 	Host *int `json:"host,omitempty"`
+	// Members of this cohort only.
+	Cohort *int64 `json:"cohort,omitempty"`
+}
+
+// The order of Query.users; ties are in id order.
+type UserOrder struct {
+	Field     UserOrderField `json:"field"`
+	Direction OrderDirection `json:"direction"`
 }
 
 // Which event an inter-event gap is credited to.
@@ -1091,6 +1099,68 @@ func (e *Timeline) UnmarshalJSON(b []byte) error {
 }
 
 func (e Timeline) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type UserOrderField string
+
+const (
+	UserOrderFieldID UserOrderField = "ID"
+	// Time in the range (site and every course).
+	UserOrderFieldTotal UserOrderField = "TOTAL"
+	// Last counted event anywhere (never active: earliest).
+	UserOrderFieldLastAccess UserOrderField = "LAST_ACCESS"
+	// Last name, then first name (case-insensitive).
+	UserOrderFieldName UserOrderField = "NAME"
+)
+
+var AllUserOrderField = []UserOrderField{
+	UserOrderFieldID,
+	UserOrderFieldTotal,
+	UserOrderFieldLastAccess,
+	UserOrderFieldName,
+}
+
+func (e UserOrderField) IsValid() bool {
+	switch e {
+	case UserOrderFieldID, UserOrderFieldTotal, UserOrderFieldLastAccess, UserOrderFieldName:
+		return true
+	}
+	return false
+}
+
+func (e UserOrderField) String() string {
+	return string(e)
+}
+
+func (e *UserOrderField) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = UserOrderField(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid UserOrderField", str)
+	}
+	return nil
+}
+
+func (e UserOrderField) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *UserOrderField) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e UserOrderField) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -503,3 +503,61 @@ func TestSiteAndCohortStats(t *testing.T) {
 	}
 	e.fails("site-token", `{ site { stats { topCourses(first: 101) { total } } } }`, nil, "BAD_USER_INPUT")
 }
+
+// Query.users sorted by time, by name, within a cohort, page by page.
+func TestUsersSorted(t *testing.T) {
+	e := newEnv(t)
+	e.dir.AddCohorts(aggregation.CohortInfo{ID: 1, Name: "Some"})
+	e.dir.AddToCohort(1, 7, 20, 22)
+	type page struct {
+		Users struct {
+			TotalCount int
+			PageInfo   struct {
+				HasNextPage bool
+				EndCursor   *string
+			}
+			Edges []struct{ Node struct{ ID string } }
+		}
+	}
+	q := `query($f: UserFilter, $o: UserOrder, $first: Int, $after: String) { users(filter: $f, orderBy: $o, first: $first, after: $after) {
+	  totalCount pageInfo { hasNextPage endCursor } edges { node { id } } } }`
+	all := func(vars map[string]any) ([]string, int) {
+		var ids []string
+		total := -1
+		for range 10 {
+			var p page
+			e.ok("site-token", q, vars, &p)
+			if total >= 0 && p.Users.TotalCount != total {
+				t.Fatalf("%v: totalCount moved", vars)
+			}
+			total = p.Users.TotalCount
+			for _, edge := range p.Users.Edges {
+				ids = append(ids, edge.Node.ID)
+			}
+			if !p.Users.PageInfo.HasNextPage {
+				break
+			}
+			vars["after"] = *p.Users.PageInfo.EndCursor
+		}
+		return ids, total
+	}
+	for _, tc := range []struct {
+		vars  map[string]any
+		want  []string
+		total int
+	}{
+		// 7: 2110 s, 9: 1960 s, 20: course 8 only, the twins none.
+		{map[string]any{"o": map[string]any{"field": "TOTAL", "direction": "DESC"}, "first": 2}, []string{"7", "9", "20", "22", "23"}, 5},
+		{map[string]any{"o": map[string]any{"field": "ID", "direction": "DESC"}, "first": 2}, []string{"23", "22", "20", "9", "7"}, 5},
+		{map[string]any{"f": map[string]any{"cohort": "1"}, "first": 2}, []string{"7", "20", "22"}, 3},
+		{map[string]any{"f": map[string]any{"cohort": "1", "search": "TWIN"}}, []string{"22"}, 1},
+		{map[string]any{"f": map[string]any{"search": "learner"}, "o": map[string]any{"field": "NAME"}}, []string{"20", "7", "9"}, 3},
+	} {
+		ids, total := all(tc.vars)
+		if !slices.Equal(ids, tc.want) || total != tc.total {
+			t.Errorf("%v: %v (totalCount %d), want %v (%d)", tc.vars, ids, total, tc.want, tc.total)
+		}
+	}
+	e.fails("site-token", `{ users(filter: {cohort: "0"}) { totalCount } }`, nil, "BAD_USER_INPUT")
+	e.fails("site-token", `{ users(filter: {cohort: "9"}) { totalCount } }`, nil, "NOT_FOUND")
+}

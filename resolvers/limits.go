@@ -99,7 +99,11 @@ const siteStatsCost = 5000
 
 func complexity() graph.ComplexityRoot {
 	var c graph.ComplexityRoot
-	c.Query.Users = func(child int, _ *model.UserFilter, first *int, _ *string) int {
+	c.Query.Users = func(child int, _ *model.UserFilter, first *int, _ *string, orderBy *model.UserOrder, _ *model.TimeRange, _ *model.PolicyInput) int {
+		if orderBy != nil && (orderBy.Field == model.UserOrderFieldTotal || orderBy.Field == model.UserOrderFieldLastAccess) {
+			// Sorting by time answers every user listed.
+			return siteStatsCost + rows(first, defaultPage, maxPage)*child
+		}
 		return 1 + rows(first, defaultPage, maxPage)*child
 	}
 	c.Course.Participants = func(child int, first *int, _ *string, _ *model.TimeRange, _ *model.PolicyInput, _ *model.StatsScope, _ *model.ParticipantOrder, _ *model.ParticipantFilter) int {

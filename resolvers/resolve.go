@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 
 	"github.com/vikstrous/dataloadgen"
 
@@ -114,7 +115,7 @@ func accessInCourse(scopes aggregation.Scopes, userID, courseID int64) model.Acc
 }
 
 // listUsers resolves Query.users: site:read only.
-func (r *Resolver) listUsers(ctx context.Context, filter *model.UserFilter, first *int, after *string) (*model.UserConnection, error) {
+func (r *Resolver) listUsers(ctx context.Context, filter *model.UserFilter, first *int, after *string, orderBy *model.UserOrder, rng *model.TimeRange, pol *model.PolicyInput) (*model.UserConnection, error) {
 	if !scopesOf(ctx).CanReadSite() {
 		return nil, forbidden("listing users needs the site:read scope")
 	}
@@ -122,9 +123,18 @@ func (r *Resolver) listUsers(ctx context.Context, filter *model.UserFilter, firs
 	if err != nil {
 		return nil, err
 	}
+	var cohort int64
+	if filter != nil && filter.Cohort != nil {
+		if cohort = *filter.Cohort; cohort <= 0 {
+			return nil, invalid("filter.cohort must be a positive cohort id")
+		}
+	}
 	n, err := pageSize(first)
 	if err != nil {
 		return nil, err
+	}
+	if cohort != 0 || (orderBy != nil && (orderBy.Field != model.UserOrderFieldID || orderBy.Direction == model.OrderDirectionDesc)) {
+		return r.sortedUsers(ctx, f, cohort, n, after, orderBy, rng, pol)
 	}
 	from, err := decodeCursor(after, "users", 0)
 	if err != nil {
@@ -150,6 +160,67 @@ func (r *Resolver) listUsers(ctx context.Context, filter *model.UserFilter, firs
 		conn.Edges = append(conn.Edges, model.UserEdge{Cursor: encodeCursor("users", 0, u.ID), Node: userModel(u, model.Access{All: true})})
 	}
 	if len(page) > 0 {
+		end := conn.Edges[len(conn.Edges)-1].Cursor
+		conn.PageInfo.EndCursor = &end
+	}
+	return conn, nil
+}
+
+// sortedUsers resolves Query.users for a cohort or another order than
+// ascending id: Service.SiteUsers lists, answers and sorts them; the
+// cursor is the row's position in that order.
+func (r *Resolver) sortedUsers(ctx context.Context, f aggregation.UserFilter, cohort int64, n int, after *string, orderBy *model.UserOrder, rng *model.TimeRange, pol *model.PolicyInput) (*model.UserConnection, error) {
+	page := aggregation.Page[aggregation.SiteUserOrder]{Order: aggregation.SiteUserByID, Limit: max(n, 1)}
+	if orderBy != nil {
+		switch orderBy.Field {
+		case model.UserOrderFieldID:
+		case model.UserOrderFieldTotal:
+			page.Order = aggregation.SiteUserByTotal
+		case model.UserOrderFieldLastAccess:
+			page.Order = aggregation.SiteUserByLastAccess
+		case model.UserOrderFieldName:
+			page.Order = aggregation.SiteUserByName
+		default:
+			return nil, invalid("orderBy.field: unknown %.32q", orderBy.Field)
+		}
+		page.Desc = orderBy.Direction == model.OrderDirectionDesc
+	}
+	list := "users-by-" + strings.ToLower(page.Order.String())
+	if page.Desc {
+		list += "-desc"
+	}
+	off, err := decodeOffset(after, list, cohort)
+	if err != nil {
+		return nil, err
+	}
+	page.Offset = off
+	q, err := r.statsQuery(ctx, rng, pol, nil)
+	if err != nil {
+		return nil, err
+	}
+	total, err := r.cfg.Service.CountSiteUsers(ctx, cohort, f)
+	if err != nil {
+		return nil, err
+	}
+	conn := &model.UserConnection{Edges: []model.UserEdge{}, PageInfo: &model.PageInfo{}, TotalCount: total}
+	if n == 0 || off >= total {
+		return conn, nil
+	}
+	users := requestOf(ctx).loaders.users
+	err = r.cfg.Service.SiteUsers(ctx, r.cfg.Directory, query(q), aggregation.SiteUserFilter{Cohort: cohort, Users: f}, page,
+		func(row aggregation.SiteUser) error {
+			users.Prime(row.ID, row.UserInfo)
+			conn.Edges = append(conn.Edges, model.UserEdge{
+				Cursor: encodeCursor(list, cohort, int64(off+len(conn.Edges)+1)),
+				Node:   userModel(row.UserInfo, model.Access{All: true}),
+			})
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	conn.PageInfo.HasNextPage = off+len(conn.Edges) < total
+	if len(conn.Edges) > 0 {
 		end := conn.Edges[len(conn.Edges)-1].Cursor
 		conn.PageInfo.EndCursor = &end
 	}

@@ -92,8 +92,8 @@ func (r *queryResolver) User(ctx context.Context, by model.UserBy) (*model.User,
 	return r.findUser(ctx, by)
 }
 
-func (r *queryResolver) Users(ctx context.Context, filter *model.UserFilter, first *int, after *string) (*model.UserConnection, error) {
-	return r.listUsers(ctx, filter, first, after)
+func (r *queryResolver) Users(ctx context.Context, filter *model.UserFilter, first *int, after *string, orderBy *model.UserOrder, rangeArg *model.TimeRange, policy *model.PolicyInput) (*model.UserConnection, error) {
+	return r.listUsers(ctx, filter, first, after, orderBy, rangeArg, policy)
 }
 
 func (r *queryResolver) Course(ctx context.Context, by model.CourseBy) (*model.Course, error) {

@@ -259,7 +259,7 @@ func (d *Directory) Users(ctx context.Context, ids []int64) (map[int64]aggregati
 
 // ListUsers implements aggregation.Directory: in id order, the users with
 // an id above after, on the filter's host (any when 0), whose username,
-// first name, last name and email, joined by spaces, contain the filter's
+// first name, last name, email and idnumber, joined by spaces, contain the filter's
 // search case-insensitively; at most first of them (none when first ≤ 0).
 func (d *Directory) ListUsers(ctx context.Context, f aggregation.UserFilter, after int64, first int) ([]aggregation.UserInfo, error) {
 	if err := d.enter(ctx, "ListUsers"); err != nil {
@@ -272,7 +272,7 @@ func (d *Directory) ListUsers(ctx context.Context, f aggregation.UserFilter, aft
 
 // listed reports whether ListUsers lists the user for the filter.
 func (d *Directory) listed(u aggregation.UserInfo, f aggregation.UserFilter) bool {
-	text := strings.ToLower(u.Username + " " + u.FirstName + " " + u.LastName + " " + u.Email)
+	text := strings.ToLower(u.Username + " " + u.FirstName + " " + u.LastName + " " + u.Email + " " + u.IDNumber)
 	return (f.Host == 0 || u.HostID == f.Host) && strings.Contains(text, strings.ToLower(f.Search))
 }
 
