@@ -6,16 +6,17 @@ import (
 	"time"
 )
 
-// Accumulator is the Sink that builds daily rollups, sessions and first/last
-// IPs from counted laps, and from them a Result. Its steady state does not
-// allocate: cells are found through a small direct-mapped cache in front of
-// the rollup's map.
+// Accumulator is the Sink that builds daily and hourly rollups, sessions
+// and first/last IPs from counted laps, and from them a Result. Its steady
+// state does not allocate: cells are found through small caches in front
+// of the rollup's tables.
 type Accumulator struct {
 	rollup   *Rollup
 	clock    dayClock
 	sessions []Session
 	courses  []int64               // backing store of the sessions' Courses
 	front    [frontSize]frontEntry // the cells a learner's day keeps touching
+	hours    hourCache
 }
 
 // frontEntry caches one key's cell index in front of the rollup's table.
@@ -25,6 +26,27 @@ type frontEntry struct {
 }
 
 const frontSize = 256
+
+// hourCache finds the hourly cells of laps. Each timeline settles its
+// laps in time order, so a course's laps mostly go on in its last hour or
+// start a later one: byCourse keeps, for the last courses seen, their
+// last hourly cell and the latest hour of their cells (tops, that of the
+// others). A cell later than every cell of its course is new, and made
+// without a lookup (hourTable.add); any other is looked up.
+type hourCache struct {
+	byCourse [8]courseHour // by the course's low bits
+	tops     map[[2]int64]Hour
+	mixed    bool // the rollup was handed out (Rollup): look every cell up
+}
+
+// courseHour is a course's last hourly cell.
+type courseHour struct {
+	user, course int64
+	day          Day
+	hour         Hour
+	slot         int32 // -1: the entry is empty
+	top          Hour  // the latest hour of the course's (and user's) cells
+}
 
 // NewAccumulator returns an accumulator whose days are calendar days in loc
 // (nil means UTC).
@@ -46,9 +68,16 @@ func (a *Accumulator) Reset() {
 	for i := range a.front {
 		a.front[i].slot = -1
 	}
+	for i := range a.hours.byCourse {
+		a.hours.byCourse[i].slot = -1
+	}
+	clear(a.hours.tops)
+	a.hours.mixed = false
 }
 
-// Lap adds a counted lap to its cell; other laps are ignored.
+// Lap adds a counted lap to its daily cell and to its hourly cell (the
+// UTC hour of its event, in its course or the site); other laps are
+// ignored.
 func (a *Accumulator) Lap(l *Lap) {
 	if !l.Counted {
 		return
@@ -86,6 +115,40 @@ func (a *Accumulator) Lap(l *Lap) {
 		}
 		c.LastIP = IPMark{IP: ev.IP, Time: ev.Time, ID: ev.ID}
 	}
+	hour := HourOf(ev.Time)
+	e := &a.hours.byCourse[uint64(k.CourseID)%uint64(len(a.hours.byCourse))]
+	if e.hour != hour || e.course != k.CourseID || e.day != k.Day || e.user != k.UserID || e.slot < 0 {
+		a.hours.find(a.rollup, &k, hour, e)
+	}
+	hc := &a.rollup.hours.cells[e.slot]
+	hc.Elapsed += l.Credit
+	hc.Events++
+}
+
+// find sets e to the hourly cell of the daily key k in hour, making the
+// cell when there is none.
+func (hc *hourCache) find(r *Rollup, k *RollupKey, hour Hour, e *courseHour) {
+	if e.slot < 0 || e.course != k.CourseID || e.user != k.UserID {
+		// Another course: keep the entry's latest hour, take the course's.
+		if e.slot >= 0 {
+			if hc.tops == nil {
+				hc.tops = map[[2]int64]Hour{}
+			}
+			hc.tops[[2]int64{e.user, e.course}] = e.top
+		}
+		top, seen := hc.tops[[2]int64{k.UserID, k.CourseID}]
+		if !seen {
+			top = hour - 1 // no cell of the course yet
+		}
+		*e = courseHour{user: k.UserID, course: k.CourseID, top: top}
+	}
+	hk := HourKey{UserID: k.UserID, Day: k.Day, CourseID: k.CourseID, Hour: hour}
+	if hour > e.top && !hc.mixed {
+		e.slot, e.top = r.hours.add(&hk), hour // later than every cell of the course: new
+	} else {
+		e.slot, e.top = r.hourSlot(&hk), max(e.top, hour)
+	}
+	e.day, e.hour = k.Day, hour
 }
 
 // Session keeps a copy of a closed session.
@@ -97,8 +160,13 @@ func (a *Accumulator) Session(s *Session) {
 	a.sessions = append(a.sessions, cp)
 }
 
-// Rollup returns the daily cells accumulated so far.
-func (a *Accumulator) Rollup() *Rollup { return a.rollup }
+// Rollup returns the daily and hourly cells accumulated so far. The
+// caller may change the rollup (Merge into it); the next laps then look
+// their hourly cells up.
+func (a *Accumulator) Rollup() *Rollup {
+	a.hours.mixed = true
+	return a.rollup
+}
 
 // empty reports whether nothing was counted: no cell, no session.
 func (a *Accumulator) empty() bool { return a.rollup.Len() == 0 && len(a.sessions) == 0 }

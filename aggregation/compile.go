@@ -235,7 +235,7 @@ func (c *Compiler) fresh(ctx context.Context, p Policy, key CompileKey, st Compi
 // progress reports.
 const progressEvery = 100_000
 
-// batchCells bounds the cells and pieces of one store write.
+// batchCells bounds the cells, hours and pieces of one store write.
 const batchCells = 50_000
 
 // shardsOf splits the user ids lo..hi into about n ranges.
@@ -308,6 +308,7 @@ func (u *userCompiler) end() UserCompile {
 	uc := UserCompile{UserID: u.user, FromDay: minDay,
 		State: UserState{CompiledTo: math.MaxInt64, LastTime: u.last}}
 	uc.Cells = u.sink.Rollup().AppendEntries(nil)
+	uc.Hours = u.sink.Rollup().AppendHours(nil)
 	uc.Pieces = slices.Clone(u.sink.Pieces())
 	u.eng = nil
 	return uc
@@ -355,7 +356,7 @@ func (c *Compiler) compileShard(ctx context.Context, p Policy, run CompileRun, c
 	}
 	add := func(u UserCompile) {
 		batch = append(batch, u)
-		size += len(u.Cells) + len(u.Pieces)
+		size += len(u.Cells) + len(u.Hours) + len(u.Pieces)
 		if len(batch) >= c.Batch || size >= batchCells {
 			send()
 		}
@@ -598,7 +599,7 @@ func (c *Compiler) recompile(ctx context.Context, p Policy, key CompileKey, user
 			cont = append(cont, k.Continued()...)
 			out = append(out, UserCompile{UserID: id, FromDay: fromDay,
 				State: UserState{CompiledTo: math.MaxInt64, LastTime: lastOf(id)},
-				Cells: k.Rollup().AppendEntries(nil), Pieces: k.Pieces()})
+				Cells: k.Rollup().AppendEntries(nil), Hours: k.Rollup().AppendHours(nil), Pieces: k.Pieces()})
 		}, p.joinBehind(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("recompiling %d users: %w", len(users), err)

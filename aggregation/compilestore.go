@@ -116,8 +116,9 @@ var ErrStateMoved = &Error{Code: EUnavailable, Message: "another compile moved t
 // UserCompile replaces what a key holds of one user from a day on.
 type UserCompile struct {
 	UserID  int64
-	FromDay Day // cells and pieces on days ≥ FromDay are replaced (minDay: all)
+	FromDay Day // cells, hours and pieces on days ≥ FromDay are replaced (minDay: all)
 	Cells   []RollupEntry
+	Hours   []HourEntry // hourly cells, each on the site day of its events
 	Pieces  []SessionPiece
 	State   UserState
 }
@@ -152,8 +153,8 @@ type CompileStore interface {
 	// SessionKeys returns, for each (user, log id) asked, the Key of the
 	// session whose piece has that LastID, when there is one.
 	SessionKeys(ctx context.Context, key CompileKey, refs [][2]int64) (map[[2]int64]int64, error)
-	// WriteUsers replaces, for each user, the cells and pieces on days ≥
-	// FromDay and saves the user's state, in one transaction; with next
+	// WriteUsers replaces, for each user, the cells, hours and pieces on
+	// days ≥ FromDay and saves the user's state, in one transaction; with next
 	// non-nil the key's state becomes *next in it too. A user whose state
 	// is Forgotten is left alone unless FromDay is MinDay (a forget that
 	// came after the writer read the user's state wins).
@@ -163,11 +164,12 @@ type CompileStore interface {
 	// watermark, no run): otherwise it writes nothing and returns
 	// ErrStateMoved (another worker's pass came first).
 	Advance(ctx context.Context, key CompileKey, users []UserCompile, from, next CompileState) error
-	// ForgetUsers removes every key's rollups of the users and gives them
-	// the Forgotten state under every key, in one transaction.
+	// ForgetUsers removes every key's rollups (cells, hours, pieces) of
+	// the users and gives them the Forgotten state under every key, in one
+	// transaction.
 	ForgetUsers(ctx context.Context, userIDs []int64) error
-	// Retain drops key's cells and pieces of days before the day of t and
-	// records t as RetainFrom.
+	// Retain drops key's cells, hours and pieces of days before the day of
+	// t and records t as RetainFrom.
 	Retain(ctx context.Context, key CompileKey, t int64) error
 	// Keys lists the compiled keys; DropKey removes one key's rollups and
 	// state (an outdated policy version).

@@ -232,8 +232,10 @@ func (s *Service) answers(ctx context.Context, ids []int64, q Query, starts map[
 			}
 			if ok {
 				compiled = users
+				// Days stored without their hours, or that the enrolment
+				// filter would cut, never answer: the log does.
 				for id, u := range compiled {
-					if filteredOut(u, starts[id]) {
+					if u.NoHours || filteredOut(u, starts[id]) {
 						lo := liveOnly
 						compiled[id] = &lo
 					}
@@ -325,11 +327,11 @@ func (s *Service) assemble(id int64, q Query, pl plan, u *UserRollups, head, tai
 	}
 	cells := storedCells
 	if head != nil || tail != nil || cells == nil {
-		n := 0
+		n, h := 0, 0
 		if storedCells != nil {
-			n = storedCells.Len()
+			n, h = storedCells.Len(), storedCells.HourLen()
 		}
-		cells = newRollupFor(n)
+		cells = newRollupFor(n, h)
 		if head != nil {
 			cells.Merge(head.Rollup())
 			parts = append([][]Session{head.Sessions()}, parts...)

@@ -43,6 +43,12 @@ type Result struct {
 	Courses  []CourseStat
 	Sessions []Session
 	Days     []DayStat // the user's total per day
+	// Hours is the user's total per UTC hour (site and every course), by
+	// hour: each counted event's lap is in the hour of the event (as in
+	// Days, a lap that runs past the hour stays in it), and the SCORM
+	// layer's Added in the hour of its LastWrite. Σ Hours = Total (time
+	// and events). HourSeries and Heatmap cut them into any time zone.
+	Hours []HourStat
 	// Scorm lists what the SCORM layer did (Policy.Scorm), one entry per
 	// SCORM activity whose package wrote a time value in the window, by
 	// course and cmid; its Added time is in every total above but not in
@@ -62,6 +68,9 @@ type CourseStat struct {
 	Modules     []ModuleStat  // by cmid
 	Sections    []SectionStat // by section id; the unknown section (id 0) first
 	Days        []DayStat
+	// Hours is the course's time per UTC hour, by hour, as Result.Hours:
+	// Σ Hours = Total (time and events).
+	Hours []HourStat
 }
 
 // ModuleStat is one course module's time.
@@ -85,6 +94,13 @@ type SectionStat struct {
 type DayStat struct {
 	Day Day
 	Stat
+}
+
+// HourStat is the time of one UTC hour: the laps of the events in it.
+type HourStat struct {
+	Hour    Hour
+	Elapsed int64 // seconds
+	Events  int64 // counted events
 }
 
 // Course returns the course's stats, or nil.
@@ -229,7 +245,66 @@ func (r *Rollup) UserResult(userID int64) *Result {
 		res.Days = append(res.Days, DayStat{Day: d, Stat: *s})
 	}
 	slices.SortFunc(res.Days, func(a, b DayStat) int { return cmp.Compare(a.Day, b.Day) })
+	r.addHours(res)
 	return res
+}
+
+// addHours sums the user's hourly cells into res: its Hours and those of
+// its courses (the cells of one hour on two site days make one hour).
+func (r *Rollup) addHours(res *Result) {
+	type courseHour struct {
+		course int64
+		hour   Hour
+	}
+	type courseStat struct {
+		course int64
+		HourStat
+	}
+	user := map[Hour]int{}         // index in res.Hours
+	course := map[courseHour]int{} // index in flat
+	var flat []courseStat
+	for i := range r.hours.cells {
+		k, c := &r.hours.keys[i], &r.hours.cells[i]
+		if k.UserID != res.UserID {
+			continue
+		}
+		if j, ok := user[k.Hour]; ok {
+			res.Hours[j].Elapsed += c.Elapsed
+			res.Hours[j].Events += c.Events
+		} else {
+			user[k.Hour] = len(res.Hours)
+			res.Hours = append(res.Hours, HourStat{Hour: k.Hour, Elapsed: c.Elapsed, Events: c.Events})
+		}
+		if k.CourseID == SiteCourseID {
+			continue
+		}
+		ck := courseHour{k.CourseID, k.Hour}
+		if j, ok := course[ck]; ok {
+			flat[j].Elapsed += c.Elapsed
+			flat[j].Events += c.Events
+		} else {
+			course[ck] = len(flat)
+			flat = append(flat, courseStat{k.CourseID, HourStat{Hour: k.Hour, Elapsed: c.Elapsed, Events: c.Events}})
+		}
+	}
+	slices.SortFunc(res.Hours, func(a, b HourStat) int { return cmp.Compare(a.Hour, b.Hour) })
+	slices.SortFunc(flat, func(a, b courseStat) int { return cmp.Or(cmp.Compare(a.course, b.course), cmp.Compare(a.Hour, b.Hour)) })
+	// One backing array; each course's slice is capped, so growing one
+	// never writes into the next.
+	all := make([]HourStat, len(flat))
+	for i := range flat {
+		all[i] = flat[i].HourStat
+	}
+	for i := 0; i < len(flat); {
+		j := i + 1
+		for j < len(flat) && flat[j].course == flat[i].course {
+			j++
+		}
+		if cs := res.Course(flat[i].course); cs != nil { // an engine never writes hours without days
+			cs.Hours = all[i:j:j]
+		}
+		i = j
+	}
 }
 
 // placedLater reports whether a cell (in section sec) was seen after the

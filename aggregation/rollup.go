@@ -73,48 +73,102 @@ func (c *RollupCell) merge(o *RollupCell) {
 	c.LastIP.later(&o.LastIP)
 }
 
-// Rollup is a set of daily cells. Rollups of disjoint windows (or of
-// different users) merge into the rollup of their union.
+// HourKey identifies one hourly cell: a user's time in one UTC hour in
+// one course (0 = the site). Day is the site day (the rollup's time zone)
+// of the cell's events: an hour that straddles two site days (a zone whose
+// offset is not a whole number of hours) has a cell on each, so a day's
+// hours are stored, replaced and dropped with the day.
+type HourKey struct {
+	UserID   int64
+	Day      Day
+	CourseID int64
+	Hour     Hour
+}
+
+// HourCell is the sum of the laps of one hour key: their credit and how
+// many they are.
+type HourCell struct {
+	Elapsed int64
+	Events  int64
+}
+
+// HourEntry is one hourly cell with its key.
+type HourEntry struct {
+	Key  HourKey
+	Cell HourCell
+}
+
+// Rollup is a set of daily cells and of hourly cells: every counted lap
+// is in one of each. Rollups of disjoint windows (or of different users)
+// merge into the rollup of their union.
 //
-// Cells are stored by value in one slice and found through an
+// Daily cells are stored by value in one slice and found through an
 // open-addressing table of indexes (linear probing, a multiply-mix hash of
-// the key): a lookup is a hash and usually one key comparison, and the whole
-// rollup is three objects for the garbage collector whatever its size.
+// the key): a lookup is a hash and usually one key comparison, and the
+// daily cells are three objects for the garbage collector whatever their
+// number. Hourly cells are kept alike (hourTable).
 type Rollup struct {
-	table []int32 // index+1 into cells; 0 = empty; len is a power of two
-	shift uint    // 64 - log2(len(table))
+	index
 	keys  []RollupKey
 	cells []RollupCell
+	hours hourTable
+}
+
+// index is an open-addressing table of the indexes of keys in a slice,
+// each from the slot its hash's top bits give.
+type index struct {
+	table []int32 // index+1 into the keys; 0 = empty; len is a power of two
+	shift uint    // 64 - log2(len(table))
+}
+
+// hourTable holds hourly cells as Rollup holds daily ones, and can also
+// take a cell the caller knows is new without looking it up (add): the
+// index gets its key at the next lookup. Laps come mostly in time order,
+// so most of an Accumulator's hourly cells are made that way.
+type hourTable struct {
+	index
+	keys    []HourKey
+	cells   []HourCell
+	indexed int // keys[:indexed] are in the index
 }
 
 const minTableBits = 6
 
 // NewRollup returns an empty rollup.
-func NewRollup() *Rollup {
-	r := &Rollup{}
-	r.resize(minTableBits)
+func NewRollup() *Rollup { return newRollupFor(0, 0) }
+
+// newRollupFor returns an empty rollup with room for about n daily cells
+// and hours hourly cells.
+func newRollupFor(n, hours int) *Rollup {
+	r := &Rollup{keys: make([]RollupKey, 0, n), cells: make([]RollupCell, 0, n),
+		hours: hourTable{keys: make([]HourKey, 0, hours), cells: make([]HourCell, 0, hours)}}
+	r.resize(tableBits(n))
+	r.hours.resize(tableBits(hours))
 	return r
 }
 
-// newRollupFor returns an empty rollup with room for about n cells.
-func newRollupFor(n int) *Rollup {
+// tableBits returns the table size (log2) for about n cells.
+func tableBits(n int) uint {
 	bits := uint(minTableBits)
 	for 3<<bits < 4*n && bits < 30 {
 		bits++
 	}
-	r := &Rollup{keys: make([]RollupKey, 0, n), cells: make([]RollupCell, 0, n)}
-	r.resize(bits)
-	return r
+	return bits
 }
 
-// Len returns the number of cells.
+// Len returns the number of daily cells.
 func (r *Rollup) Len() int { return len(r.cells) }
+
+// HourLen returns the number of hourly cells.
+func (r *Rollup) HourLen() int { return len(r.hours.cells) }
 
 // Reset empties the rollup, keeping its memory for reuse.
 func (r *Rollup) Reset() {
 	clear(r.table)
 	clear(r.cells)
 	r.keys, r.cells = r.keys[:0], r.cells[:0]
+	clear(r.hours.table)
+	r.hours.keys, r.hours.cells, r.hours.indexed = r.hours.keys[:0], r.hours.cells[:0], 0
 }
 
 func hashKey(k *RollupKey) uint64 {
@@ -125,17 +179,34 @@ func hashKey(k *RollupKey) uint64 {
 	return h ^ h>>32
 }
 
+func hashHour(k *HourKey) uint64 {
+	h := (uint64(k.Hour)<<20 ^ uint64(k.CourseID)) * 0x9E3779B97F4A7C15
+	h ^= (uint64(k.Day) ^ uint64(k.UserID)<<16) * 0xC2B2AE3D27D4EB4F
+	return h ^ h>>32
+}
+
+// empty makes the index an empty table of 2^bits slots.
+func (x *index) empty(bits uint) {
+	x.table = make([]int32, 1<<bits)
+	x.shift = 64 - bits
+}
+
+// place puts i, the index of a key of hash h, in the first empty slot
+// from the key's own.
+func (x *index) place(h uint64, i int) {
+	mask := uint64(len(x.table) - 1)
+	j := h >> x.shift
+	for x.table[j] != 0 {
+		j = (j + 1) & mask
+	}
+	x.table[j] = int32(i + 1)
+}
+
 // resize rebuilds the index table with 2^bits slots.
 func (r *Rollup) resize(bits uint) {
-	r.table = make([]int32, 1<<bits)
-	r.shift = 64 - bits
-	mask := uint64(len(r.table) - 1)
+	r.empty(bits)
 	for i := range r.keys {
-		j := hashKey(&r.keys[i]) >> r.shift
-		for r.table[j] != 0 {
-			j = (j + 1) & mask
-		}
-		r.table[j] = int32(i + 1)
+		r.place(hashKey(&r.keys[i]), i)
 	}
 }
 
@@ -163,15 +234,77 @@ func (r *Rollup) slotHashed(k *RollupKey, h uint64) int32 {
 	}
 }
 
+// resize rebuilds the index table with 2^bits slots, every key in it.
+func (t *hourTable) resize(bits uint) {
+	t.empty(bits)
+	t.indexed = 0
+	t.catchUp()
+}
+
+// catchUp puts the keys of the cells added since the last lookup in the
+// index table.
+func (t *hourTable) catchUp() {
+	if 4*len(t.keys) > 3*len(t.table) { // keep the load under 3/4
+		t.resize(max(tableBits(len(t.keys)), 64-t.shift+1))
+		return
+	}
+	for i := t.indexed; i < len(t.keys); i++ {
+		t.place(hashHour(&t.keys[i]), i)
+	}
+	t.indexed = len(t.keys)
+}
+
+// slot returns the index of k's hourly cell, creating it.
+func (t *hourTable) slot(k *HourKey) int32 {
+	t.catchUp()
+	if 4*(len(t.keys)+1) > 3*len(t.table) {
+		t.resize(64 - t.shift + 1)
+	}
+	h := hashHour(k)
+	mask := uint64(len(t.table) - 1)
+	for j := h >> t.shift; ; j = (j + 1) & mask {
+		s := t.table[j]
+		if s == 0 {
+			t.table[j] = int32(len(t.keys) + 1)
+			t.indexed++
+			return t.add(k)
+		}
+		if t.keys[s-1] == *k {
+			return s - 1
+		}
+	}
+}
+
+// add makes k's hourly cell, which the caller knows the table does not
+// hold, without looking k up, and returns its index.
+func (t *hourTable) add(k *HourKey) int32 {
+	t.keys = append(t.keys, *k)
+	t.cells = append(t.cells, HourCell{})
+	return int32(len(t.cells) - 1)
+}
+
+// hourSlot returns the index of k's hourly cell, creating it.
+func (r *Rollup) hourSlot(k *HourKey) int32 { return r.hours.slot(k) }
+
 // Add merges one cell into the rollup.
 func (r *Rollup) Add(k RollupKey, c RollupCell) {
 	r.cells[r.slot(&k)].merge(&c)
 }
 
-// Merge adds every cell of o into r.
+// AddHour adds one hourly cell into the rollup.
+func (r *Rollup) AddHour(k HourKey, c HourCell) {
+	h := &r.hours.cells[r.hourSlot(&k)]
+	h.Elapsed += c.Elapsed
+	h.Events += c.Events
+}
+
+// Merge adds every cell of o, daily and hourly, into r.
 func (r *Rollup) Merge(o *Rollup) {
 	for i := range o.cells {
 		r.cells[r.slot(&o.keys[i])].merge(&o.cells[i])
+	}
+	for i := range o.hours.cells {
+		r.AddHour(o.hours.keys[i], o.hours.cells[i])
 	}
 }
 
@@ -189,7 +322,33 @@ func (r *Rollup) AppendEntries(dst []RollupEntry) []RollupEntry {
 	return dst
 }
 
-// Entries returns every cell, ordered by user, day, course, bucket, section
+// AppendHours appends every hourly cell to dst, in no particular order.
+func (r *Rollup) AppendHours(dst []HourEntry) []HourEntry {
+	for i := range r.hours.cells {
+		dst = append(dst, HourEntry{Key: r.hours.keys[i], Cell: r.hours.cells[i]})
+	}
+	return dst
+}
+
+// HourEntries returns every hourly cell, ordered by user, day, course and
+// hour, so two equal rollups give equal slices.
+func (r *Rollup) HourEntries() []HourEntry {
+	out := r.AppendHours(make([]HourEntry, 0, len(r.hours.cells)))
+	slices.SortFunc(out, func(a, b HourEntry) int { return CompareHourKeys(&a.Key, &b.Key) })
+	return out
+}
+
+// CompareHourKeys orders hour keys by user, day, course and hour.
+func CompareHourKeys(a, b *HourKey) int {
+	return cmp.Or(
+		cmp.Compare(a.UserID, b.UserID),
+		cmp.Compare(a.Day, b.Day),
+		cmp.Compare(a.CourseID, b.CourseID),
+		cmp.Compare(a.Hour, b.Hour),
+	)
+}
+
+// Entries returns every daily cell, ordered by user, day, course, bucket, section
 // and cm, so two equal rollups give equal slices.
 func (r *Rollup) Entries() []RollupEntry {
 	out := make([]RollupEntry, len(r.cells))

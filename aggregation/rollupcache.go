@@ -6,9 +6,9 @@ import (
 	"sync"
 )
 
-// rollupCache keeps the days the store answered for users, and uses them
-// again as long as the store says each user's rollups are unchanged: a
-// dashboard asks the same questions again and again, and checking a
+// rollupCache keeps the days (daily and hourly cells, session pieces) the
+// store answered for users, and uses them again as long as the store says
+// each user's rollups are unchanged: a dashboard asks the same questions again and again, and checking a
 // user's version is one short row where its days are hundreds. The check
 // is exact — a compile that re-settled a user's past, a forgotten user or
 // a retention pass is seen on the next question — and the events after
@@ -17,7 +17,7 @@ import (
 // It needs a RollupVersionReader; with another reader, or a budget of 0,
 // every question reads the store.
 type rollupCache struct {
-	budget int64 // bytes of cells and pieces kept (an estimate); 0 disables
+	budget int64 // bytes of cells, hours and pieces kept (an estimate); 0 disables
 	mu     sync.Mutex
 	m      map[rollupCacheKey]*rollupCacheEntry
 	size   int64
@@ -32,13 +32,15 @@ type rollupCacheKey struct {
 type rollupCacheEntry struct {
 	version, from int64 // UserRollups.Version and From when read
 	cells         []RollupEntry
+	hours         []HourEntry
 	pieces        []SessionPiece
+	noHours       bool
 	memo          *rollupMemo
 	size          int64
 }
 
 // rollupMemo is what the Service built from one cache entry's days: the
-// cells as a Rollup and the sessions joined from the pieces (both from the
+// daily and hourly cells as a Rollup and the sessions joined from the pieces (both from the
 // retention start on), and the whole answers of windows the days answer
 // alone. They are shared by every question the entry answers and never
 // modified once built.
@@ -80,10 +82,15 @@ func (m *rollupMemo) remember(w Window, r *Result) {
 
 // storedPart builds the cells and sessions of u's days from first on.
 func storedPart(u *UserRollups, first Day) (*Rollup, []Session) {
-	cells := newRollupFor(len(u.Cells))
+	cells := newRollupFor(len(u.Cells), len(u.Hours))
 	for _, c := range u.Cells {
 		if c.Key.Day >= first {
 			cells.Add(c.Key, c.Cell)
+		}
+	}
+	for _, h := range u.Hours {
+		if h.Key.Day >= first {
+			cells.AddHour(h.Key, h.Cell)
 		}
 	}
 	pieces := u.Pieces
@@ -94,12 +101,20 @@ func storedPart(u *UserRollups, first Day) (*Rollup, []Session) {
 }
 
 // Rough sizes of what an entry holds, for the budget: a cell as read
-// (about 160 bytes) and again in the built Rollup; a piece as read and as
-// part of a built session.
+// (about 160 bytes) and again in the built Rollup; an hourly cell as read
+// (48 bytes), again in the built Rollup (with its index) and in the
+// remembered answers' Hours (twice 24 bytes); a piece as read and as part
+// of a built session.
 const (
 	cellBytes  = 330
+	hourBytes  = 200
 	pieceBytes = 250
 )
+
+// cacheSize estimates the memory a cache entry of u's days takes.
+func cacheSize(u *UserRollups) int64 {
+	return int64(len(u.Cells))*cellBytes + int64(len(u.Hours))*hourBytes + int64(len(u.Pieces))*pieceBytes
+}
 
 // read answers the users, from the cache where their versions match and
 // from r for the rest, remembering what r answered. ok is false when the
@@ -132,7 +147,7 @@ func (c *rollupCache) read(ctx context.Context, r RollupReader, key CompileKey, 
 			missing = append(missing, id)
 			continue
 		}
-		v.Cells, v.Pieces, v.memo = e.cells, e.pieces, e.memo
+		v.Cells, v.Hours, v.Pieces, v.NoHours, v.memo = e.cells, e.hours, e.pieces, e.noHours, e.memo
 		out[id] = v
 	}
 	c.mu.Unlock()
@@ -155,11 +170,14 @@ func (c *rollupCache) read(ctx context.Context, r RollupReader, key CompileKey, 
 		if cap(u.Cells) > len(u.Cells)+len(u.Cells)/4 {
 			u.Cells = slices.Clone(u.Cells)
 		}
+		if cap(u.Hours) > len(u.Hours)+len(u.Hours)/4 {
+			u.Hours = slices.Clone(u.Hours)
+		}
 		if cap(u.Pieces) > len(u.Pieces)+len(u.Pieces)/4 {
 			u.Pieces = slices.Clone(u.Pieces)
 		}
-		e := &rollupCacheEntry{version: u.Version, from: u.From, cells: u.Cells, pieces: u.Pieces, memo: &rollupMemo{},
-			size: int64(len(u.Cells))*cellBytes + int64(len(u.Pieces))*pieceBytes}
+		e := &rollupCacheEntry{version: u.Version, from: u.From, cells: u.Cells, hours: u.Hours, pieces: u.Pieces,
+			noHours: u.NoHours, memo: &rollupMemo{}, size: cacheSize(u)}
 		if e.size > c.budget/8 { // one user's long history never evicts everyone
 			continue
 		}

@@ -110,3 +110,65 @@ func TestServiceRollupCache(t *testing.T) {
 
 // dayFloor returns the start of t's UTC day.
 func dayFloor(t int64) int64 { return t - ((t%86400)+86400)%86400 }
+
+// oldDays reads as a store holding some users' days as they were stored
+// before hours were kept: without hourly cells, marked NoHours.
+type oldDays struct {
+	*rolluptest.MemStore
+	old map[int64]bool
+}
+
+func (o oldDays) Rollups(ctx context.Context, key aggregation.CompileKey, ids []int64, from, to aggregation.Day) (map[int64]*aggregation.UserRollups, bool, error) {
+	users, ok, err := o.MemStore.Rollups(ctx, key, ids, from, to)
+	for id, u := range users {
+		if o.old[id] && len(u.Cells) > 0 {
+			u.Hours, u.NoHours = nil, true
+		}
+	}
+	return users, ok, err
+}
+
+// A user whose stored days lack their hours is answered from the log,
+// with or without the cache and however often asked; the others still
+// from the rollups.
+func TestServiceNoHoursAnswersLive(t *testing.T) {
+	p := preset(t, "usestats")
+	s := newCompileSite(propRand(6, 'H'))
+	s.log.CommitAll()
+	st, now := rolluptest.NewMemStore(), s.nows[len(s.nows)-1]
+	if _, err := compileWith(s.log, st, p, nil, now).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a, b := s.users[0], s.users[1]
+	reader := oldDays{MemStore: st, old: map[int64]bool{a: true}}
+	live, _ := aggregation.NewService(aggregation.ServiceConfig{Logs: s.log, Now: func() int64 { return now }})
+	q := aggregation.Query{Policy: p, Window: aggregation.AllTime}
+	want, err := live.Users(context.Background(), []int64{a, b}, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want[a].Hours) == 0 || want[b].Total.Events == 0 {
+		t.Fatal("a user without time: the test proves nothing")
+	}
+	for _, cache := range []int64{0, 1 << 20} {
+		svc, _ := aggregation.NewService(aggregation.ServiceConfig{Logs: s.log, Rollups: reader, RollupCacheBytes: cache,
+			Now: func() int64 { return now }})
+		for ask := range 2 {
+			got, err := svc.Users(context.Background(), []int64{a, b}, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range []int64{a, b} {
+				if d := rolluptest.Diff(want[id], got[id]); d != "" {
+					t.Fatalf("cache %d, ask %d, user %d: %s", cache, ask+1, id, d)
+				}
+			}
+			if got[a].Source != aggregation.SourceLive || got[a].Total.Events > 0 && len(got[a].Hours) == 0 {
+				t.Fatalf("cache %d, ask %d: the user with old days answered from %s with %d hours", cache, ask+1, got[a].Source, len(got[a].Hours))
+			}
+			if got[b].Total.Events > 0 && got[b].Source == aggregation.SourceLive {
+				t.Fatalf("cache %d, ask %d: the other user answered from the log", cache, ask+1)
+			}
+		}
+	}
+}

@@ -36,10 +36,16 @@ type UserRollups struct {
 	From int64
 	// Version changes whenever the store rewrites the user's rollups (a
 	// compile or a forget); 0 when the user has no compile state, and so
-	// no rollups. Equal versions of one key mean equal cells and pieces.
+	// no rollups. Equal versions of one key mean equal cells, hours and
+	// pieces.
 	Version int64
 	Cells   []RollupEntry
+	Hours   []HourEntry
 	Pieces  []SessionPiece
+	// NoHours: some of the days were stored without their hourly cells
+	// (a store written before hours were kept). Such days would answer
+	// hours wrongly, so the user is answered from the log.
+	NoHours bool
 	// memo: what was built from these days, shared by every question the
 	// cache answers with them (nil when not cached).
 	memo *rollupMemo
@@ -47,11 +53,11 @@ type UserRollups struct {
 
 // RollupReader reads compiled rollups (the store implements it).
 type RollupReader interface {
-	// Rollups returns, for each of the users, the cells and session pieces
-	// of the days from..to (inclusive) compiled under key, and the user's
-	// horizon; a user without compiled events still gets an entry (with
-	// the compile's horizon). ok is false when key has no complete
-	// compile: the caller then answers from the log.
+	// Rollups returns, for each of the users, the daily and hourly cells
+	// and the session pieces of the days from..to (inclusive) compiled
+	// under key, and the user's horizon; a user without compiled events
+	// still gets an entry (with the compile's horizon). ok is false when
+	// key has no complete compile: the caller then answers from the log.
 	Rollups(ctx context.Context, key CompileKey, userIDs []int64, from, to Day) (users map[int64]*UserRollups, ok bool, err error)
 }
 

@@ -1,7 +1,6 @@
 package aggregation
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -64,8 +63,8 @@ type ScormReader interface {
 // ScormAdjustment is what the SCORM layer did to one SCORM activity of an
 // answer: the activity's time became max(LogTime, Reported), and Added
 // went to the activity, its section, the course's activities and total,
-// the course's and the user's Day, and the user's total. Sessions keep the
-// log's time.
+// the course's and the user's Day and hour (of LastWrite), and the user's
+// total. Sessions keep the log's time.
 type ScormAdjustment struct {
 	CourseID  int64
 	CMID      int64
@@ -230,6 +229,7 @@ func withScorm(r *Result, values []ScormValue, w Window, loc *time.Location) *Re
 	c := *r
 	c.Courses = slices.Clone(r.Courses)
 	c.Days = slices.Clone(r.Days)
+	c.Hours = slices.Clone(r.Hours)
 	c.Scorm = slices.Clip(r.Scorm)
 	copied := map[int]bool{}
 	for ci := range c.Courses {
@@ -247,6 +247,7 @@ func withScorm(r *Result, values []ScormValue, w Window, loc *time.Location) *Re
 				if !copied[ci] {
 					copied[ci] = true
 					cs.Modules, cs.Sections, cs.Days = slices.Clone(cs.Modules), slices.Clone(cs.Sections), slices.Clone(cs.Days)
+					cs.Hours = slices.Clone(cs.Hours)
 					m = &cs.Modules[mi]
 				}
 				a.Day = dayOf(a.LastWrite, loc)
@@ -258,6 +259,8 @@ func withScorm(r *Result, values []ScormValue, w Window, loc *time.Location) *Re
 				cs.Total.Elapsed += a.Added
 				cs.Days = addDay(cs.Days, a.Day, a.Added)
 				c.Days = addDay(c.Days, a.Day, a.Added)
+				cs.Hours = addHour(cs.Hours, HourOf(a.LastWrite), a.Added)
+				c.Hours = addHour(c.Hours, HourOf(a.LastWrite), a.Added)
 				c.Total.Elapsed += a.Added
 			}
 			c.Scorm = append(c.Scorm, a)
@@ -269,12 +272,7 @@ func withScorm(r *Result, values []ScormValue, w Window, loc *time.Location) *Re
 // addDay adds secs to the day's stat, inserting the day (no events) when
 // the list has none, in day order.
 func addDay(days []DayStat, d Day, secs int64) []DayStat {
-	i, ok := slices.BinarySearchFunc(days, d, func(s DayStat, d Day) int { return cmp.Compare(s.Day, d) })
-	if !ok {
-		days = slices.Insert(days, i, DayStat{Day: d})
-	}
-	days[i].Elapsed += secs
-	return days
+	return addSorted(days, DayStat{Day: d}, func(s *DayStat) Day { return s.Day }, func(s *DayStat) { s.Elapsed += secs })
 }
 
 // scormReport sums one activity's values: per attempt and SCO its

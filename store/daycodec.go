@@ -9,13 +9,15 @@ import (
 	"github.com/usestats/usestats/aggregation"
 )
 
-// A user's rollups of one day, its cells and its session pieces, are
-// stored together, in one row of usestats_rollup_days, as one binary
-// value: reading a user's year is 365 short rows instead of thousands of
-// wide ones, and a cell takes about 20 bytes instead of a row of 200.
+// A user's rollups of one day, its cells, its hourly cells and its
+// session pieces, are stored together, in one row of
+// usestats_rollup_days, as one binary value: reading a user's year is 365
+// short rows instead of thousands of wide ones, and a cell takes about 20
+// bytes instead of a row of 200.
 //
-// Format (version 1): the byte 1, the number of cells (uvarint), the cells
-// in key order, then the pieces in session key order:
+// Format (version 2): the byte 2, the number of cells (uvarint), the cells
+// in key order, the number of hourly cells (uvarint), the hourly cells in
+// (course, hour) order, then the pieces in session key order:
 //
 //	cell:  flags    byte: 1 module type, 2 first IP mark, 4 last IP mark
 //	       bucket   uvarint
@@ -23,15 +25,27 @@ import (
 //	       first − day start, last − first        varint
 //	       module type                            string (flag 1)
 //	       IP mark: IP string, time − day start, id varint (flags 2, 4)
+//	hour:  course, hour − day start hour, elapsed, events   varint
 //	piece: key, start − day start, end − start, elapsed, events,
 //	       first id, last id − first id, previous last id   varint
 //	       courses: count uvarint, then each varint
 //
-// where day start is the day × 86400, a string is its length (uvarint)
-// and bytes, and the differences wrap around, so every int64 round-trips.
-// A mark is written when it is not the zero IPMark: every cell reads back
-// exactly as written.
-const dayVersion = 1
+// where day start is the day × 86400 and day start hour the day × 24 (a
+// day's hours lie about −14 to +38 from it: the day is the site zone's), a
+// string is its length (uvarint) and bytes, and the differences wrap
+// around, so every int64 round-trips. A mark is written when it is not the
+// zero IPMark: every cell reads back exactly as written.
+//
+// Version 1, written before hours were kept, is version 2 without the
+// hourly cells (no count either). It still decodes, with no hours, and
+// marks the user's rollups NoHours, so the service answers that user from
+// the log rather than with missing hours; migration 0006_rollup_hours
+// drops every rollup compiled before, so a store only meets a version 1
+// day written by an older usestats still running after an upgrade.
+const (
+	dayVersion1 = 1
+	dayVersion  = 2
+)
 
 const (
 	cellModule = 1 << iota
@@ -55,8 +69,17 @@ func sortDayPieces(pieces []*aggregation.SessionPiece) {
 	})
 }
 
-// appendDay appends the encoding of one day's cells and pieces.
-func appendDay(b []byte, day aggregation.Day, cells []*aggregation.RollupEntry, pieces []*aggregation.SessionPiece) []byte {
+// sortDayHours sorts hourly cells by day, then by course and hour.
+func sortDayHours(hours []*aggregation.HourEntry) {
+	slices.SortFunc(hours, func(a, b *aggregation.HourEntry) int {
+		x, y := &a.Key, &b.Key
+		return cmp.Or(cmp.Compare(x.Day, y.Day), cmp.Compare(x.CourseID, y.CourseID), cmp.Compare(x.Hour, y.Hour))
+	})
+}
+
+// appendDay appends the encoding of one day's cells, hourly cells and
+// pieces.
+func appendDay(b []byte, day aggregation.Day, cells []*aggregation.RollupEntry, hours []*aggregation.HourEntry, pieces []*aggregation.SessionPiece) []byte {
 	base := int64(day) * 86400 // wraps for absurd days; decoding wraps back
 	b = append(b, dayVersion)
 	b = binary.AppendUvarint(b, uint64(len(cells)))
@@ -90,6 +113,14 @@ func appendDay(b []byte, day aggregation.Day, cells []*aggregation.RollupEntry, 
 		if flags&cellLastIP != 0 {
 			b = appendMark(b, &c.LastIP, base)
 		}
+	}
+	hourBase := int64(day) * 24
+	b = binary.AppendUvarint(b, uint64(len(hours)))
+	for _, h := range hours {
+		b = binary.AppendVarint(b, h.Key.CourseID)
+		b = binary.AppendVarint(b, int64(h.Key.Hour)-hourBase)
+		b = binary.AppendVarint(b, h.Cell.Elapsed)
+		b = binary.AppendVarint(b, h.Cell.Events)
 	}
 	for _, p := range pieces {
 		b = binary.AppendVarint(b, p.Key)
@@ -129,11 +160,13 @@ type dayDecoder struct {
 	days int // how many days a user is expected to have
 }
 
-// decode appends user's cells and pieces of day encoded in b to u.
+// decode appends user's cells, hourly cells and pieces of day encoded in
+// b to u; a version 1 day sets u.NoHours.
 func (d *dayDecoder) decode(u *aggregation.UserRollups, user int64, day aggregation.Day, b []byte) error {
-	if len(b) == 0 || b[0] != dayVersion {
+	if len(b) == 0 || b[0] != dayVersion && b[0] != dayVersion1 {
 		return errDay
 	}
+	version := b[0]
 	r := reader{b: b[1:]}
 	base := int64(day) * 86400
 	n := r.uvarint()
@@ -179,6 +212,11 @@ func (d *dayDecoder) decode(u *aggregation.UserRollups, user int64, day aggregat
 		}
 		u.Cells = append(u.Cells, e)
 	}
+	if version == dayVersion1 {
+		u.NoHours = true
+	} else if err := d.decodeHours(u, user, day, &r); err != nil {
+		return err
+	}
 	for len(r.b) > 0 {
 		p := aggregation.SessionPiece{UserID: user, Day: day, Key: r.varint()}
 		p.Start = r.varint() + base
@@ -201,6 +239,28 @@ func (d *dayDecoder) decode(u *aggregation.UserRollups, user int64, day aggregat
 			return r.err
 		}
 		u.Pieces = append(u.Pieces, p)
+	}
+	return nil
+}
+
+// decodeHours appends the hourly cells of a version 2 day read from r.
+func (d *dayDecoder) decodeHours(u *aggregation.UserRollups, user int64, day aggregation.Day, r *reader) error {
+	n := r.uvarint()
+	if n > uint64(len(r.b))/4 { // an hourly cell takes four bytes at least
+		return errDay
+	}
+	if len(u.Hours)+int(n) > cap(u.Hours) {
+		u.Hours = slices.Grow(u.Hours, max(int(n)*min(d.days, 32), len(u.Hours)))
+	}
+	hourBase := int64(day) * 24
+	for range n {
+		h := aggregation.HourEntry{Key: aggregation.HourKey{UserID: user, Day: day, CourseID: r.varint()}}
+		h.Key.Hour = aggregation.Hour(r.varint() + hourBase)
+		h.Cell.Elapsed, h.Cell.Events = r.varint(), r.varint()
+		if r.err != nil {
+			return r.err
+		}
+		u.Hours = append(u.Hours, h)
 	}
 	return nil
 }

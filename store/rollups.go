@@ -544,7 +544,8 @@ func wrapNil(op string, err error) error {
 }
 
 // checkUsers checks a batch of user compiles: each user once, within
-// [sh.Lo, sh.Hi) when sh is given, with only its own cells and pieces.
+// [sh.Lo, sh.Hi) when sh is given, with only its own cells, hours and
+// pieces.
 func checkUsers(users []aggregation.UserCompile, sh *aggregation.Shard) error {
 	seen := make(map[int64]struct{}, len(users))
 	for i := range users {
@@ -559,6 +560,11 @@ func checkUsers(users []aggregation.UserCompile, sh *aggregation.Shard) error {
 		for j := range u.Cells {
 			if u.Cells[j].Key.UserID != u.UserID {
 				return aggregation.Errorf(aggregation.EInvalid, "store: a cell of user %d is written with user %d", u.Cells[j].Key.UserID, u.UserID)
+			}
+		}
+		for j := range u.Hours {
+			if u.Hours[j].Key.UserID != u.UserID {
+				return aggregation.Errorf(aggregation.EInvalid, "store: an hour of user %d is written with user %d", u.Hours[j].Key.UserID, u.UserID)
 			}
 		}
 		for j := range u.Pieces {

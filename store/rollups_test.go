@@ -45,6 +45,16 @@ func cell(user int64, day aggregation.Day, n int64) aggregation.RollupEntry {
 	return e
 }
 
+// hour makes an hourly cell of user on day; its course and hour vary
+// with n (the hour may lie outside the day's 24, as in zones far from
+// UTC).
+func hour(user int64, day aggregation.Day, n int64) aggregation.HourEntry {
+	return aggregation.HourEntry{
+		Key:  aggregation.HourKey{UserID: user, Day: day, CourseID: n % 3 * 5, Hour: aggregation.Hour(int64(day)*24 + n%40 - 10)},
+		Cell: aggregation.HourCell{Elapsed: 60*n + 1, Events: n + 1},
+	}
+}
+
 // piece makes a session piece of user on day.
 func piece(user int64, day aggregation.Day, key int64) aggregation.SessionPiece {
 	return aggregation.SessionPiece{UserID: user, Key: key, Day: day, Start: int64(day) * 86400, End: int64(day)*86400 + 600,
@@ -61,6 +71,12 @@ func sortEntries(es []aggregation.RollupEntry) []aggregation.RollupEntry {
 	return es
 }
 
+func sortHours(hs []aggregation.HourEntry) []aggregation.HourEntry {
+	hs = slices.Clone(hs)
+	slices.SortFunc(hs, func(a, b aggregation.HourEntry) int { return aggregation.CompareHourKeys(&a.Key, &b.Key) })
+	return hs
+}
+
 func sortPieces(ps []aggregation.SessionPiece) []aggregation.SessionPiece {
 	ps = slices.Clone(ps)
 	slices.SortFunc(ps, func(a, b aggregation.SessionPiece) int {
@@ -72,12 +88,20 @@ func sortPieces(ps []aggregation.SessionPiece) []aggregation.SessionPiece {
 // sameCells compares cells in any order (nil and empty are equal).
 func sameCells(t *testing.T, what string, got, want []aggregation.RollupEntry) {
 	t.Helper()
-	g, w := sortEntries(got), sortEntries(want)
-	if len(g) == 0 && len(w) == 0 {
-		return
-	}
-	if !reflect.DeepEqual(g, w) {
-		t.Errorf("%s: cells\n got %+v\nwant %+v", what, g, w)
+	sameSorted(t, what+": cells", sortEntries(got), sortEntries(want))
+}
+
+// sameHours compares hourly cells in any order (nil and empty are equal).
+func sameHours(t *testing.T, what string, got, want []aggregation.HourEntry) {
+	t.Helper()
+	sameSorted(t, what+": hours", sortHours(got), sortHours(want))
+}
+
+// sameSorted compares two sorted lists (nil and empty are equal).
+func sameSorted[E any](t *testing.T, what string, got, want []E) {
+	t.Helper()
+	if (len(got) != 0 || len(want) != 0) && !reflect.DeepEqual(got, want) {
+		t.Errorf("%s\n got %+v\nwant %+v", what, got, want)
 	}
 }
 
@@ -131,6 +155,17 @@ func TestRollupsRoundTrip(t *testing.T) {
 			{Key: aggregation.RollupKey{UserID: 1, Day: math.MaxInt64}, Cell: aggregation.RollupCell{Events: 1}},
 			{Key: aggregation.RollupKey{UserID: 1, Day: math.MinInt64}, Cell: aggregation.RollupCell{Events: 2}},
 		}
+		hours := []aggregation.HourEntry{
+			hour(1, 0, 3), hour(1, 0, 4), hour(1, -1, 5), hour(1, -(1<<40)+1, 6), hour(1, 1<<40-1, 7),
+			hour(1, 6, 1), // a day with hours and pieces but no cell
+			{Key: aggregation.HourKey{UserID: 1, Day: 20000, CourseID: math.MinInt64, Hour: math.MaxInt64},
+				Cell: aggregation.HourCell{Elapsed: math.MaxInt64, Events: math.MinInt64}},
+			{Key: aggregation.HourKey{UserID: 1, Day: 20000, CourseID: math.MaxInt64, Hour: math.MinInt64},
+				Cell: aggregation.HourCell{Elapsed: -1}},
+			{Key: aggregation.HourKey{UserID: 1, Day: math.MaxInt64, Hour: 1}, Cell: aggregation.HourCell{Events: 1}},
+			{Key: aggregation.HourKey{UserID: 1, Day: math.MinInt64, Hour: -1}, Cell: aggregation.HourCell{Events: 2}},
+			{Key: aggregation.HourKey{UserID: 1, Day: 9, Hour: 9 * 24}, Cell: aggregation.HourCell{Elapsed: 5}}, // a day of hours only
+		}
 		pieces := []aggregation.SessionPiece{
 			piece(1, 0, 77), piece(1, -1, 77), piece(1, 1<<40-1, 99),
 			{UserID: 1, Key: math.MinInt64, Day: 5, Start: math.MinInt64, End: math.MaxInt64, Elapsed: -1, Events: 0,
@@ -138,8 +173,8 @@ func TestRollupsRoundTrip(t *testing.T) {
 			{UserID: 1, Key: 3, Day: 6}, // no courses
 		}
 		users := []aggregation.UserCompile{
-			{UserID: 1, FromDay: minDay, Cells: odd, Pieces: pieces, State: aggregation.UserState{CompiledTo: math.MaxInt64, LastTime: 90}},
-			{UserID: 2, FromDay: minDay, Cells: []aggregation.RollupEntry{cell(2, 3, 1)},
+			{UserID: 1, FromDay: minDay, Cells: odd, Hours: hours, Pieces: pieces, State: aggregation.UserState{CompiledTo: math.MaxInt64, LastTime: 90}},
+			{UserID: 2, FromDay: minDay, Cells: []aggregation.RollupEntry{cell(2, 3, 1)}, Hours: []aggregation.HourEntry{hour(2, 3, 1)},
 				State: aggregation.UserState{CompiledTo: 1000, LastTime: 2000}},
 			{UserID: -3, FromDay: minDay, Cells: []aggregation.RollupEntry{cell(-3, 3, 2)},
 				State: aggregation.UserState{CompiledTo: math.MinInt64 + 1, LastTime: math.MinInt64}},
@@ -162,8 +197,15 @@ func TestRollupsRoundTrip(t *testing.T) {
 			t.Fatalf("Rollups returned users %v, want 1, 2, -3, 4", slices.Collect(mapsKeys(got)))
 		}
 		sameCells(t, "user 1", got[1].Cells, odd)
+		sameHours(t, "user 1", got[1].Hours, hours)
 		samePieces(t, "user 1", got[1].Pieces, pieces)
 		sameCells(t, "user 2", got[2].Cells, users[1].Cells)
+		sameHours(t, "user 2", got[2].Hours, users[1].Hours)
+		for id, u := range got {
+			if u.NoHours {
+				t.Errorf("user %d: days written now read as without hours", id)
+			}
+		}
 		sameCells(t, "user -3", got[-3].Cells, users[2].Cells)
 		// Horizons: min(CompiledTo, the key's), the key's without a state.
 		for id, want := range map[int64]int64{1: 5000, 2: 1000, -3: math.MinInt64 + 1, 4: 5000} {
@@ -171,7 +213,7 @@ func TestRollupsRoundTrip(t *testing.T) {
 				t.Errorf("user %d: horizon %d from %d, want %d, 0", id, got[id].Horizon, got[id].From, want)
 			}
 		}
-		if len(got[4].Cells)+len(got[4].Pieces) != 0 {
+		if len(got[4].Cells)+len(got[4].Hours)+len(got[4].Pieces) != 0 {
 			t.Errorf("user 4 has rollups: %+v", got[4])
 		}
 		// Day ranges.
@@ -183,6 +225,12 @@ func TestRollupsRoundTrip(t *testing.T) {
 					wc = append(wc, c)
 				}
 			}
+			var wh []aggregation.HourEntry
+			for _, h := range hours {
+				if h.Key.Day >= r.from && h.Key.Day <= r.to {
+					wh = append(wh, h)
+				}
+			}
 			var wp []aggregation.SessionPiece
 			for _, p := range pieces {
 				if p.Day >= r.from && p.Day <= r.to {
@@ -190,6 +238,7 @@ func TestRollupsRoundTrip(t *testing.T) {
 				}
 			}
 			sameCells(t, fmt.Sprintf("days %d..%d", r.from, r.to), g.Cells, wc)
+			sameHours(t, fmt.Sprintf("days %d..%d", r.from, r.to), g.Hours, wh)
 			samePieces(t, fmt.Sprintf("days %d..%d", r.from, r.to), g.Pieces, wp)
 		}
 		// No users: ok tells whether the key is complete.
@@ -217,8 +266,9 @@ func TestRollupsManyUsers(t *testing.T) {
 			ids = append(ids, id)
 			if id%2 == 0 {
 				users = append(users, aggregation.UserCompile{UserID: id, FromDay: minDay,
-					Cells: []aggregation.RollupEntry{cell(id, 1, id)}, Pieces: []aggregation.SessionPiece{piece(id, 1, id)},
-					State: aggregation.UserState{CompiledTo: id, LastTime: id}})
+					Cells: []aggregation.RollupEntry{cell(id, 1, id)}, Hours: []aggregation.HourEntry{hour(id, 1, id)},
+					Pieces: []aggregation.SessionPiece{piece(id, 1, id)},
+					State:  aggregation.UserState{CompiledTo: id, LastTime: id}})
 			}
 		}
 		if err := s.WriteUsers(ctx, keyA, users, complete(10_000)); err != nil {
@@ -234,8 +284,9 @@ func TestRollupsManyUsers(t *testing.T) {
 			if id%2 == 0 {
 				wantH, wantN = id, 1
 			}
-			if u.Horizon != wantH || len(u.Cells) != wantN || len(u.Pieces) != wantN {
-				t.Fatalf("user %d: horizon %d, %d cells, %d pieces; want %d, %d, %d", id, u.Horizon, len(u.Cells), len(u.Pieces), wantH, wantN, wantN)
+			if u.Horizon != wantH || len(u.Cells) != wantN || len(u.Hours) != wantN || len(u.Pieces) != wantN {
+				t.Fatalf("user %d: horizon %d, %d cells, %d hours, %d pieces; want %d, %d, %d, %d", id, u.Horizon, len(u.Cells),
+					len(u.Hours), len(u.Pieces), wantH, wantN, wantN, wantN)
 			}
 		}
 		states, err := s.UserStates(ctx, keyA, ids)
@@ -250,31 +301,37 @@ func TestWriteUsersFromDay(t *testing.T) {
 		ctx := context.Background()
 		s := openStore(t, dsn)
 		var old []aggregation.RollupEntry
+		var oldH []aggregation.HourEntry
 		var oldP []aggregation.SessionPiece
 		for d := aggregation.Day(1); d <= 5; d++ {
 			old = append(old, cell(7, d, 1), cell(7, d, 2))
+			oldH = append(oldH, hour(7, d, 1), hour(7, d, 2))
 			oldP = append(oldP, piece(7, d, 100))
 		}
 		other := aggregation.UserCompile{UserID: 8, FromDay: minDay, Cells: []aggregation.RollupEntry{cell(8, 4, 1)},
+			Hours:  []aggregation.HourEntry{hour(8, 4, 1)},
 			Pieces: []aggregation.SessionPiece{piece(8, 4, 5)}, State: aggregation.UserState{CompiledTo: 10, LastTime: 11}}
 		if err := s.WriteUsers(ctx, keyA, []aggregation.UserCompile{
-			{UserID: 7, FromDay: minDay, Cells: old, Pieces: oldP, State: aggregation.UserState{CompiledTo: 100, LastTime: 50}},
+			{UserID: 7, FromDay: minDay, Cells: old, Hours: oldH, Pieces: oldP, State: aggregation.UserState{CompiledTo: 100, LastTime: 50}},
 			other,
 		}, complete(math.MaxInt64)); err != nil {
 			t.Fatal(err)
 		}
 		// Days ≥ 3 replaced: 3 and 4 get new cells, 5 loses its own.
 		repl := []aggregation.RollupEntry{cell(7, 3, 5), cell(7, 4, 1)}
+		replH := []aggregation.HourEntry{hour(7, 3, 5), hour(7, 4, 1)}
 		replP := []aggregation.SessionPiece{piece(7, 3, 200)}
 		if err := s.WriteUsers(ctx, keyA, []aggregation.UserCompile{
-			{UserID: 7, FromDay: 3, Cells: repl, Pieces: replP, State: aggregation.UserState{CompiledTo: 300, LastTime: 310}},
+			{UserID: 7, FromDay: 3, Cells: repl, Hours: replH, Pieces: replP, State: aggregation.UserState{CompiledTo: 300, LastTime: 310}},
 		}, nil); err != nil {
 			t.Fatal(err)
 		}
 		got := mustRollups(t, s, keyA, []int64{7, 8}, minDay, maxDay)
 		sameCells(t, "user 7", got[7].Cells, append(slices.Clone(old[:4]), repl...))
+		sameHours(t, "user 7", got[7].Hours, append(slices.Clone(oldH[:4]), replH...))
 		samePieces(t, "user 7", got[7].Pieces, append(slices.Clone(oldP[:2]), replP...))
 		sameCells(t, "user 8", got[8].Cells, other.Cells)
+		sameHours(t, "user 8", got[8].Hours, other.Hours)
 		samePieces(t, "user 8", got[8].Pieces, other.Pieces)
 		if got[7].Horizon != 300 {
 			t.Errorf("user 7 horizon %d, want 300", got[7].Horizon)
@@ -292,7 +349,7 @@ func TestWriteUsersFromDay(t *testing.T) {
 			t.Fatal(err)
 		}
 		got = mustRollups(t, s, keyA, []int64{7}, minDay, maxDay)
-		if len(got[7].Cells)+len(got[7].Pieces) != 0 || got[7].Horizon != 0 {
+		if len(got[7].Cells)+len(got[7].Hours)+len(got[7].Pieces) != 0 || got[7].Horizon != 0 {
 			t.Errorf("user 7 after an empty compile: %+v", got[7])
 		}
 	})
@@ -305,6 +362,7 @@ func TestWriteUsersRefuses(t *testing.T) {
 		for name, users := range map[string][]aggregation.UserCompile{
 			"foreign cell":  {{UserID: 1, Cells: []aggregation.RollupEntry{cell(2, 1, 1)}}},
 			"foreign piece": {{UserID: 1, Pieces: []aggregation.SessionPiece{piece(2, 1, 1)}}},
+			"foreign hour":  {{UserID: 1, Hours: []aggregation.HourEntry{hour(2, 1, 1)}}},
 			"user twice":    {{UserID: 1}, {UserID: 1}},
 		} {
 			wantCode(t, name, s.WriteUsers(ctx, keyA, users, nil), aggregation.EInvalid)
@@ -313,6 +371,9 @@ func TestWriteUsersRefuses(t *testing.T) {
 		wantCode(t, "no policy", s.WriteUsers(ctx, aggregation.CompileKey{Zone: "UTC"}, nil, nil), aggregation.EInvalid)
 		wantCode(t, "duplicate cell", s.WriteUsers(ctx, keyA, []aggregation.UserCompile{
 			{UserID: 1, FromDay: minDay, Cells: []aggregation.RollupEntry{cell(1, 1, 1), cell(1, 2, 1), cell(1, 1, 1)}},
+		}, nil), aggregation.EInvalid)
+		wantCode(t, "duplicate hour", s.WriteUsers(ctx, keyA, []aggregation.UserCompile{
+			{UserID: 1, FromDay: minDay, Hours: []aggregation.HourEntry{hour(1, 1, 1), hour(1, 2, 1), hour(1, 1, 1)}},
 		}, nil), aggregation.EInvalid)
 		wantCode(t, "duplicate piece", s.WriteUsers(ctx, keyA, []aggregation.UserCompile{
 			{UserID: 1, FromDay: minDay, Pieces: []aggregation.SessionPiece{piece(1, 1, 1), piece(1, 2, 1), piece(1, 1, 1)}},
@@ -736,8 +797,8 @@ func TestForgetUsers(t *testing.T) {
 			var users []aggregation.UserCompile
 			for id := int64(1); id <= 3; id++ {
 				users = append(users, aggregation.UserCompile{UserID: id, FromDay: minDay,
-					Cells: []aggregation.RollupEntry{cell(id, 1, 1)}, Pieces: []aggregation.SessionPiece{piece(id, 1, 1)},
-					State: aggregation.UserState{CompiledTo: 10, LastTime: 20}})
+					Cells: []aggregation.RollupEntry{cell(id, 1, 1)}, Hours: []aggregation.HourEntry{hour(id, 1, 1)},
+					Pieces: []aggregation.SessionPiece{piece(id, 1, 1)}, State: aggregation.UserState{CompiledTo: 10, LastTime: 20}})
 			}
 			if err := s.WriteUsers(ctx, key, users, complete(100)); err != nil {
 				t.Fatal(err)
@@ -752,8 +813,9 @@ func TestForgetUsers(t *testing.T) {
 		for _, key := range []aggregation.CompileKey{keyA, keyB} {
 			got := mustRollups(t, s, key, []int64{1, 2, 3}, minDay, maxDay)
 			for id, n := range map[int64]int{1: 0, 2: 1, 3: 0} {
-				if len(got[id].Cells) != n || len(got[id].Pieces) != n {
-					t.Errorf("%s user %d: %d cells, %d pieces; want %d", key, id, len(got[id].Cells), len(got[id].Pieces), n)
+				if len(got[id].Cells) != n || len(got[id].Hours) != n || len(got[id].Pieces) != n {
+					t.Errorf("%s user %d: %d cells, %d hours, %d pieces; want %d", key, id, len(got[id].Cells), len(got[id].Hours),
+						len(got[id].Pieces), n)
 				}
 			}
 			states, err := s.UserStates(ctx, key, []int64{1, 2, 3})
@@ -784,13 +846,15 @@ func TestRetain(t *testing.T) {
 		tcut := time.Date(2025, 3, 10, 0, 30, 0, 0, paris).Unix()
 		cutDay, _ := aggregation.ParseDay("2025-03-10")
 		var cells []aggregation.RollupEntry
+		var hours []aggregation.HourEntry
 		var pieces []aggregation.SessionPiece
 		for d := cutDay - 2; d <= cutDay+1; d++ {
 			cells = append(cells, cell(1, d, 1))
+			hours = append(hours, hour(1, d, 1))
 			pieces = append(pieces, piece(1, d, 5))
 		}
 		for _, key := range []aggregation.CompileKey{keyB, keyA} {
-			if err := s.WriteUsers(ctx, key, []aggregation.UserCompile{{UserID: 1, FromDay: minDay, Cells: cells, Pieces: pieces,
+			if err := s.WriteUsers(ctx, key, []aggregation.UserCompile{{UserID: 1, FromDay: minDay, Cells: cells, Hours: hours, Pieces: pieces,
 				State: aggregation.UserState{CompiledTo: math.MaxInt64}}}, complete(math.MaxInt64)); err != nil {
 				t.Fatal(err)
 			}
@@ -800,6 +864,7 @@ func TestRetain(t *testing.T) {
 		}
 		got := mustRollups(t, s, keyB, []int64{1}, minDay, maxDay)[1]
 		sameCells(t, "kept", got.Cells, cells[2:])
+		sameHours(t, "kept", got.Hours, hours[2:])
 		samePieces(t, "kept", got.Pieces, pieces[2:])
 		if got.From != tcut {
 			t.Errorf("From = %d, want %d", got.From, tcut)
@@ -810,6 +875,7 @@ func TestRetain(t *testing.T) {
 		}
 		got = mustRollups(t, s, keyA, []int64{1}, minDay, maxDay)[1]
 		sameCells(t, "kept (UTC)", got.Cells, cells[1:])
+		sameHours(t, "kept (UTC)", got.Hours, hours[1:])
 		// RetainFrom never goes back.
 		if err := s.Retain(ctx, keyB, tcut-86400*10); err != nil {
 			t.Fatal(err)

@@ -146,26 +146,37 @@ type sessionEnd struct {
 	key    int64
 }
 
-// packDays sorts and packs the users' cells and pieces by day. A cell key,
-// or a session's piece of a day, written twice is EInvalid.
+// packDays sorts and packs the users' cells, hourly cells and pieces by
+// day. A cell or hour key, or a session's piece of a day, written twice
+// is EInvalid.
 func packDays(users []aggregation.UserCompile) (*packedDays, error) {
 	p := &packedDays{}
 	var cells []*aggregation.RollupEntry
+	var hours []*aggregation.HourEntry
 	var pieces []*aggregation.SessionPiece
 	for i := range users {
 		u := &users[i]
-		cells, pieces = cells[:0], pieces[:0]
+		cells, hours, pieces = cells[:0], hours[:0], pieces[:0]
 		for j := range u.Cells {
 			cells = append(cells, &u.Cells[j])
+		}
+		for j := range u.Hours {
+			hours = append(hours, &u.Hours[j])
 		}
 		for j := range u.Pieces {
 			pieces = append(pieces, &u.Pieces[j])
 		}
 		sortDayCells(cells)
+		sortDayHours(hours)
 		sortDayPieces(pieces)
 		for j := 1; j < len(cells); j++ {
 			if cells[j].Key == cells[j-1].Key {
 				return nil, aggregation.Errorf(aggregation.EInvalid, "store: cell %+v is written twice", cells[j].Key)
+			}
+		}
+		for j := 1; j < len(hours); j++ {
+			if hours[j].Key == hours[j-1].Key {
+				return nil, aggregation.Errorf(aggregation.EInvalid, "store: hour %+v is written twice", hours[j].Key)
 			}
 		}
 		for j := 1; j < len(pieces); j++ {
@@ -174,28 +185,34 @@ func packDays(users []aggregation.UserCompile) (*packedDays, error) {
 					u.UserID, pieces[j].Key, pieces[j].Day)
 			}
 		}
-		for c, q := 0, 0; c < len(cells) || q < len(pieces); {
-			var day aggregation.Day
-			switch {
-			case c == len(cells):
-				day = pieces[q].Day
-			case q == len(pieces):
-				day = cells[c].Key.Day
-			default:
-				day = min(cells[c].Key.Day, pieces[q].Day)
+		for c, h, q := 0, 0, 0; c < len(cells) || h < len(hours) || q < len(pieces); {
+			// The next day: the earliest of the three lists' next days (one
+			// of them has one).
+			day := aggregation.Day(math.MaxInt64)
+			if c < len(cells) {
+				day = min(day, cells[c].Key.Day)
 			}
-			c1, q1 := c, q
+			if h < len(hours) {
+				day = min(day, hours[h].Key.Day)
+			}
+			if q < len(pieces) {
+				day = min(day, pieces[q].Day)
+			}
+			c1, h1, q1 := c, h, q
 			for c1 < len(cells) && cells[c1].Key.Day == day {
 				c1++
+			}
+			for h1 < len(hours) && hours[h1].Key.Day == day {
+				h1++
 			}
 			for q1 < len(pieces) && pieces[q1].Day == day {
 				p.ends = append(p.ends, sessionEnd{user: u.UserID, day: day, lastID: pieces[q1].LastID, key: pieces[q1].Key})
 				q1++
 			}
 			off := len(p.buf)
-			p.buf = appendDay(p.buf, day, cells[c:c1], pieces[q:q1])
+			p.buf = appendDay(p.buf, day, cells[c:c1], hours[h:h1], pieces[q:q1])
 			p.days = append(p.days, packedDay{user: u.UserID, day: day, off: off, end: len(p.buf)})
-			c, q = c1, q1
+			c, h, q = c1, h1, q1
 		}
 	}
 	return p, nil

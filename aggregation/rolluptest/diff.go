@@ -34,6 +34,7 @@ func Diff(want, got *aggregation.Result) string {
 	add("total", a.Total, b.Total)
 	add("site", a.Site, b.Site)
 	add("days", a.Days, b.Days)
+	add("hours", a.Hours, b.Hours)
 	if len(a.Courses) != len(b.Courses) {
 		add("courses", a.Courses, b.Courses)
 	} else {

@@ -30,6 +30,7 @@ type MemStore struct {
 type memKey struct {
 	state  aggregation.CompileState
 	cells  map[int64][]aggregation.RollupEntry
+	hours  map[int64][]aggregation.HourEntry
 	pieces map[int64][]aggregation.SessionPiece
 	users  map[int64]aggregation.UserState
 	// versions: each user's version, new on every write of its state
@@ -56,8 +57,9 @@ func NewMemStore() *MemStore {
 func (s *MemStore) key(k aggregation.CompileKey) *memKey {
 	m := s.keys[k]
 	if m == nil {
-		m = &memKey{cells: map[int64][]aggregation.RollupEntry{}, pieces: map[int64][]aggregation.SessionPiece{},
-			users: map[int64]aggregation.UserState{}, versions: map[int64]int64{}}
+		m = &memKey{cells: map[int64][]aggregation.RollupEntry{}, hours: map[int64][]aggregation.HourEntry{},
+			pieces: map[int64][]aggregation.SessionPiece{},
+			users:  map[int64]aggregation.UserState{}, versions: map[int64]int64{}}
 		s.keys[k] = m
 	}
 	return m
@@ -106,6 +108,11 @@ func (s *MemStore) read(key aggregation.CompileKey, userIDs []int64, from *aggre
 				u.Cells = append(u.Cells, c)
 			}
 		}
+		for _, h := range m.hours[id] {
+			if h.Key.Day >= *from && h.Key.Day <= to {
+				u.Hours = append(u.Hours, h)
+			}
+		}
 		for _, p := range m.pieces[id] {
 			if p.Day >= *from && p.Day <= to {
 				p.Courses = slices.Clone(p.Courses)
@@ -150,6 +157,7 @@ func (s *MemStore) BeginRun(_ context.Context, key aggregation.CompileKey, run a
 	run.ID = m.runs
 	m.state = aggregation.CompileState{Run: run}
 	clear(m.cells)
+	clear(m.hours)
 	clear(m.pieces)
 	clear(m.users)
 	clear(m.versions)
@@ -224,6 +232,7 @@ func (c *memClaim) Abort() error {
 
 func cloneCompile(u aggregation.UserCompile) aggregation.UserCompile {
 	u.Cells = slices.Clone(u.Cells)
+	u.Hours = slices.Clone(u.Hours)
 	u.Pieces = slices.Clone(u.Pieces)
 	for i := range u.Pieces {
 		u.Pieces[i].Courses = slices.Clone(u.Pieces[i].Courses)
@@ -239,6 +248,8 @@ func (m *memKey) apply(u aggregation.UserCompile, version int64) {
 	}
 	m.cells[u.UserID] = slices.DeleteFunc(m.cells[u.UserID], func(e aggregation.RollupEntry) bool { return e.Key.Day >= u.FromDay })
 	m.cells[u.UserID] = append(m.cells[u.UserID], u.Cells...)
+	m.hours[u.UserID] = slices.DeleteFunc(m.hours[u.UserID], func(e aggregation.HourEntry) bool { return e.Key.Day >= u.FromDay })
+	m.hours[u.UserID] = append(m.hours[u.UserID], u.Hours...)
 	m.pieces[u.UserID] = slices.DeleteFunc(m.pieces[u.UserID], func(p aggregation.SessionPiece) bool { return p.Day >= u.FromDay })
 	m.pieces[u.UserID] = append(m.pieces[u.UserID], u.Pieces...)
 	m.users[u.UserID] = u.State
@@ -349,6 +360,7 @@ func (s *MemStore) ForgetUsers(_ context.Context, userIDs []int64) error {
 	for _, m := range s.keys {
 		for _, id := range userIDs {
 			delete(m.cells, id)
+			delete(m.hours, id)
 			delete(m.pieces, id)
 			m.users[id] = aggregation.Forgotten
 			m.versions[id] = s.nextVersion()
@@ -396,6 +408,9 @@ func (s *MemStore) Retain(_ context.Context, key aggregation.CompileKey, t int64
 	day := aggregation.Day(time.Date(y, mo, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
 	for id := range m.cells {
 		m.cells[id] = slices.DeleteFunc(m.cells[id], func(e aggregation.RollupEntry) bool { return e.Key.Day < day })
+	}
+	for id := range m.hours {
+		m.hours[id] = slices.DeleteFunc(m.hours[id], func(e aggregation.HourEntry) bool { return e.Key.Day < day })
 	}
 	for id := range m.pieces {
 		m.pieces[id] = slices.DeleteFunc(m.pieces[id], func(p aggregation.SessionPiece) bool { return p.Day < day })
@@ -452,6 +467,11 @@ func (s *MemStore) Dump(key aggregation.CompileKey) string {
 		slices.SortFunc(cells, func(a, b aggregation.RollupEntry) int { return compareEntry(&a, &b) })
 		for _, c := range cells {
 			out += fmt.Sprintf("  cell %+v %+v\n", c.Key, c.Cell)
+		}
+		hours := slices.Clone(m.hours[id])
+		slices.SortFunc(hours, func(a, b aggregation.HourEntry) int { return aggregation.CompareHourKeys(&a.Key, &b.Key) })
+		for _, h := range hours {
+			out += fmt.Sprintf("  hour %+v %+v\n", h.Key, h.Cell)
 		}
 		pieces := slices.Clone(m.pieces[id])
 		slices.SortFunc(pieces, func(a, b aggregation.SessionPiece) int {
