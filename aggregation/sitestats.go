@@ -19,6 +19,9 @@ type SiteStats struct {
 	// Days sums the users' days (Result.Days), in day order: the input of
 	// Series.
 	Days []DayStat
+	// Hours sums the users' hours (Result.Hours), in hour order: the
+	// input of SeriesOfHours and HeatmapOfHours.
+	Hours []HourStat
 }
 
 // SiteStats answers the query for every user users lists (or, with a
@@ -38,6 +41,7 @@ func (s *Service) SiteStats(ctx context.Context, users UserLister, q Query, coho
 	}
 	out := SiteStats{SiteAggregate: SiteAggregate{Courses: map[int64]CourseTotal{}}}
 	days := map[Day]*Stat{}
+	hours := map[Hour]*HourStat{}
 	var totals []int64
 	ids := make([]int64, 0, SiteUsersBatch)
 	err = eachBatch(ctx, next, func(b []UserInfo) error {
@@ -67,6 +71,15 @@ func (s *Service) SiteStats(ctx context.Context, users UserLister, q Query, coho
 				}
 				st.Merge(d.Stat)
 			}
+			for _, h := range r.Hours {
+				hs := hours[h.Hour]
+				if hs == nil {
+					hs = &HourStat{Hour: h.Hour}
+					hours[h.Hour] = hs
+				}
+				hs.Elapsed += h.Elapsed
+				hs.Events += h.Events
+			}
 		}
 		out.merge(AggregateSite(batch, 0))
 		return nil
@@ -78,6 +91,9 @@ func (s *Service) SiteStats(ctx context.Context, users UserLister, q Query, coho
 	out.Mean, out.Median, out.P90 = describeTotals(totals)
 	for _, d := range slices.Sorted(maps.Keys(days)) {
 		out.Days = append(out.Days, DayStat{Day: d, Stat: *days[d]})
+	}
+	for _, h := range slices.Sorted(maps.Keys(hours)) {
+		out.Hours = append(out.Hours, *hours[h])
 	}
 	return out, nil
 }

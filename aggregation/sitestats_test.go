@@ -65,6 +65,16 @@ func TestSiteStats(t *testing.T) {
 		if days != want.Elapsed {
 			t.Errorf("cohort %d: days sum to %d, total %d", cohort, days, want.Elapsed)
 		}
+		var hours int64
+		for i, h := range got.Hours {
+			hours += h.Elapsed
+			if i > 0 && h.Hour <= got.Hours[i-1].Hour {
+				t.Fatalf("hours out of order at %d", i)
+			}
+		}
+		if hours != want.Elapsed {
+			t.Errorf("cohort %d: hours sum to %d, total %d", cohort, hours, want.Elapsed)
+		}
 		for id, total := range courses {
 			if got.Courses[id].Elapsed != total {
 				t.Errorf("cohort %d course %d: %d, want %d", cohort, id, got.Courses[id].Elapsed, total)

@@ -84,6 +84,7 @@ type ComplexityRoot struct {
 		ActiveLearners func(childComplexity int) int
 		Events         func(childComplexity int) int
 		FirstAccess    func(childComplexity int) int
+		Heatmap        func(childComplexity int, timezone *string) int
 		LastAccess     func(childComplexity int) int
 		Learners       func(childComplexity int) int
 		Mean           func(childComplexity int) int
@@ -155,6 +156,13 @@ type ComplexityRoot struct {
 	Grouping struct {
 		ID   func(childComplexity int) int
 		Name func(childComplexity int) int
+	}
+
+	HeatCell struct {
+		Elapsed func(childComplexity int) int
+		Events  func(childComplexity int) int
+		Hour    func(childComplexity int) int
+		Weekday func(childComplexity int) int
 	}
 
 	HostCourseStat struct {
@@ -373,6 +381,7 @@ type ComplexityRoot struct {
 		ActiveUsers func(childComplexity int) int
 		Events      func(childComplexity int) int
 		FirstAccess func(childComplexity int) int
+		Heatmap     func(childComplexity int, timezone *string) int
 		LastAccess  func(childComplexity int) int
 		Mean        func(childComplexity int) int
 		Median      func(childComplexity int) int
@@ -403,10 +412,12 @@ type ComplexityRoot struct {
 		Explain        func(childComplexity int, limit *int, offset *int) int
 		FirstAccess    func(childComplexity int) int
 		From           func(childComplexity int) int
+		Heatmap        func(childComplexity int, timezone *string) int
 		Hosts          func(childComplexity int) int
 		LastAccess     func(childComplexity int) int
 		Policy         func(childComplexity int) int
 		Restricted     func(childComplexity int) int
+		Series         func(childComplexity int, granularity *model.Granularity, timezone *string) int
 		SessionSummary func(childComplexity int) int
 		Sessions       func(childComplexity int) int
 		Site           func(childComplexity int) int
@@ -431,6 +442,7 @@ type CourseResolver interface {
 }
 type CourseAggregateResolver interface {
 	Series(ctx context.Context, obj *model.CourseAggregate, granularity *model.Granularity, timezone *string) ([]model.SeriesPoint, error)
+	Heatmap(ctx context.Context, obj *model.CourseAggregate, timezone *string) ([]model.HeatCell, error)
 }
 type CourseStatResolver interface {
 	Course(ctx context.Context, obj *model.CourseStat) (*model.Course, error)
@@ -476,6 +488,7 @@ type UserResolver interface {
 type UserAggregateResolver interface {
 	TopCourses(ctx context.Context, obj *model.UserAggregate, first *int) ([]model.CourseTotal, error)
 	Series(ctx context.Context, obj *model.UserAggregate, granularity *model.Granularity, timezone *string) ([]model.SeriesPoint, error)
+	Heatmap(ctx context.Context, obj *model.UserAggregate, timezone *string) ([]model.HeatCell, error)
 }
 type UserStatsResolver interface {
 	Site(ctx context.Context, obj *model.UserStats) (*model.Stat, error)
@@ -483,6 +496,8 @@ type UserStatsResolver interface {
 	Sessions(ctx context.Context, obj *model.UserStats) ([]model.Session, error)
 	SessionSummary(ctx context.Context, obj *model.UserStats) (*model.SessionSummary, error)
 
+	Series(ctx context.Context, obj *model.UserStats, granularity *model.Granularity, timezone *string) ([]model.SeriesPoint, error)
+	Heatmap(ctx context.Context, obj *model.UserStats, timezone *string) ([]model.HeatCell, error)
 	Explain(ctx context.Context, obj *model.UserStats, limit *int, offset *int) ([]model.Lap, error)
 	Hosts(ctx context.Context, obj *model.UserStats) ([]model.HostStats, error)
 	AllHostsTotal(ctx context.Context, obj *model.UserStats) (int64, error)
@@ -674,6 +689,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CourseAggregate.FirstAccess(childComplexity), true
+	case "CourseAggregate.heatmap":
+		if e.ComplexityRoot.CourseAggregate.Heatmap == nil {
+			break
+		}
+
+		args, err := ec.field_CourseAggregate_heatmap_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.CourseAggregate.Heatmap(childComplexity, args["timezone"].(*string)), true
 	case "CourseAggregate.lastAccess":
 		if e.ComplexityRoot.CourseAggregate.LastAccess == nil {
 			break
@@ -979,6 +1005,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Grouping.Name(childComplexity), true
+
+	case "HeatCell.elapsed":
+		if e.ComplexityRoot.HeatCell.Elapsed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HeatCell.Elapsed(childComplexity), true
+	case "HeatCell.events":
+		if e.ComplexityRoot.HeatCell.Events == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HeatCell.Events(childComplexity), true
+	case "HeatCell.hour":
+		if e.ComplexityRoot.HeatCell.Hour == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HeatCell.Hour(childComplexity), true
+	case "HeatCell.weekday":
+		if e.ComplexityRoot.HeatCell.Weekday == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HeatCell.Weekday(childComplexity), true
 
 	case "HostCourseStat.idnumber":
 		if e.ComplexityRoot.HostCourseStat.Idnumber == nil {
@@ -1903,6 +1954,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UserAggregate.FirstAccess(childComplexity), true
+	case "UserAggregate.heatmap":
+		if e.ComplexityRoot.UserAggregate.Heatmap == nil {
+			break
+		}
+
+		args, err := ec.field_UserAggregate_heatmap_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.UserAggregate.Heatmap(childComplexity, args["timezone"].(*string)), true
 	case "UserAggregate.lastAccess":
 		if e.ComplexityRoot.UserAggregate.LastAccess == nil {
 			break
@@ -2052,6 +2114,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UserStats.From(childComplexity), true
+	case "UserStats.heatmap":
+		if e.ComplexityRoot.UserStats.Heatmap == nil {
+			break
+		}
+
+		args, err := ec.field_UserStats_heatmap_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.UserStats.Heatmap(childComplexity, args["timezone"].(*string)), true
 	case "UserStats.hosts":
 		if e.ComplexityRoot.UserStats.Hosts == nil {
 			break
@@ -2076,6 +2149,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UserStats.Restricted(childComplexity), true
+	case "UserStats.series":
+		if e.ComplexityRoot.UserStats.Series == nil {
+			break
+		}
+
+		args, err := ec.field_UserStats_series_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.UserStats.Series(childComplexity, args["granularity"].(*model.Granularity), args["timezone"].(*string)), true
 	case "UserStats.sessionSummary":
 		if e.ComplexityRoot.UserStats.SessionSummary == nil {
 			break
@@ -2554,6 +2638,10 @@ type UserStats {
   sessionSummary: SessionSummary
   "The user's total per calendar day (site time zone)."
   days: [DayStat!]!
+  "The user's time per hour, day, ISO week or month (restricted: the readable courses): see Granularity."
+  series(granularity: Granularity = DAY, timezone: String): [SeriesPoint!]!
+  "The user's time by weekday and hour of the day in ` + "`" + `timezone` + "`" + ` (default: the service's; restricted: the readable courses)."
+  heatmap(timezone: String): [HeatCell!]!
   "Every event's lap, in the order the engine settled them: why a number is what it is."
   explain(limit: Int = 100, offset: Int = 0): [Lap!]
   """
@@ -2883,12 +2971,22 @@ type CourseAggregate {
   "Sections with activity time, by id (the unknown section, id 0, first)."
   sections: [SectionAggregate!]!
   """
-  The population's time per day, ISO week (from Monday) or month, in the
-  service's time zone, from the range's start to its end (empty buckets
-  included) or from the first to the last bucket with time when the range is
-  open. HOUR and other time zones are not answered yet (BAD_USER_INPUT).
+  The population's time per hour, day, ISO week (from Monday) or month. See
+  Granularity for how buckets are cut and which ones appear.
   """
   series(granularity: Granularity = DAY, timezone: String): [SeriesPoint!]!
+  "The population's time by weekday and hour of the day (168 cells, Monday 00 first) in ` + "`" + `timezone` + "`" + ` (default: the service's)."
+  heatmap(timezone: String): [HeatCell!]!
+}
+
+"One cell of a weekday × hour heat map."
+type HeatCell {
+  "ISO weekday: 1 = Monday … 7 = Sunday."
+  weekday: Int!
+  "Hour of the day, 0 … 23, in the heat map's time zone."
+  hour: Int!
+  elapsed: Duration!
+  events: Int!
 }
 
 "One activity summed up over a population."
@@ -2912,6 +3010,16 @@ type SectionAggregate {
   learners: Int!
 }
 
+"""
+The width of a series' buckets. DAY, WEEK and MONTH in the service's own time
+zone (no ` + "`" + `timezone` + "`" + `, or the same) come from the daily cells, exact to the
+second, and when the range has a start every bucket from its start to its
+end appears (zero when empty). HOUR, and any other ` + "`" + `timezone` + "`" + ` (an IANA name,
+e.g. "Europe/Paris"), come from hourly cells: each UTC hour counts wholly in
+the bucket holding its start (exact in zones whose offset is whole hours;
+rounded to the hour in +05:30 and the like), and only buckets with time
+appear. An unknown time zone is BAD_USER_INPUT.
+"""
 enum Granularity {
   HOUR
   DAY
@@ -3071,11 +3179,10 @@ type UserAggregate {
   lastAccess: Time
   "The courses with the most time, most first (first ≤ 100)."
   topCourses(first: Int = 10): [CourseTotal!]!
-  """
-  The users' time per day, ISO week or month in the service's time zone, as
-  CourseAggregate.series.
-  """
+  "The users' time per hour, day, ISO week or month: see Granularity."
   series(granularity: Granularity = DAY, timezone: String): [SeriesPoint!]!
+  "The users' time by weekday and hour of the day in ` + "`" + `timezone` + "`" + ` (default: the service's)."
+  heatmap(timezone: String): [HeatCell!]!
 }
 
 "One course's time summed over many users."
@@ -3202,6 +3309,8 @@ func (ec *executionContext) childFields_CourseAggregate(ctx context.Context, fie
 		return ec.fieldContext_CourseAggregate_sections(ctx, field)
 	case "series":
 		return ec.fieldContext_CourseAggregate_series(ctx, field)
+	case "heatmap":
+		return ec.fieldContext_CourseAggregate_heatmap(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CourseAggregate", field.Name)
 }
@@ -3326,6 +3435,20 @@ func (ec *executionContext) childFields_Grouping(ctx context.Context, field grap
 		return ec.fieldContext_Grouping_name(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Grouping", field.Name)
+}
+
+func (ec *executionContext) childFields_HeatCell(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "weekday":
+		return ec.fieldContext_HeatCell_weekday(ctx, field)
+	case "hour":
+		return ec.fieldContext_HeatCell_hour(ctx, field)
+	case "elapsed":
+		return ec.fieldContext_HeatCell_elapsed(ctx, field)
+	case "events":
+		return ec.fieldContext_HeatCell_events(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HeatCell", field.Name)
 }
 
 func (ec *executionContext) childFields_HostCourseStat(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3756,6 +3879,8 @@ func (ec *executionContext) childFields_UserAggregate(ctx context.Context, field
 		return ec.fieldContext_UserAggregate_topCourses(ctx, field)
 	case "series":
 		return ec.fieldContext_UserAggregate_series(ctx, field)
+	case "heatmap":
+		return ec.fieldContext_UserAggregate_heatmap(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type UserAggregate", field.Name)
 }
@@ -3812,6 +3937,10 @@ func (ec *executionContext) childFields_UserStats(ctx context.Context, field gra
 		return ec.fieldContext_UserStats_sessionSummary(ctx, field)
 	case "days":
 		return ec.fieldContext_UserStats_days(ctx, field)
+	case "series":
+		return ec.fieldContext_UserStats_series(ctx, field)
+	case "heatmap":
+		return ec.fieldContext_UserStats_heatmap(ctx, field)
 	case "explain":
 		return ec.fieldContext_UserStats_explain(ctx, field)
 	case "hosts":
@@ -3979,6 +4108,20 @@ func (ec *executionContext) field_Cohort_stats_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["policy"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_CourseAggregate_heatmap_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "timezone",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["timezone"] = arg0
 	return args, nil
 }
 
@@ -4396,6 +4539,20 @@ func (ec *executionContext) field_Site_stats_args(ctx context.Context, rawArgs m
 	return args, nil
 }
 
+func (ec *executionContext) field_UserAggregate_heatmap_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "timezone",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["timezone"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_UserAggregate_series_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4465,6 +4622,42 @@ func (ec *executionContext) field_UserStats_explain_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["offset"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_UserStats_heatmap_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "timezone",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["timezone"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_UserStats_series_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "granularity",
+		func(ctx context.Context, v any) (*model.Granularity, error) {
+			return ec.unmarshalOGranularity2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐGranularity(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["granularity"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "timezone",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["timezone"] = arg1
 	return args, nil
 }
 
@@ -5529,6 +5722,50 @@ func (ec *executionContext) fieldContext_CourseAggregate_series(ctx context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _CourseAggregate_heatmap(ctx context.Context, field graphql.CollectedField, obj *model.CourseAggregate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CourseAggregate_heatmap(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.CourseAggregate().Heatmap(ctx, obj, fc.Args["timezone"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.HeatCell) graphql.Marshaler {
+			return ec.marshalNHeatCell2ᚕgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐHeatCellᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CourseAggregate_heatmap(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CourseAggregate",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HeatCell(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_CourseAggregate_heatmap_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CourseConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.CourseConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6510,6 +6747,98 @@ func (ec *executionContext) _Grouping_name(ctx context.Context, field graphql.Co
 }
 func (ec *executionContext) fieldContext_Grouping_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Grouping", field, false, false, "String")
+}
+
+func (ec *executionContext) _HeatCell_weekday(ctx context.Context, field graphql.CollectedField, obj *model.HeatCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HeatCell_weekday(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Weekday, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HeatCell_weekday(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HeatCell", field, false, false, "Int")
+}
+
+func (ec *executionContext) _HeatCell_hour(ctx context.Context, field graphql.CollectedField, obj *model.HeatCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HeatCell_hour(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hour, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HeatCell_hour(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HeatCell", field, false, false, "Int")
+}
+
+func (ec *executionContext) _HeatCell_elapsed(ctx context.Context, field graphql.CollectedField, obj *model.HeatCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HeatCell_elapsed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Elapsed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNDuration2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HeatCell_elapsed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HeatCell", field, false, false, "Duration")
+}
+
+func (ec *executionContext) _HeatCell_events(ctx context.Context, field graphql.CollectedField, obj *model.HeatCell) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HeatCell_events(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Events, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HeatCell_events(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HeatCell", field, false, false, "Int")
 }
 
 func (ec *executionContext) _HostCourseStat_name(ctx context.Context, field graphql.CollectedField, obj *model.HostCourseStat) (ret graphql.Marshaler) {
@@ -10429,6 +10758,50 @@ func (ec *executionContext) fieldContext_UserAggregate_series(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _UserAggregate_heatmap(ctx context.Context, field graphql.CollectedField, obj *model.UserAggregate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserAggregate_heatmap(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.UserAggregate().Heatmap(ctx, obj, fc.Args["timezone"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.HeatCell) graphql.Marshaler {
+			return ec.marshalNHeatCell2ᚕgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐHeatCellᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UserAggregate_heatmap(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UserAggregate",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HeatCell(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_UserAggregate_heatmap_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _UserConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.UserConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10955,6 +11328,94 @@ func (ec *executionContext) fieldContext_UserStats_days(_ context.Context, field
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_DayStat(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UserStats_series(ctx context.Context, field graphql.CollectedField, obj *model.UserStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserStats_series(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.UserStats().Series(ctx, obj, fc.Args["granularity"].(*model.Granularity), fc.Args["timezone"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.SeriesPoint) graphql.Marshaler {
+			return ec.marshalNSeriesPoint2ᚕgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐSeriesPointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UserStats_series(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UserStats",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SeriesPoint(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_UserStats_series_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UserStats_heatmap(ctx context.Context, field graphql.CollectedField, obj *model.UserStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserStats_heatmap(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.UserStats().Heatmap(ctx, obj, fc.Args["timezone"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.HeatCell) graphql.Marshaler {
+			return ec.marshalNHeatCell2ᚕgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐHeatCellᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UserStats_heatmap(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UserStats",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HeatCell(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_UserStats_heatmap_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -13327,6 +13788,12 @@ func (ec *executionContext) _CourseAggregate(ctx context.Context, sel ast.Select
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._CourseAggregate_series(ctx, field, obj)
 				})
+		case "heatmap":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CourseAggregate_heatmap(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -13738,6 +14205,54 @@ func (ec *executionContext) _Grouping(ctx context.Context, sel ast.SelectionSet,
 			}
 		case "name":
 			out.Values[i] = ec._Grouping_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var heatCellImplementors = []string{"HeatCell"}
+
+func (ec *executionContext) _HeatCell(ctx context.Context, sel ast.SelectionSet, obj *model.HeatCell) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, heatCellImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HeatCell")
+		case "weekday":
+			out.Values[i] = ec._HeatCell_weekday(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hour":
+			out.Values[i] = ec._HeatCell_hour(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "elapsed":
+			out.Values[i] = ec._HeatCell_elapsed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "events":
+			out.Values[i] = ec._HeatCell_events(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -15241,6 +15756,12 @@ func (ec *executionContext) _UserAggregate(ctx context.Context, sel ast.Selectio
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._UserAggregate_series(ctx, field, obj)
 				})
+		case "heatmap":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._UserAggregate_heatmap(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -15424,6 +15945,18 @@ func (ec *executionContext) _UserStats(ctx context.Context, sel ast.SelectionSet
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "series":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._UserStats_series(ctx, field, obj)
+				})
+		case "heatmap":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._UserStats_heatmap(ctx, field, obj)
+				})
 		case "explain":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -16066,6 +16599,26 @@ func (ec *executionContext) marshalNGrouping2ᚕgithubᚗcomᚋusestatsᚋusesta
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNGrouping2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐGrouping(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNHeatCell2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐHeatCell(ctx context.Context, sel ast.SelectionSet, v model.HeatCell) graphql.Marshaler {
+	return ec._HeatCell(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNHeatCell2ᚕgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐHeatCellᚄ(ctx context.Context, sel ast.SelectionSet, v []model.HeatCell) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 32, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNHeatCell2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐHeatCell(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {

@@ -237,8 +237,8 @@ type Group struct {
 }
 
 // CourseAggregate is a course summed up over a population of its
-// participants; Days (one list per participant with time) and Query are
-// what its series are built from.
+// participants; Days and Hours (one list per participant with time) and
+// Query are what its series and heat map are built from.
 type CourseAggregate struct {
 	Population     Population
 	Learners       int
@@ -253,6 +253,7 @@ type CourseAggregate struct {
 	Modules        []ModuleAggregate
 	Sections       []SectionAggregate
 	Days           [][]aggregation.DayStat
+	Hours          [][]aggregation.HourStat
 	Query          StatsQuery
 }
 

@@ -97,6 +97,16 @@ type Grouping struct {
 	Name string `json:"name"`
 }
 
+// One cell of a weekday × hour heat map.
+type HeatCell struct {
+	// ISO weekday: 1 = Monday … 7 = Sunday.
+	Weekday int `json:"weekday"`
+	// Hour of the day, 0 … 23, in the heat map's time zone.
+	Hour    int   `json:"hour"`
+	Elapsed int64 `json:"elapsed"`
+	Events  int   `json:"events"`
+}
+
 // One course's time on a host, named as that host names it.
 type HostCourseStat struct {
 	// The course's full name (empty when a local course no longer exists).
@@ -627,6 +637,14 @@ func (e CourseOrderField) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// The width of a series' buckets. DAY, WEEK and MONTH in the service's own time
+// zone (no `timezone`, or the same) come from the daily cells, exact to the
+// second, and when the range has a start every bucket from its start to its
+// end appears (zero when empty). HOUR, and any other `timezone` (an IANA name,
+// e.g. "Europe/Paris"), come from hourly cells: each UTC hour counts wholly in
+// the bucket holding its start (exact in zones whose offset is whole hours;
+// rounded to the hour in +05:30 and the like), and only buckets with time
+// appear. An unknown time zone is BAD_USER_INPUT.
 type Granularity string
 
 const (

@@ -280,8 +280,13 @@ func (r *Resolver) courseAggregate(ctx context.Context, courseID, group int64, r
 		if row.Result == nil {
 			continue
 		}
-		if c := row.Result.Course(courseID); c != nil && len(c.Days) > 0 {
-			out.Days = append(out.Days, c.Days)
+		if c := row.Result.Course(courseID); c != nil {
+			if len(c.Days) > 0 {
+				out.Days = append(out.Days, c.Days)
+			}
+			if len(c.Hours) > 0 {
+				out.Hours = append(out.Hours, c.Hours)
+			}
 		}
 	}
 	a := pp.Aggregate
@@ -318,40 +323,56 @@ func (r *Resolver) courseAggregate(ctx context.Context, courseID, group int64, r
 
 // aggregateSeries resolves CourseAggregate.series.
 func (r *Resolver) aggregateSeries(a *model.CourseAggregate, granularity *model.Granularity, timezone *string) ([]model.SeriesPoint, error) {
-	return r.series(a.Days, a.Query, granularity, timezone)
+	return r.series(timeLists{days: a.Days, hours: a.Hours}, a.Query, granularity, timezone)
 }
 
-// series sums day lists into a series for the query's window: from its
-// first to its last bucket when the window has a start, else between the
-// first and the last bucket with time.
-func (r *Resolver) series(days [][]aggregation.DayStat, q model.StatsQuery, granularity *model.Granularity, timezone *string) ([]model.SeriesPoint, error) {
-	g := aggregation.GranularityDay
+// aggregateHeatmap resolves CourseAggregate.heatmap.
+func (r *Resolver) aggregateHeatmap(a *model.CourseAggregate, timezone *string) ([]model.HeatCell, error) {
+	return r.heatmap(a.Hours, timezone)
+}
+
+// timeLists are a population's days and hours, one list per member.
+type timeLists struct {
+	days  [][]aggregation.DayStat
+	hours [][]aggregation.HourStat
+}
+
+// series builds a series (see Granularity in the schema): DAY, WEEK and
+// MONTH in the service's zone from the days, for the query's window
+// when it has a start; HOUR and other zones from the hours.
+func (r *Resolver) series(t timeLists, q model.StatsQuery, granularity *model.Granularity, timezone *string) ([]model.SeriesPoint, error) {
+	g := model.GranularityDay
 	if granularity != nil {
-		switch *granularity {
-		case model.GranularityDay:
-		case model.GranularityWeek:
-			g = aggregation.GranularityWeek
-		case model.GranularityMonth:
-			g = aggregation.GranularityMonth
-		case model.GranularityHour:
-			return nil, invalid("series: HOUR is not answered yet; ask DAY, WEEK or MONTH")
-		default:
-			return nil, invalid("series: unknown granularity %q", *granularity)
+		if !granularity.IsValid() {
+			return nil, invalid("series: unknown granularity %.16q", *granularity)
 		}
+		g = *granularity
 	}
-	loc := r.cfg.Service.Location()
-	if timezone != nil && *timezone != "" && *timezone != loc.String() {
-		if _, err := time.LoadLocation(*timezone); err != nil || strings.ContainsAny(*timezone, "\x00") {
-			return nil, invalid("series: unknown time zone %.64q", *timezone)
+	loc, err := r.zoneOf(timezone)
+	if err != nil {
+		return nil, err
+	}
+	if g == model.GranularityHour || loc != r.cfg.Service.Location() {
+		period := map[model.Granularity]aggregation.Period{model.GranularityHour: aggregation.PeriodHour,
+			model.GranularityDay: aggregation.PeriodDay, model.GranularityWeek: aggregation.PeriodWeek,
+			model.GranularityMonth: aggregation.PeriodMonth}[g]
+		pts, err := aggregation.SeriesOfHours(t.hours, period, loc)
+		if err != nil {
+			return nil, err
 		}
-		return nil, invalid("series: only the service's time zone (%s) is answered yet, not %.64q", loc, *timezone)
+		out := make([]model.SeriesPoint, len(pts))
+		for i, p := range pts {
+			out[i] = model.SeriesPoint{Start: model.Unix(p.Start), Elapsed: p.Elapsed, Events: int(p.Events)}
+		}
+		return out, nil
 	}
+	dg := map[model.Granularity]aggregation.Granularity{model.GranularityDay: aggregation.GranularityDay,
+		model.GranularityWeek: aggregation.GranularityWeek, model.GranularityMonth: aggregation.GranularityMonth}[g]
 	var pts []aggregation.SeriesPoint
-	var err error
 	if q.Window.From == 0 {
-		pts, err = aggregation.Series(days, g, loc)
+		pts, err = aggregation.Series(t.days, dg, loc)
 	} else {
-		pts, err = aggregation.SeriesBetween(days, g, loc, q.Window.From, q.Window.To+1)
+		pts, err = aggregation.SeriesBetween(t.days, dg, loc, q.Window.From, q.Window.To+1)
 	}
 	if err != nil {
 		return nil, err
@@ -361,6 +382,37 @@ func (r *Resolver) series(days [][]aggregation.DayStat, q model.StatsQuery, gran
 		out[i] = model.SeriesPoint{Start: model.Unix(p.Start), Elapsed: p.Elapsed, Events: int(p.Events)}
 	}
 	return out, nil
+}
+
+// heatmap builds a weekday × hour heat map of the hours in the zone.
+func (r *Resolver) heatmap(hours [][]aggregation.HourStat, timezone *string) ([]model.HeatCell, error) {
+	loc, err := r.zoneOf(timezone)
+	if err != nil {
+		return nil, err
+	}
+	cells := aggregation.HeatmapOfHours(hours, loc)
+	out := make([]model.HeatCell, len(cells))
+	for i, c := range cells {
+		out[i] = model.HeatCell{Weekday: c.Weekday, Hour: c.Hour, Elapsed: c.Elapsed, Events: int(c.Events)}
+	}
+	return out, nil
+}
+
+// zoneOf reads a timezone argument: the service's zone when absent or
+// empty, else an IANA name (BAD_USER_INPUT when unknown).
+func (r *Resolver) zoneOf(timezone *string) (*time.Location, error) {
+	loc := r.cfg.Service.Location()
+	if timezone == nil || *timezone == "" || *timezone == loc.String() {
+		return loc, nil
+	}
+	if len(*timezone) > 64 || strings.ContainsAny(*timezone, "\x00") {
+		return nil, invalid("timezone: not an IANA time zone name")
+	}
+	z, err := time.LoadLocation(*timezone)
+	if err != nil {
+		return nil, invalid("timezone: unknown time zone %.64q (want an IANA name such as Europe/Paris)", *timezone)
+	}
+	return z, nil
 }
 
 // groupsOfCourse resolves Course.groups within the token's view.

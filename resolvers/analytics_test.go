@@ -204,11 +204,54 @@ func TestCourseAggregate(t *testing.T) {
 	if len(a.Course.Stats.Modules) == 0 || a.Course.Stats.Modules[0].Name == nil {
 		t.Errorf("modules %+v", a.Course.Stats.Modules)
 	}
-	// Not yet answered: HOUR and other time zones.
+	// Hours, other zones and heat maps sum to the same total; an unknown
+	// zone is BAD_USER_INPUT.
+	var h struct {
+		Course struct {
+			Stats struct {
+				Total   int64
+				Hours   []struct{ Start, Elapsed int64 }
+				Paris   []struct{ Start, Elapsed int64 }
+				Kolkata []struct{ Start, Elapsed int64 }
+				Heat    []struct {
+					Weekday, Hour int
+					Elapsed       int64
+				}
+			}
+		}
+	}
+	e.ok("site-token", `{ course(by: {id: 5}) { stats { total hours: series(granularity: HOUR) { start elapsed }
+	  paris: series(granularity: WEEK, timezone: "Europe/Paris") { start elapsed }
+	  kolkata: series(timezone: "Asia/Kolkata") { start elapsed } heat: heatmap(timezone: "America/New_York") { weekday hour elapsed } } } }`, nil, &h)
+	st := h.Course.Stats
+	sum := func(ps []struct{ Start, Elapsed int64 }) (n int64) {
+		for i, p := range ps {
+			n += p.Elapsed
+			if i > 0 && p.Start <= ps[i-1].Start {
+				t.Errorf("series out of order: %v", ps)
+			}
+		}
+		return n
+	}
+	var heat int64
+	for i, c := range st.Heat {
+		heat += c.Elapsed
+		if c.Weekday != i/24+1 || c.Hour != i%24 {
+			t.Fatalf("heat map cell %d is %d/%d", i, c.Weekday, c.Hour)
+		}
+	}
+	if len(st.Heat) != 168 || heat != st.Total || sum(st.Hours) != st.Total || sum(st.Paris) != st.Total || sum(st.Kolkata) != st.Total {
+		t.Errorf("total %d: hours %d, Paris weeks %d, Kolkata days %d, heat map %d over %d cells",
+			st.Total, sum(st.Hours), sum(st.Paris), sum(st.Kolkata), heat, len(st.Heat))
+	}
+	for _, p := range st.Hours {
+		if p.Start%3600 != 0 {
+			t.Errorf("an hour starting at %d", p.Start)
+		}
+	}
 	for _, q := range []string{
-		`{ course(by: {id: 5}) { stats { series(granularity: HOUR) { elapsed } } } }`,
-		`{ course(by: {id: 5}) { stats { series(timezone: "Europe/Paris") { elapsed } } } }`,
 		`{ course(by: {id: 5}) { stats { series(timezone: "Mars/Olympus") { elapsed } } } }`,
+		`{ course(by: {id: 5}) { stats { heatmap(timezone: "../../etc/passwd") { elapsed } } } }`,
 	} {
 		e.fails("site-token", q, nil, "BAD_USER_INPUT")
 	}
@@ -560,4 +603,38 @@ func TestUsersSorted(t *testing.T) {
 	}
 	e.fails("site-token", `{ users(filter: {cohort: "0"}) { totalCount } }`, nil, "BAD_USER_INPUT")
 	e.fails("site-token", `{ users(filter: {cohort: "9"}) { totalCount } }`, nil, "NOT_FOUND")
+}
+
+// A user's series and heat map sum to the total the token reads.
+func TestUserSeries(t *testing.T) {
+	e := newEnv(t)
+	var a struct {
+		User struct {
+			Stats struct {
+				Total int64
+				Hours []struct{ Elapsed int64 }
+				Weeks []struct{ Elapsed int64 }
+				Heat  []struct{ Elapsed int64 }
+			}
+		}
+	}
+	q := `{ user(by: {id: 9}) { stats { total hours: series(granularity: HOUR) { elapsed }
+	  weeks: series(granularity: WEEK, timezone: "Pacific/Auckland") { elapsed } heat: heatmap { elapsed } } } }`
+	for _, tok := range []string{"site-token", "course5-token"} {
+		e.ok(tok, q, nil, &a)
+		var hours, weeks, heat int64
+		for _, p := range a.User.Stats.Hours {
+			hours += p.Elapsed
+		}
+		for _, p := range a.User.Stats.Weeks {
+			weeks += p.Elapsed
+		}
+		for _, c := range a.User.Stats.Heat {
+			heat += c.Elapsed
+		}
+		if s := a.User.Stats; hours != s.Total || weeks != s.Total || heat != s.Total || len(s.Heat) != 168 {
+			t.Errorf("%s: total %d, hours %d, weeks %d, heat map %d", tok, s.Total, hours, weeks, heat)
+		}
+	}
+	wantEqual(t, "course 5 only", a.User.Stats.Total, int64(1560))
 }

@@ -36,6 +36,10 @@ func (r *courseAggregateResolver) Series(ctx context.Context, obj *model.CourseA
 	return r.aggregateSeries(obj, granularity, timezone)
 }
 
+func (r *courseAggregateResolver) Heatmap(ctx context.Context, obj *model.CourseAggregate, timezone *string) ([]model.HeatCell, error) {
+	return r.aggregateHeatmap(obj, timezone)
+}
+
 func (r *courseStatResolver) Course(ctx context.Context, obj *model.CourseStat) (*model.Course, error) {
 	return courseOf(ctx, obj.CourseID)
 }
@@ -140,6 +144,10 @@ func (r *userAggregateResolver) Series(ctx context.Context, obj *model.UserAggre
 	return r.userAggregateSeries(obj, granularity, timezone)
 }
 
+func (r *userAggregateResolver) Heatmap(ctx context.Context, obj *model.UserAggregate, timezone *string) ([]model.HeatCell, error) {
+	return r.userAggregateHeatmap(obj, timezone)
+}
+
 func (r *userStatsResolver) Site(ctx context.Context, obj *model.UserStats) (*model.Stat, error) {
 	comp, err := wholeUser(obj, "site-level statistics")
 	if err != nil {
@@ -166,6 +174,14 @@ func (r *userStatsResolver) SessionSummary(ctx context.Context, obj *model.UserS
 		return nil, err
 	}
 	return sessionSummaryModel(comp.Result.Sessions), nil
+}
+
+func (r *userStatsResolver) Series(ctx context.Context, obj *model.UserStats, granularity *model.Granularity, timezone *string) ([]model.SeriesPoint, error) {
+	return r.userSeries(obj, granularity, timezone)
+}
+
+func (r *userStatsResolver) Heatmap(ctx context.Context, obj *model.UserStats, timezone *string) ([]model.HeatCell, error) {
+	return r.userHeatmap(obj, timezone)
 }
 
 func (r *userStatsResolver) Explain(ctx context.Context, obj *model.UserStats, limit *int, offset *int) ([]model.Lap, error) {

@@ -62,5 +62,37 @@ func topCoursesOf(a *model.UserAggregate, first *int) ([]model.CourseTotal, erro
 
 // userAggregateSeries resolves UserAggregate.series.
 func (r *Resolver) userAggregateSeries(a *model.UserAggregate, granularity *model.Granularity, timezone *string) ([]model.SeriesPoint, error) {
-	return r.series([][]aggregation.DayStat{a.Stats.Days}, a.Query, granularity, timezone)
+	return r.series(timeLists{days: [][]aggregation.DayStat{a.Stats.Days}, hours: [][]aggregation.HourStat{a.Stats.Hours}}, a.Query, granularity, timezone)
+}
+
+// userAggregateHeatmap resolves UserAggregate.heatmap.
+func (r *Resolver) userAggregateHeatmap(a *model.UserAggregate, timezone *string) ([]model.HeatCell, error) {
+	return r.heatmap([][]aggregation.HourStat{a.Stats.Hours}, timezone)
+}
+
+// userTime returns what a user's series and heat map count: all of the
+// result, or only the readable courses of a restricted one.
+func userTime(s *model.UserStats) timeLists {
+	res, acc := s.Computation.Result, s.Computation.Access
+	if acc.All {
+		return timeLists{days: [][]aggregation.DayStat{res.Days}, hours: [][]aggregation.HourStat{res.Hours}}
+	}
+	var t timeLists
+	for _, c := range res.Courses {
+		if acc.Allows(c.CourseID) {
+			t.days = append(t.days, c.Days)
+			t.hours = append(t.hours, c.Hours)
+		}
+	}
+	return t
+}
+
+// userSeries resolves UserStats.series.
+func (r *Resolver) userSeries(s *model.UserStats, granularity *model.Granularity, timezone *string) ([]model.SeriesPoint, error) {
+	return r.series(userTime(s), s.Computation.StatsQuery, granularity, timezone)
+}
+
+// userHeatmap resolves UserStats.heatmap.
+func (r *Resolver) userHeatmap(s *model.UserStats, timezone *string) ([]model.HeatCell, error) {
+	return r.heatmap(userTime(s).hours, timezone)
 }
