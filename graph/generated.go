@@ -244,6 +244,7 @@ type ComplexityRoot struct {
 	Participant struct {
 		Enrolled  func(childComplexity int) int
 		Enrolment func(childComplexity int) int
+		Grade     func(childComplexity int) int
 		Groups    func(childComplexity int) int
 		Roles     func(childComplexity int) int
 		Stats     func(childComplexity int) int
@@ -464,6 +465,7 @@ type ParticipantResolver interface {
 	Groups(ctx context.Context, obj *model.Participant) ([]model.Group, error)
 	Enrolment(ctx context.Context, obj *model.Participant) (*model.Enrolment, error)
 
+	Grade(ctx context.Context, obj *model.Participant) (*model.Score, error)
 	Stats(ctx context.Context, obj *model.Participant) (*model.CourseStat, error)
 }
 type QueryResolver interface {
@@ -1363,6 +1365,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Participant.Enrolment(childComplexity), true
+	case "Participant.grade":
+		if e.ComplexityRoot.Participant.Grade == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Participant.Grade(childComplexity), true
 	case "Participant.groups":
 		if e.ComplexityRoot.Participant.Groups == nil {
 			break
@@ -3088,6 +3096,8 @@ type Participant {
   enrolment: Enrolment!
   "False for a user with time in the course but no enrolment in it (filter.includeUnenrolled)."
   enrolled: Boolean!
+  "The participant's final grade in the course (as stats.grade); null when the course has none for them."
+  grade: Score
   "The user's time in this course for the connection's range and policy (zero when none)."
   stats: CourseStat
 }
@@ -3615,6 +3625,8 @@ func (ec *executionContext) childFields_Participant(ctx context.Context, field g
 		return ec.fieldContext_Participant_enrolment(ctx, field)
 	case "enrolled":
 		return ec.fieldContext_Participant_enrolled(ctx, field)
+	case "grade":
+		return ec.fieldContext_Participant_grade(ctx, field)
 	case "stats":
 		return ec.fieldContext_Participant_stats(ctx, field)
 	}
@@ -8204,6 +8216,38 @@ func (ec *executionContext) _Participant_enrolled(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_Participant_enrolled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Participant", field, true, false, "Boolean")
+}
+
+func (ec *executionContext) _Participant_grade(ctx context.Context, field graphql.CollectedField, obj *model.Participant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Participant_grade(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Participant().Grade(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Score) graphql.Marshaler {
+			return ec.marshalOScore2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐScore(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Participant_grade(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Participant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Score(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Participant_stats(ctx context.Context, field graphql.CollectedField, obj *model.Participant) (ret graphql.Marshaler) {
@@ -14797,6 +14841,12 @@ func (ec *executionContext) _Participant(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "grade":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Participant_grade(ctx, field, obj)
+				})
 		case "stats":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,

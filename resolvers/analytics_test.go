@@ -109,6 +109,18 @@ func TestParticipantsOrderFilter(t *testing.T) {
 			t.Errorf("filter %v: %v (totalCount %d), want %v", tc.filter, p.ids(), p.Course.Participants.TotalCount, tc.want)
 		}
 	}
+	// Grades: learner 7 has 80 in course 5, learner 9 none.
+	var g struct {
+		Course struct {
+			Participants struct {
+				Edges []struct{ Node struct{ Grade *struct{ Grade *float64 } } }
+			}
+		}
+	}
+	e.ok("site-token", `{ course(by: {id: 5}) { participants { edges { node { grade { grade } } } } } }`, nil, &g)
+	if edges := g.Course.Participants.Edges; len(edges) != 2 || edges[0].Node.Grade == nil || *edges[0].Node.Grade.Grade != 80 || edges[1].Node.Grade != nil {
+		t.Errorf("grades %+v", edges)
+	}
 	// Roles, groups (course order: by name) and enrolment of each row.
 	p = get("site-token", map[string]any{"c": 5})
 	n9 := p.Course.Participants.Edges[1].Node

@@ -88,6 +88,10 @@ func (r *participantResolver) Enrolment(ctx context.Context, obj *model.Particip
 	return enrolmentModel(obj.Member), nil
 }
 
+func (r *participantResolver) Grade(ctx context.Context, obj *model.Participant) (*model.Score, error) {
+	return gradeOf(ctx, &model.CourseStat{CourseID: obj.InCourse, OfUser: obj.User.ID})
+}
+
 func (r *participantResolver) Stats(ctx context.Context, obj *model.Participant) (*model.CourseStat, error) {
 	return r.participantStats(ctx, obj)
 }
