@@ -113,7 +113,9 @@ func TestParticipantsOrderFilter(t *testing.T) {
 	var g struct {
 		Course struct {
 			Participants struct {
-				Edges []struct{ Node struct{ Grade *struct{ Grade *float64 } } }
+				Edges []struct {
+					Node struct{ Grade *struct{ Grade *float64 } }
+				}
 			}
 		}
 	}
