@@ -259,8 +259,8 @@ func (d *Directory) Users(ctx context.Context, ids []int64) (map[int64]aggregati
 
 // ListUsers implements aggregation.Directory: in id order, the users with
 // an id above after, on the filter's host (any when 0), whose username,
-// first name, last name, email and idnumber, joined by spaces, contain the filter's
-// search case-insensitively; at most first of them (none when first ≤ 0).
+// first name, last name, email or idnumber contains the filter's search
+// case-insensitively (each field on its own, as the Moodle adapter); at most first of them (none when first ≤ 0).
 func (d *Directory) ListUsers(ctx context.Context, f aggregation.UserFilter, after int64, first int) ([]aggregation.UserInfo, error) {
 	if err := d.enter(ctx, "ListUsers"); err != nil {
 		return nil, err
@@ -272,8 +272,7 @@ func (d *Directory) ListUsers(ctx context.Context, f aggregation.UserFilter, aft
 
 // listed reports whether ListUsers lists the user for the filter.
 func (d *Directory) listed(u aggregation.UserInfo, f aggregation.UserFilter) bool {
-	text := strings.ToLower(u.Username + " " + u.FirstName + " " + u.LastName + " " + u.Email + " " + u.IDNumber)
-	return (f.Host == 0 || u.HostID == f.Host) && strings.Contains(text, strings.ToLower(f.Search))
+	return (f.Host == 0 || u.HostID == f.Host) && containsFold(f.Search, u.Username, u.FirstName, u.LastName, u.Email, u.IDNumber)
 }
 
 // FindCourse implements aggregation.Directory: the course matching the

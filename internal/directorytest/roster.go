@@ -123,7 +123,7 @@ func (d *Directory) ListCourses(ctx context.Context, f aggregation.CourseFilter,
 		kept = append(kept, c)
 	}
 	slices.SortFunc(kept, func(a, b aggregation.CourseInfo) int {
-		var c int
+		c := cmp.Compare(a.ID, b.ID)
 		switch p.Order {
 		case aggregation.CourseByFullName:
 			c = cmp.Compare(strings.ToLower(a.FullName), strings.ToLower(b.FullName))
@@ -234,7 +234,7 @@ func (d *Directory) ListCohorts(ctx context.Context, f aggregation.CohortFilter,
 		kept = append(kept, c)
 	}
 	slices.SortFunc(kept, func(a, b aggregation.CohortInfo) int {
-		c := 0
+		c := cmp.Compare(a.ID, b.ID)
 		if p.Order == aggregation.CohortByName {
 			c = cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
 		}

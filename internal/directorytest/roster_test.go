@@ -82,3 +82,25 @@ func TestRoster(t *testing.T) {
 		t.Errorf("calls %v", d.Calls())
 	}
 }
+
+// Descending id order and searches field by field, as the Moodle adapter.
+func TestRosterDescendingAndSearch(t *testing.T) {
+	ctx := context.Background()
+	d := New()
+	d.AddCourses(aggregation.CourseInfo{ID: 2}, aggregation.CourseInfo{ID: 3})
+	d.AddCohorts(aggregation.CohortInfo{ID: 1}, aggregation.CohortInfo{ID: 2})
+	cs, _, _ := d.ListCourses(ctx, aggregation.CourseFilter{}, aggregation.Page[aggregation.CourseOrder]{Desc: true})
+	if len(cs) != 2 || cs[0].ID != 3 {
+		t.Errorf("courses by id desc: %+v", cs)
+	}
+	hs, _, _ := d.ListCohorts(ctx, aggregation.CohortFilter{}, aggregation.Page[aggregation.CohortOrder]{Desc: true})
+	if len(hs) != 2 || hs[0].ID != 2 {
+		t.Errorf("cohorts by id desc: %+v", hs)
+	}
+	d.AddUsers(aggregation.UserInfo{ID: 5, FirstName: "Ann", LastName: "Lee", IDNumber: "X9"})
+	for search, want := range map[string]int{"ann lee": 0, "LEE": 1, "x9": 1} {
+		if n, _ := d.CountUsers(ctx, aggregation.UserFilter{Search: search}); n != want {
+			t.Errorf("search %q: %d users, want %d", search, n, want)
+		}
+	}
+}
