@@ -37,6 +37,9 @@ type ParticipantFilter struct {
 	Roles []string
 	// Groups keeps the members of any of these groups.
 	Groups []int64
+	// InGroup keeps the members of this group (0: any), whatever Groups
+	// says: a group's own list, which Groups may narrow further.
+	InGroup int64
 	// ActiveEnrolmentOnly keeps the members with an active enrolment
 	// (Enrolment.Active: status and method enabled; dates are not checked).
 	ActiveEnrolmentOnly bool
@@ -165,8 +168,19 @@ func (f *ParticipantFilter) keeps(p *Participant) bool {
 		f.MaxTotal != nil && t.Elapsed > *f.MaxTotal,
 		f.InactiveSince != nil && t.Events > 0 && t.LastAccess >= *f.InactiveSince,
 		f.NeverActive && (t.Events > 0 || t.Elapsed > 0),
-		f.WithTimeOnly && t.Elapsed <= 0,
-		f.ActiveEnrolmentOnly && !p.Enrolment.Active:
+		f.WithTimeOnly && t.Elapsed <= 0:
+		return false
+	}
+	return f.keepsMember(&p.Member)
+}
+
+// keepsMember reports whether the filter's fields that do not look at
+// time keep the member.
+func (f *ParticipantFilter) keepsMember(p *Member) bool {
+	if f.ActiveEnrolmentOnly && !p.Enrolment.Active {
+		return false
+	}
+	if f.InGroup != 0 && !slices.Contains(p.Groups, f.InGroup) {
 		return false
 	}
 	if len(f.Roles) > 0 && !slices.ContainsFunc(p.Roles, func(r RoleInfo) bool { return slices.Contains(f.Roles, r.ShortName) }) {

@@ -3,6 +3,7 @@ package aggregation
 import (
 	"context"
 	"fmt"
+	"slices"
 )
 
 // roster returns the configured Roster or an EUnavailable error: the
@@ -113,6 +114,9 @@ func (s *Service) participantSet(ctx context.Context, courseID int64, q Query, f
 			return ParticipantSet{}, err
 		}
 	}
+	// What does not need time is kept first: a group's list answers its
+	// members only, not the whole course.
+	members = slices.DeleteFunc(members, func(m Member) bool { return !f.keepsMember(&m) })
 	ids := make([]int64, len(members))
 	for i, m := range members {
 		ids[i] = m.ID

@@ -2934,7 +2934,7 @@ input ParticipantFilter {
   neverActive: Boolean
   "Participants with any of these roles (short names: student, editingteacher, …)."
   roles: [String!]
-  "Members of any of these groups."
+  "Members of any of these groups (a group:<id>:read token: of its own groups only; others match nobody)."
   groups: [ID!]
   "Only participants with an active enrolment (enrolment and method enabled)."
   activeEnrolmentOnly: Boolean
@@ -3129,7 +3129,8 @@ type Group {
   groupings: [Grouping!]!
   """
   The group's members as participants of its course, with their time in it:
-  Course.participants with the group added to the filter. Needs site:read,
+  Course.participants kept to this group's members (` + "`" + `filter.groups` + "`" + ` narrows
+  them further to those also in one of its groups). Needs site:read,
   course:<id>:read of its course or group:<id>:read.
   """
   members(

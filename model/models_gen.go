@@ -207,7 +207,7 @@ type ParticipantFilter struct {
 	NeverActive *bool `json:"neverActive,omitempty"`
 	// Participants with any of these roles (short names: student, editingteacher, …).
 	Roles []string `json:"roles,omitempty"`
-	// Members of any of these groups.
+	// Members of any of these groups (a group:<id>:read token: of its own groups only; others match nobody).
 	Groups []int64 `json:"groups,omitempty"`
 	// Only participants with an active enrolment (enrolment and method enabled).
 	ActiveEnrolmentOnly *bool `json:"activeEnrolmentOnly,omitempty"`

@@ -105,6 +105,9 @@ func (v courseView) narrow(f aggregation.ParticipantFilter) (aggregation.Partici
 	if v.all {
 		return f, true
 	}
+	if _, ok := slices.BinarySearch(v.groups, f.InGroup); f.InGroup != 0 && !ok {
+		return f, false
+	}
 	if len(f.Groups) == 0 {
 		f.Groups = v.groups
 		return f, true
@@ -164,7 +167,16 @@ func (r *Resolver) participantPage(ctx context.Context, l participantList) (*mod
 	if l.group != 0 {
 		scopeID = l.group
 	}
-	off, err := decodeOffset(l.after, l.cursorOf, scopeID)
+	page := aggregation.Page[aggregation.ParticipantOrder]{Order: aggregation.ParticipantByID}
+	if l.orderBy != nil {
+		if page.Order, err = participantOrderOf(l.orderBy.Field); err != nil {
+			return nil, err
+		}
+		page.Desc = l.orderBy.Direction == model.OrderDirectionDesc
+	}
+	// A cursor names a position in one order: another order refuses it.
+	list := orderedList(l.cursorOf, page.Order.String(), page.Desc)
+	off, err := decodeOffset(l.after, list, scopeID)
 	if err != nil {
 		return nil, err
 	}
@@ -176,23 +188,12 @@ func (r *Resolver) participantPage(ctx context.Context, l participantList) (*mod
 	if err != nil {
 		return nil, err
 	}
-	if l.group != 0 {
-		if len(f.Groups) > 0 && !slices.Contains(f.Groups, l.group) {
-			return emptyParticipants(), nil
-		}
-		f.Groups = []int64{l.group}
-	}
+	f.InGroup = l.group
 	f, ok := view.narrow(f)
 	if !ok {
 		return emptyParticipants(), nil
 	}
-	page := aggregation.Page[aggregation.ParticipantOrder]{Order: aggregation.ParticipantByID, Offset: off, Limit: max(n, 1)}
-	if l.orderBy != nil {
-		if page.Order, err = participantOrderOf(l.orderBy.Field); err != nil {
-			return nil, err
-		}
-		page.Desc = l.orderBy.Direction == model.OrderDirectionDesc
-	}
+	page.Offset, page.Limit = off, max(n, 1)
 	pp, err := r.cfg.Service.CourseParticipants(ctx, l.course.ID, query(q), f, page, false)
 	if err != nil {
 		return nil, err
@@ -212,7 +213,7 @@ func (r *Resolver) participantPage(ctx context.Context, l participantList) (*mod
 			rq.prime(row.ID, q, row.Result)
 		}
 		conn.Edges = append(conn.Edges, model.ParticipantEdge{
-			Cursor: encodeCursor(l.cursorOf, scopeID, int64(off+i+1)),
+			Cursor: encodeCursor(list, scopeID, int64(off+i+1)),
 			Node: &model.Participant{
 				User:     userModel(row.UserInfo, accessInCourse(scopes, row.ID, l.course.ID)),
 				InCourse: l.course.ID,
@@ -259,12 +260,7 @@ func (r *Resolver) courseAggregate(ctx context.Context, courseID, group int64, r
 	if f.IncludeUnenrolled {
 		out.Population = model.PopulationEnrolledAndUnenrolled
 	}
-	if group != 0 {
-		if len(f.Groups) > 0 && !slices.Contains(f.Groups, group) {
-			return out, nil
-		}
-		f.Groups = []int64{group}
-	}
+	f.InGroup = group
 	f, ok := view.narrow(f)
 	if !ok {
 		return out, nil
@@ -479,4 +475,13 @@ func rolesModel(m aggregation.Member) []model.Role {
 func enrolmentModel(m aggregation.Member) *model.Enrolment {
 	e := m.Enrolment
 	return &model.Enrolment{Start: model.UnixPtr(e.Start, e.Start != 0), End: model.UnixPtr(e.End, e.End != 0), Active: e.Active}
+}
+
+// orderedList names the cursors of a list in one order.
+func orderedList(list, order string, desc bool) string {
+	list += "-by-" + strings.ToLower(order)
+	if desc {
+		list += "-desc"
+	}
+	return list
 }

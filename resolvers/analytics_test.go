@@ -652,3 +652,44 @@ func TestUserSeries(t *testing.T) {
 	}
 	wantEqual(t, "course 5 only", a.User.Stats.Total, int64(1560))
 }
+
+// A group's members narrowed by filter.groups are those in both; a
+// cursor of one order is refused by another.
+func TestGroupMembersFilterAndCursors(t *testing.T) {
+	e := newEnv(t)
+	withGroups(e)
+	e.dir.AddToGroup(51, 9) // 9 in both 51 and 52 now
+	var g struct {
+		Course struct {
+			Groups []struct {
+				ID      string
+				Members struct {
+					TotalCount int
+					Edges      []struct {
+						Node struct{ User struct{ ID string } }
+					}
+				}
+				Stats struct{ Learners int }
+			}
+		}
+	}
+	e.ok("site-token", `{ course(by: {id: 5}) { groups { id members(filter: {groups: ["52"]}) { totalCount edges { node { user { id } } } }
+	  stats(filter: {groups: ["52"]}) { learners } } } }`, nil, &g)
+	if a := g.Course.Groups[0]; a.ID != "51" || a.Members.TotalCount != 1 || a.Members.Edges[0].Node.User.ID != "9" || a.Stats.Learners != 1 {
+		t.Errorf("group 51 ∩ 52: %+v", a)
+	}
+	// The group token of 51 reads 51 only, and may not filter by a group
+	// it does not read (which would tell who is in it).
+	e.ok("group51-token", `{ course(by: {id: 5}) { groups { id members(filter: {groups: ["52"]}) { totalCount edges { node { user { id } } } }
+	  stats(filter: {groups: ["52"]}) { learners } } } }`, nil, &g)
+	if len(g.Course.Groups) != 1 || g.Course.Groups[0].Members.TotalCount != 0 || g.Course.Groups[0].Stats.Learners != 0 {
+		t.Errorf("group token: %+v", g)
+	}
+	var p orderedPage
+	e.ok("site-token", orderedQuery, map[string]any{"c": 5, "first": 1, "order": map[string]any{"field": "TOTAL"}}, &p)
+	r := e.post("site-token", "", orderedQuery, map[string]any{"c": 5, "first": 1, "after": *p.Course.Participants.PageInfo.EndCursor,
+		"order": map[string]any{"field": "NAME"}})
+	if len(r.Errors) == 0 || r.Errors[0].Extensions["code"] != "BAD_USER_INPUT" {
+		t.Errorf("a TOTAL cursor in a NAME list: %s", r.Body)
+	}
+}

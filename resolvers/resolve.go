@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strings"
 
 	"github.com/vikstrous/dataloadgen"
 
@@ -185,10 +184,7 @@ func (r *Resolver) sortedUsers(ctx context.Context, f aggregation.UserFilter, co
 		}
 		page.Desc = orderBy.Direction == model.OrderDirectionDesc
 	}
-	list := "users-by-" + strings.ToLower(page.Order.String())
-	if page.Desc {
-		list += "-desc"
-	}
+	list := orderedList("users", page.Order.String(), page.Desc)
 	off, err := decodeOffset(after, list, cohort)
 	if err != nil {
 		return nil, err
