@@ -34,23 +34,36 @@ const sqliteHeader = "SQLite format 3\x00"
 // errDemoDamaged marks a demo database that fails its check.
 var errDemoDamaged = errors.New("damaged")
 
+// errDemoOutdated marks a demo database made by an older usestats, which
+// lacks tables the current one reads (its data is generated: it is made
+// again, with the same log).
+var errDemoOutdated = errors.New("outdated")
+
+// demoTables are the newest tables of the demo site: a demo without them
+// predates them (the groups, groupings and cohorts of the analytics).
+var demoTables = []string{"groups_members", "groupings_groups", "cohort_members"}
+
 // ensureDemo creates the demo Moodle database once, and checks an existing
 // one at every start (PRAGMA quick_check): a damaged demo would answer
 // with wrong totals, so it is recreated, or refused with a clear message
 // when it cannot be removed. A file that is not a SQLite database is never
 // removed.
 func ensureDemo(ctx context.Context, c serveConfig, stderr io.Writer, log *slog.Logger) error {
-	err := checkDemo(ctx, c.demoDB)
+	err := checkDemo(ctx, c.demoDB, c.prefix)
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, fs.ErrNotExist):
-	case errors.Is(err, errDemoDamaged):
-		log.Warn("the demo Moodle database is damaged; recreating it", "file", c.demoDB, "check", err.Error())
+	case errors.Is(err, errDemoDamaged), errors.Is(err, errDemoOutdated):
+		what := "damaged"
+		if errors.Is(err, errDemoOutdated) {
+			what = "made by an older usestats"
+		}
+		log.Warn("the demo Moodle database is "+what+"; recreating it", "file", c.demoDB, "check", err.Error())
 		if rerr := removeSQLite(c.demoDB); rerr != nil {
 			return aggregation.Errorf(aggregation.EUnavailable,
-				"serve: the demo database %s is damaged (%v) and cannot be removed to recreate it: %v; remove it, or give another --demo-db",
-				c.demoDB, err, rerr)
+				"serve: the demo database %s is %s (%v) and cannot be removed to recreate it: %v; remove it, or give another --demo-db",
+				c.demoDB, what, err, rerr)
 		}
 	default:
 		return err
@@ -58,11 +71,13 @@ func ensureDemo(ctx context.Context, c serveConfig, stderr io.Writer, log *slog.
 	return createDemo(ctx, c, stderr, log)
 }
 
-// checkDemo runs PRAGMA quick_check on the demo database. It returns an
-// fs.ErrNotExist error when there is none, an errDemoDamaged one when the
-// check fails (or the file is too short to be a database), and an EInvalid
-// error for a file that is not a SQLite database at all.
-func checkDemo(ctx context.Context, path string) error {
+// checkDemo runs PRAGMA quick_check on the demo database and looks for
+// its newest tables (with the table prefix). It returns an fs.ErrNotExist
+// error when there is none, an errDemoDamaged one when the check fails (or
+// the file is too short to be a database), an errDemoOutdated one when
+// tables are missing, and an EInvalid error for a file that is not a
+// SQLite database at all.
+func checkDemo(ctx context.Context, path, prefix string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -105,6 +120,15 @@ func checkDemo(ctx context.Context, path string) error {
 		return aggregation.Errorf(aggregation.EUnavailable, "serve: cannot check the demo database %s: %v", path, err)
 	case len(problems) != 1 || problems[0] != "ok":
 		return fmt.Errorf("%w: quick_check: %s", errDemoDamaged, strings.Join(problems, "; "))
+	}
+	for _, t := range demoTables {
+		var n int
+		if err := db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", prefix+t).Scan(&n); err != nil {
+			return aggregation.Errorf(aggregation.EUnavailable, "serve: cannot check the demo database %s: %v", path, err)
+		}
+		if n == 0 {
+			return fmt.Errorf("%w: no table %s%s", errDemoOutdated, prefix, t)
+		}
 	}
 	return nil
 }

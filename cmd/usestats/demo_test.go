@@ -68,13 +68,13 @@ func TestDemoDamagedRecreatedOrRefused(t *testing.T) {
 	if err := ensureDemo(ctx, c, &logs, quietLog(&logs)); err != nil {
 		t.Fatal(err)
 	}
-	if err := checkDemo(ctx, c.demoDB); err != nil {
+	if err := checkDemo(ctx, c.demoDB, c.prefix); err != nil {
 		t.Fatalf("a new demo fails its check: %v", err)
 	}
 	want := logCount(t, c.demoDB)
 
 	damage(t, c.demoDB)
-	if err := checkDemo(ctx, c.demoDB); !errors.Is(err, errDemoDamaged) {
+	if err := checkDemo(ctx, c.demoDB, c.prefix); !errors.Is(err, errDemoDamaged) {
 		t.Fatalf("damaged demo: check says %v", err)
 	}
 	logs.Reset()
@@ -84,7 +84,7 @@ func TestDemoDamagedRecreatedOrRefused(t *testing.T) {
 	if !strings.Contains(logs.String(), "damaged; recreating") {
 		t.Errorf("no log line about the recreation:\n%s", logs.String())
 	}
-	if err := checkDemo(ctx, c.demoDB); err != nil {
+	if err := checkDemo(ctx, c.demoDB, c.prefix); err != nil {
 		t.Fatalf("recreated demo fails its check: %v", err)
 	}
 	if got := logCount(t, c.demoDB); got != want {
@@ -161,5 +161,41 @@ func TestDemoFailedCreationLeavesNoFiles(t *testing.T) {
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
 		t.Errorf("left behind: %s", e.Name())
+	}
+}
+
+// A demo made by an older usestats (without the analytics' tables) is
+// made again, with the same log.
+func TestDemoOutdatedRecreated(t *testing.T) {
+	ctx := context.Background()
+	c := demoConfig(t)
+	var logs bytes.Buffer
+	if err := ensureDemo(ctx, c, &logs, quietLog(&logs)); err != nil {
+		t.Fatal(err)
+	}
+	want := logCount(t, c.demoDB)
+	db, err := sql.Open("sqlite", "file:"+c.demoDB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("DROP TABLE " + c.prefix + "cohort_members"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if err := checkDemo(ctx, c.demoDB, c.prefix); !errors.Is(err, errDemoOutdated) {
+		t.Fatalf("outdated demo: check says %v", err)
+	}
+	logs.Reset()
+	if err := ensureDemo(ctx, c, &logs, quietLog(&logs)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "older usestats; recreating") {
+		t.Errorf("no log line about the recreation:\n%s", logs.String())
+	}
+	if err := checkDemo(ctx, c.demoDB, c.prefix); err != nil {
+		t.Fatalf("recreated demo fails its check: %v", err)
+	}
+	if got := logCount(t, c.demoDB); got != want {
+		t.Errorf("recreated demo has %d log rows, want %d", got, want)
 	}
 }
