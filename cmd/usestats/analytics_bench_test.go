@@ -7,13 +7,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/usestats/usestats/aggregation"
-	"github.com/usestats/usestats/dbconn"
-	"github.com/usestats/usestats/moodle"
 	"github.com/usestats/usestats/resolvers"
 	"github.com/usestats/usestats/seed"
 )
@@ -28,35 +25,7 @@ import (
 // ("site"). It needs USESTATS_TEST_POSTGRES; the seeding and compile
 // are not timed.
 func BenchmarkGraphQLParticipants1000(b *testing.B) {
-	dsn := os.Getenv("USESTATS_TEST_POSTGRES")
-	if dsn == "" {
-		b.Skip("USESTATS_TEST_POSTGRES is not set")
-	}
-	ctx := context.Background()
-	const prefix = "gqlbench_"
-	db, err := dbconn.Open(ctx, dsn, dbconn.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	_, err = seed.Seed(ctx, db, seed.Options{Seed: 1, Users: 1000, Courses: 1, Prefix: prefix, Reset: true})
-	db.Close()
-	if err != nil {
-		b.Fatal(err)
-	}
-	src, err := moodle.Open(ctx, dsn, prefix)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer src.Close()
-	comp, err := openStore(ctx, pgSchema(b, dsn))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer comp.Close()
-	p, _ := aggregation.Preset(aggregation.DefaultPolicy)
-	if _, err := (&aggregation.Compiler{Logs: src, Store: comp, Policy: p}).Run(ctx); err != nil {
-		b.Fatal(err)
-	}
+	src, comp, _ := compiledBenchSite(b, seed.Options{Seed: 1, Users: 1000, Courses: 1, Prefix: "gqlbench_"})
 	scopes, _ := aggregation.ParseScopes("site:read")
 	queries := map[string]string{
 		"by-total": `{ course(by: {id: 2}) { participants(first: 100, scope: COURSE, orderBy: {field: TOTAL, direction: DESC}) {

@@ -7,15 +7,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/usestats/usestats/aggregation"
-	"github.com/usestats/usestats/dbconn"
 	"github.com/usestats/usestats/export"
-	"github.com/usestats/usestats/moodle"
 	"github.com/usestats/usestats/resolvers"
 	"github.com/usestats/usestats/seed"
 )
@@ -30,35 +27,7 @@ import (
 // USESTATS_TEST_POSTGRES; seeding and compiling (about a minute) are not
 // timed.
 func BenchmarkSite10k(b *testing.B) {
-	dsn := os.Getenv("USESTATS_TEST_POSTGRES")
-	if dsn == "" {
-		b.Skip("USESTATS_TEST_POSTGRES is not set")
-	}
-	ctx := context.Background()
-	const prefix = "sitebench_"
-	db, err := dbconn.Open(ctx, dsn, dbconn.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	st, err := seed.Seed(ctx, db, seed.Options{Seed: 3, Users: 10_000, Days: 365, MaxRows: 3_000_000, Prefix: prefix, Reset: true})
-	db.Close()
-	if err != nil {
-		b.Fatal(err)
-	}
-	src, err := moodle.Open(ctx, dsn, prefix)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer src.Close()
-	comp, err := openStore(ctx, pgSchema(b, dsn))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer comp.Close()
-	p, _ := aggregation.Preset(aggregation.DefaultPolicy)
-	if _, err := (&aggregation.Compiler{Logs: src, Store: comp, Policy: p}).Run(ctx); err != nil {
-		b.Fatal(err)
-	}
+	src, comp, st := compiledBenchSite(b, seed.Options{Seed: 3, Users: 10_000, Days: 365, MaxRows: 3_000_000, Prefix: "sitebench_"})
 	b.Logf("site: %d learners, %d log rows", st.Learners, st.LogRows)
 	scopes, _ := aggregation.ParseScopes("site:read")
 	auth := func(context.Context, string) (aggregation.Scopes, error) { return scopes, nil }

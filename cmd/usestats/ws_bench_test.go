@@ -8,13 +8,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/usestats/usestats/aggregation"
-	"github.com/usestats/usestats/dbconn"
 	"github.com/usestats/usestats/moodle"
 	"github.com/usestats/usestats/seed"
 	"github.com/usestats/usestats/webservice"
@@ -38,26 +36,9 @@ func (p perUserReader) UserEvents(ctx context.Context, user, from, to int64, fn 
 // default) and 4 reads at once. It needs
 // USESTATS_TEST_POSTGRES; the seeding (about 10 s) is not timed.
 func BenchmarkWSCourseStats1000(b *testing.B) {
-	dsn := os.Getenv("USESTATS_TEST_POSTGRES")
-	if dsn == "" {
-		b.Skip("USESTATS_TEST_POSTGRES is not set")
-	}
+	// The site, and its rollups compiled into a PostgreSQL store of its own.
+	src, comp, st := compiledBenchSite(b, seed.Options{Seed: 1, Users: 1000, Courses: 1, Prefix: "wsbench_"})
 	ctx := context.Background()
-	const prefix = "wsbench_"
-	db, err := dbconn.Open(ctx, dsn, dbconn.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	st, err := seed.Seed(ctx, db, seed.Options{Seed: 1, Users: 1000, Courses: 1, Prefix: prefix, Reset: true})
-	db.Close()
-	if err != nil {
-		b.Fatal(err)
-	}
-	src, err := moodle.Open(ctx, dsn, prefix)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer src.Close()
 	const courseID = 2
 	parts, err := src.Directory().Participants(ctx, courseID, 0, 2000)
 	if err != nil {
@@ -79,17 +60,6 @@ func BenchmarkWSCourseStats1000(b *testing.B) {
 	}
 	scopes, _ := aggregation.ParseScopes("site:read")
 	body := form.Encode()
-	// The rollups: the site compiled into a PostgreSQL store of its own.
-	stURL := pgSchema(b, dsn)
-	comp, err := openStore(ctx, stURL)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer comp.Close()
-	p, _ := aggregation.Preset(aggregation.DefaultPolicy)
-	if _, err := (&aggregation.Compiler{Logs: src, Store: comp, Policy: p}).Run(ctx); err != nil {
-		b.Fatal(err)
-	}
 	type run struct {
 		reads   string
 		logs    aggregation.LogReader
