@@ -356,11 +356,7 @@ func (r *Resolver) series(t timeLists, q model.StatsQuery, granularity *model.Gr
 		if err != nil {
 			return nil, err
 		}
-		out := make([]model.SeriesPoint, len(pts))
-		for i, p := range pts {
-			out[i] = model.SeriesPoint{Start: model.Unix(p.Start), Elapsed: p.Elapsed, Events: int(p.Events)}
-		}
-		return out, nil
+		return seriesModel(len(pts), func(i int) aggregation.SeriesPoint { return aggregation.SeriesPoint(pts[i]) }), nil
 	}
 	dg := map[model.Granularity]aggregation.Granularity{model.GranularityDay: aggregation.GranularityDay,
 		model.GranularityWeek: aggregation.GranularityWeek, model.GranularityMonth: aggregation.GranularityMonth}[g]
@@ -373,11 +369,17 @@ func (r *Resolver) series(t timeLists, q model.StatsQuery, granularity *model.Gr
 	if err != nil {
 		return nil, err
 	}
-	out := make([]model.SeriesPoint, len(pts))
-	for i, p := range pts {
+	return seriesModel(len(pts), func(i int) aggregation.SeriesPoint { return pts[i] }), nil
+}
+
+// seriesModel converts the n points at(i) of a series.
+func seriesModel(n int, at func(i int) aggregation.SeriesPoint) []model.SeriesPoint {
+	out := make([]model.SeriesPoint, n)
+	for i := range out {
+		p := at(i)
 		out[i] = model.SeriesPoint{Start: model.Unix(p.Start), Elapsed: p.Elapsed, Events: int(p.Events)}
 	}
-	return out, nil
+	return out
 }
 
 // heatmap builds a weekday × hour heat map of the hours in the zone.
