@@ -207,25 +207,29 @@ type CourseTotal struct {
 func AggregateSite(results []*Result, top int) SiteAggregate {
 	a := SiteAggregate{Population: len(results), Courses: map[int64]CourseTotal{}}
 	for _, r := range results {
-		if r == nil {
-			continue
-		}
-		if r.Total.Elapsed > 0 {
-			a.ActiveUsers++
-		}
-		a.Total.Merge(r.Total)
-		a.Site.Merge(r.Site)
-		for i := range r.Courses {
-			c := &r.Courses[i]
-			ct := a.Courses[c.CourseID]
-			ct.CourseID = c.CourseID
-			ct.Merge(c.Total)
-			if c.Total.Elapsed > 0 {
-				ct.ActiveLearners++
-			}
-			a.Courses[c.CourseID] = ct
+		if r != nil {
+			a.addUser(totalsOfResult(r))
 		}
 	}
 	a.TopCourses = topCourses(a.Courses, top)
 	return a
+}
+
+// addUser adds one user's totals (Population is the caller's).
+func (a *SiteAggregate) addUser(t *userTotals) {
+	if t.Total.Elapsed > 0 {
+		a.ActiveUsers++
+	}
+	a.Total.Merge(t.Total)
+	a.Site.Merge(t.Site)
+	for i := range t.Courses {
+		c := &t.Courses[i]
+		ct := a.Courses[c.CourseID]
+		ct.CourseID = c.CourseID
+		ct.Merge(c.Stat)
+		if c.Elapsed > 0 {
+			ct.ActiveLearners++
+		}
+		a.Courses[c.CourseID] = ct
+	}
 }

@@ -148,6 +148,15 @@ func checkRollupsEqualLive(t *testing.T, s *compileSite, st *rolluptest.MemStore
 				t.Fatalf("%s, now %d, zone %s, cache %d, ask %d: %s", what, qnow, loc, cache, ask+1, d)
 			}
 		}
+		if cache == 0 {
+			d, err := rolluptest.CompareSite(ctx, live, fromRollups, s.users, p, windows)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d != "" {
+				t.Fatalf("%s, now %d, zone %s: %s", what, qnow, loc, d)
+			}
+		}
 	}
 }
 

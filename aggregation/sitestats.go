@@ -42,28 +42,29 @@ func (s *Service) SiteStats(ctx context.Context, users UserLister, q Query, coho
 	out := SiteStats{SiteAggregate: SiteAggregate{Courses: map[int64]CourseTotal{}}}
 	days := map[Day]*Stat{}
 	hours := map[Hour]*HourStat{}
-	var totals []int64
+	var elapsed []int64
 	ids := make([]int64, 0, SiteUsersBatch)
 	err = eachBatch(ctx, next, func(b []UserInfo) error {
 		ids = ids[:0]
 		for _, u := range b {
 			ids = append(ids, u.ID)
 		}
-		results, err := s.Users(ctx, ids, q)
+		slices.Sort(ids)
+		ids = slices.Compact(ids)
+		totals, err := s.totals(ctx, ids, q)
 		if err != nil {
 			return err
 		}
-		batch := make([]*Result, len(ids))
-		for i, id := range ids {
-			r := results[id]
-			batch[i] = r
-			if r == nil {
+		out.Population += len(ids)
+		for _, id := range ids {
+			t := totals[id]
+			if t == nil {
 				continue
 			}
-			if r.Total.Elapsed > 0 {
-				totals = append(totals, r.Total.Elapsed)
+			if t.Total.Elapsed > 0 {
+				elapsed = append(elapsed, t.Total.Elapsed)
 			}
-			for _, d := range r.Days {
+			for _, d := range t.Days {
 				st := days[d.Day]
 				if st == nil {
 					st = &Stat{}
@@ -71,7 +72,7 @@ func (s *Service) SiteStats(ctx context.Context, users UserLister, q Query, coho
 				}
 				st.Merge(d.Stat)
 			}
-			for _, h := range r.Hours {
+			for _, h := range t.Hours {
 				hs := hours[h.Hour]
 				if hs == nil {
 					hs = &HourStat{Hour: h.Hour}
@@ -80,15 +81,15 @@ func (s *Service) SiteStats(ctx context.Context, users UserLister, q Query, coho
 				hs.Elapsed += h.Elapsed
 				hs.Events += h.Events
 			}
+			out.addUser(t)
 		}
-		out.merge(AggregateSite(batch, 0))
 		return nil
 	})
 	if err != nil {
 		return SiteStats{}, err
 	}
 	out.TopCourses = topCourses(out.Courses, top)
-	out.Mean, out.Median, out.P90 = describeTotals(totals)
+	out.Mean, out.Median, out.P90 = describeTotals(elapsed)
 	for _, d := range slices.Sorted(maps.Keys(days)) {
 		out.Days = append(out.Days, DayStat{Day: d, Stat: *days[d]})
 	}
@@ -96,21 +97,6 @@ func (s *Service) SiteStats(ctx context.Context, users UserLister, q Query, coho
 		out.Hours = append(out.Hours, *hours[h])
 	}
 	return out, nil
-}
-
-// merge adds another batch's aggregate.
-func (s *SiteStats) merge(b SiteAggregate) {
-	s.Population += b.Population
-	s.ActiveUsers += b.ActiveUsers
-	s.Total.Merge(b.Total)
-	s.Site.Merge(b.Site)
-	for id, c := range b.Courses {
-		t := s.Courses[id]
-		t.CourseID = id
-		t.Merge(c.Stat)
-		t.ActiveLearners += c.ActiveLearners
-		s.Courses[id] = t
-	}
 }
 
 // topCourses returns the courses with the most time (Elapsed > 0), most

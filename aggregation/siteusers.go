@@ -311,7 +311,7 @@ func eachBatch(ctx context.Context, next func(context.Context) ([]UserInfo, erro
 	}
 }
 
-// siteUserBatches answers each batch of next (Service.Users) and passes
+// siteUserBatches answers each batch of next (Service.totals) and passes
 // its rows that the filter keeps to fn, in the batch's order.
 func (s *Service) siteUserBatches(ctx context.Context, next func(context.Context) ([]UserInfo, error), q Query, filter SiteUserFilter, fn func(SiteUser) error) error {
 	ids := make([]int64, 0, SiteUsersBatch)
@@ -320,14 +320,16 @@ func (s *Service) siteUserBatches(ctx context.Context, next func(context.Context
 		for _, u := range b {
 			ids = append(ids, u.ID)
 		}
-		results, err := s.Users(ctx, ids, q)
+		slices.Sort(ids)
+		ids = slices.Compact(ids)
+		totals, err := s.totals(ctx, ids, q)
 		if err != nil {
 			return err
 		}
 		for _, u := range b {
 			row := SiteUser{UserInfo: u}
-			if r := results[u.ID]; r != nil {
-				row.Total = r.Total
+			if t := totals[u.ID]; t != nil {
+				row.Total = t.Total
 			}
 			if !filter.keeps(&row.Total) {
 				continue

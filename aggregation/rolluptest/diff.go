@@ -110,3 +110,48 @@ func Compare(ctx context.Context, live, fromRollups *aggregation.Service, users 
 	}
 	return "", sources, nil
 }
+
+// CompareSite answers the site stats and the site user list (by total)
+// of the users for each window under the policy from the log (live) and
+// from the rollups (fromRollups), which sums stored days' summaries where
+// it can, and returns the first difference ("" when equal).
+func CompareSite(ctx context.Context, live, fromRollups *aggregation.Service, users []int64, p aggregation.Policy, windows []aggregation.Window) (string, error) {
+	lister := userList(users)
+	for _, w := range windows {
+		q := aggregation.Query{Policy: p, Window: w}
+		var stats [2]aggregation.SiteStats
+		var rows [2][]aggregation.SiteUser
+		for i, svc := range []*aggregation.Service{live, fromRollups} {
+			var err error
+			if stats[i], err = svc.SiteStats(ctx, lister, q, 0, 5); err != nil {
+				return "", err
+			}
+			err = svc.SiteUsers(ctx, lister, q, aggregation.SiteUserFilter{}, aggregation.Page[aggregation.SiteUserOrder]{Order: aggregation.SiteUserByTotal},
+				func(u aggregation.SiteUser) error { rows[i] = append(rows[i], u); return nil })
+			if err != nil {
+				return "", err
+			}
+		}
+		if !reflect.DeepEqual(stats[0], stats[1]) {
+			return fmt.Sprintf("window [%d, %d]: site stats\nlive    %+v\nrollups %+v", w.From, w.To, stats[0], stats[1]), nil
+		}
+		if !reflect.DeepEqual(rows[0], rows[1]) {
+			return fmt.Sprintf("window [%d, %d]: site users\n%+v\n%+v", w.From, w.To, rows[0], rows[1]), nil
+		}
+	}
+	return "", nil
+}
+
+// userList lists the users (an aggregation.UserLister).
+type userList []int64
+
+// ListUsers implements aggregation.UserLister.
+func (l userList) ListUsers(_ context.Context, _ aggregation.UserFilter, after int64, first int) ([]aggregation.UserInfo, error) {
+	var out []aggregation.UserInfo
+	for _, id := range l {
+		if id > after && len(out) < first {
+			out = append(out, aggregation.UserInfo{ID: id})
+		}
+	}
+	return out, nil
+}

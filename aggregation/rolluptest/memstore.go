@@ -6,6 +6,7 @@ package rolluptest
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -47,6 +48,7 @@ type memShard struct {
 var (
 	_ aggregation.CompileStore        = (*MemStore)(nil)
 	_ aggregation.RollupVersionReader = (*MemStore)(nil)
+	_ aggregation.RollupSummaryReader = (*MemStore)(nil)
 )
 
 // NewMemStore returns an empty store.
@@ -119,6 +121,40 @@ func (s *MemStore) read(key aggregation.CompileKey, userIDs []int64, from *aggre
 				u.Pieces = append(u.Pieces, p)
 			}
 		}
+	}
+	return out, true, nil
+}
+
+// RollupSummaries implements aggregation.RollupSummaryReader: each day's
+// summary is made from its cells as a store makes it when it writes them.
+func (s *MemStore) RollupSummaries(_ context.Context, key aggregation.CompileKey, userIDs []int64, from, to aggregation.Day) (map[int64]*aggregation.UserSummaries, bool, error) {
+	users, ok, err := s.read(key, userIDs, &from, to)
+	if !ok || err != nil {
+		return nil, ok, err
+	}
+	out := make(map[int64]*aggregation.UserSummaries, len(users))
+	for id, u := range users {
+		cells := map[aggregation.Day][]*aggregation.RollupEntry{}
+		hours := map[aggregation.Day][]*aggregation.HourEntry{}
+		for i := range u.Cells {
+			cells[u.Cells[i].Key.Day] = append(cells[u.Cells[i].Key.Day], &u.Cells[i])
+		}
+		for i := range u.Hours {
+			hours[u.Hours[i].Key.Day] = append(hours[u.Hours[i].Key.Day], &u.Hours[i])
+		}
+		days := slices.Collect(maps.Keys(cells))
+		for d := range hours {
+			days = append(days, d)
+		}
+		for _, p := range u.Pieces {
+			days = append(days, p.Day) // a stored day may hold pieces alone
+		}
+		slices.Sort(days)
+		sum := &aggregation.UserSummaries{Horizon: u.Horizon, From: u.From, Version: u.Version}
+		for _, d := range slices.Compact(days) {
+			sum.Days = append(sum.Days, aggregation.SummarizeDay(d, cells[d], hours[d]))
+		}
+		out[id] = sum
 	}
 	return out, true, nil
 }
