@@ -106,7 +106,7 @@ func computeUsers(ctx context.Context, r UsersLogReader, userIDs []int64, p Poli
 			return runErr
 		}
 		for next < len(ids) && ids[next] <= id {
-			e, err := NewEngine(p, w.withStarts(courseFrom[ids[next]]), sink(ids[next]))
+			e, err := newEngine(p, w.withStarts(courseFrom[ids[next]]), sink(ids[next])) // both checked above
 			if err != nil {
 				return err
 			}

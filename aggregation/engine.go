@@ -41,6 +41,12 @@ func NewEngine(p Policy, w Window, sink Sink) (*Engine, error) {
 	if err := w.Validate(); err != nil {
 		return nil, err
 	}
+	return newEngine(p, w, sink)
+}
+
+// newEngine is NewEngine for a policy already normalized and a window
+// already validated: what a batch makes for each of its users.
+func newEngine(p Policy, w Window, sink Sink) (*Engine, error) {
 	if sink == nil {
 		return nil, Errorf(EInvalid, "engine: nil sink")
 	}

@@ -96,6 +96,8 @@ type Service struct {
 	multi  UsersLogReader // cfg.Logs as a UsersLogReader, or nil
 	slots  chan struct{}
 	cached rollupCache
+	// siteBatch is SiteUsersBatch (tests make it smaller).
+	siteBatch int
 }
 
 // NewService returns a service for cfg.
@@ -112,7 +114,7 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	if cfg.Workers <= 0 {
 		cfg.Workers = 2
 	}
-	s := &Service{cfg: cfg, slots: make(chan struct{}, cfg.Workers), cached: rollupCache{budget: cfg.RollupCacheBytes}}
+	s := &Service{cfg: cfg, slots: make(chan struct{}, cfg.Workers), cached: rollupCache{budget: cfg.RollupCacheBytes}, siteBatch: SiteUsersBatch}
 	if cfg.Policies == nil {
 		cfg.Policies = &Policies{}
 	}

@@ -142,18 +142,9 @@ func (s *Service) addScorm(ctx context.Context, q Query, starts map[int64]map[in
 			users = append(users, id)
 		}
 	}
-	if len(users) == 0 {
-		return nil
-	}
-	slices.Sort(users)
-	slices.Sort(cmids)
-	values, err := s.readScorm(ctx, users, cmids, q.Window)
+	byUser, err := s.readScorm(ctx, users, cmids, q.Window)
 	if err != nil {
 		return err
-	}
-	byUser := map[int64][]ScormValue{}
-	for _, v := range values {
-		byUser[v.UserID] = append(byUser[v.UserID], v)
 	}
 	for _, id := range users {
 		out[id] = withScorm(out[id], byUser[id], q.Window.withStarts(starts[id]), s.cfg.Location)
@@ -161,8 +152,16 @@ func (s *Service) addScorm(ctx context.Context, q Query, starts map[int64]map[in
 	return nil
 }
 
-// readScorm reads the SCORM values holding a slot of the log-read pool.
-func (s *Service) readScorm(ctx context.Context, users, cmids []int64, w Window) ([]ScormValue, error) {
+// readScorm reads the users' SCORM values of the activities cmids (both
+// sorted in place), holding a slot of the log-read pool, by user; no
+// read for no user.
+func (s *Service) readScorm(ctx context.Context, users, cmids []int64, w Window) (map[int64][]ScormValue, error) {
+	if len(users) == 0 {
+		return nil, nil
+	}
+	slices.Sort(users)
+	slices.Sort(cmids)
+	cmids = slices.Compact(cmids)
 	var values []ScormValue
 	err := s.parallel(ctx, 1, func(ctx context.Context, _ int) error {
 		var err error
@@ -172,7 +171,11 @@ func (s *Service) readScorm(ctx context.Context, users, cmids []int64, w Window)
 	if err != nil {
 		return nil, fmt.Errorf("reading SCORM tracks: %w", err)
 	}
-	return values, nil
+	byUser := map[int64][]ScormValue{}
+	for _, v := range values {
+		byUser[v.UserID] = append(byUser[v.UserID], v)
+	}
+	return byUser, nil
 }
 
 // explainScorm appends the SCORM layer's rows to an explanation: acc holds

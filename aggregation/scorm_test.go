@@ -419,7 +419,7 @@ func checkScormSums(res, plain *aggregation.Result) error {
 // answers through compiled rollups, read every time or cached and asked
 // twice, equal the log's: the layer never changes what the cache keeps.
 func TestPropertyScormLayer(t *testing.T) {
-	raised := 0
+	raised, summed := 0, 0
 	for seed := range 8 {
 		r := propRand(seed, 'S')
 		s, tracks := scormSite(r)
@@ -470,6 +470,20 @@ func TestPropertyScormLayer(t *testing.T) {
 					}
 				}
 			}
+			// Site-wide answers, from the days' summaries and the SCORM
+			// layer applied to them, equal the log's.
+			counted := &countingStore{MemStore: st}
+			rcfg := cfg
+			rcfg.Rollups = counted
+			svc, _ := aggregation.NewService(rcfg)
+			d, err := rolluptest.CompareSite(context.Background(), live, svc, s.users, p, windows)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d != "" {
+				t.Fatalf("seed %d, filter %t: %s", seed, filter, d)
+			}
+			summed += counted.summed - counted.full
 			for _, w := range windows {
 				q := aggregation.Query{Policy: p, Window: w}
 				got, err := live.Users(context.Background(), s.users, q)
@@ -495,5 +509,8 @@ func TestPropertyScormLayer(t *testing.T) {
 	}
 	if raised < 20 {
 		t.Fatalf("the layer raised only %d activities: the property cannot tell", raised)
+	}
+	if summed < 20 {
+		t.Fatalf("only %d site-wide answers came from summaries: the property cannot tell", summed)
 	}
 }

@@ -43,24 +43,9 @@ func (s *Service) SiteStats(ctx context.Context, users UserLister, q Query, coho
 	days := map[Day]*Stat{}
 	hours := map[Hour]*HourStat{}
 	var elapsed []int64
-	ids := make([]int64, 0, SiteUsersBatch)
-	err = eachBatch(ctx, next, func(b []UserInfo) error {
-		ids = ids[:0]
-		for _, u := range b {
-			ids = append(ids, u.ID)
-		}
-		slices.Sort(ids)
-		ids = slices.Compact(ids)
-		totals, err := s.totals(ctx, ids, q)
-		if err != nil {
-			return err
-		}
-		out.Population += len(ids)
-		for _, id := range ids {
-			t := totals[id]
-			if t == nil {
-				continue
-			}
+	err = s.eachTotals(ctx, next, q, false, func(_ []UserInfo, totals map[int64]*userTotals) error {
+		out.Population += len(totals)
+		for _, t := range totals {
 			if t.Total.Elapsed > 0 {
 				elapsed = append(elapsed, t.Total.Elapsed)
 			}

@@ -17,7 +17,13 @@ type userTotals struct {
 	Courses     []PlaceTotal // by course id; Site is false
 	Days        []DayStat    // by day
 	Hours       []HourStat   // by hour
+	// scorm: the time in each SCORM activity (summed over the days, by
+	// course and cm), until the SCORM layer is applied (summaries only).
+	scorm []ScormTime
 }
+
+// slim drops all but Total and Site.
+func (t *userTotals) slim() { *t = userTotals{Total: t.Total, Site: t.Site} }
 
 // totalsOfResult keeps r's totals (r's slices are shared, never changed).
 func totalsOfResult(r *Result) *userTotals {
@@ -56,6 +62,13 @@ func totalsOfSummaries(u *UserSummaries, first Day) *userTotals {
 			}
 			t.Days = append(t.Days, ds)
 		}
+		for _, m := range d.Scorm {
+			k, found := slices.BinarySearchFunc(t.scorm, m, compareScorm)
+			if !found {
+				t.scorm = slices.Insert(t.scorm, k, ScormTime{CourseID: m.CourseID, CMID: m.CMID})
+			}
+			t.scorm[k].Elapsed += m.Elapsed
+		}
 		for _, h := range d.Hours {
 			k, found := slices.BinarySearchFunc(t.Hours, h.Hour, func(s HourStat, hr Hour) int { return cmp.Compare(s.Hour, hr) })
 			if !found {
@@ -72,33 +85,51 @@ func totalsOfSummaries(u *UserSummaries, first Day) *userTotals {
 // totals answers a normalized query for the users (sorted, distinct) as
 // their totals. A user whose answer the stored days give alone — the
 // policy compiled, the window's partial days and the time after the
-// user's horizon empty in the log, no SCORM activity when the policy has
-// the SCORM layer, nothing the enrolment filter would cut — is answered
-// from the days' summaries, without reading or building its cells and
-// sessions; every other user in full (Users). The totals are the same
-// either way.
-func (s *Service) totals(ctx context.Context, ids []int64, q Query) (map[int64]*userTotals, error) {
+// user's horizon empty in the log, nothing the enrolment filter would cut
+// — is answered from the days' summaries (and the SCORM layer, which
+// needs only each SCORM activity's time), without reading or building
+// its cells and sessions; every other user in full (Users). The totals
+// are the same either way.
+//
+// With slim, only Total and Site are kept of each user (SiteUsers' rows
+// need no more): a batch then holds a few words a user.
+func (s *Service) totals(ctx context.Context, ids []int64, q Query, slim bool) (map[int64]*userTotals, error) {
 	out := make(map[int64]*userTotals, len(ids))
 	full, err := s.summaryTotals(ctx, ids, q, out)
 	if err != nil {
 		return nil, err
 	}
+	if slim {
+		for _, t := range out {
+			t.slim()
+		}
+	}
 	if len(full) == 0 {
 		return out, nil
 	}
-	results, err := s.Users(ctx, full, q)
-	if err != nil {
-		return nil, err
-	}
-	for _, id := range full {
-		if r := results[id]; r != nil {
-			out[id] = totalsOfResult(r)
-		} else {
-			out[id] = &userTotals{}
+	// A few full answers at a time: only their totals are kept.
+	for chunk := range slices.Chunk(full, fullAnswersAtOnce) {
+		results, err := s.Users(ctx, chunk, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range chunk {
+			t := &userTotals{}
+			if r := results[id]; r != nil {
+				t = totalsOfResult(r)
+			}
+			if slim {
+				t.slim()
+			}
+			out[id] = t
 		}
 	}
 	return out, nil
 }
+
+// fullAnswersAtOnce is how many users' full answers (Results) totals
+// holds at a time.
+const fullAnswersAtOnce = 250
 
 // summaryTotals fills out with the users the summaries answer and returns
 // the others.
@@ -127,7 +158,7 @@ func (s *Service) summaryTotals(ctx context.Context, ids []int64, q Query, out m
 	plans := make(map[int64]plan, len(ids))
 	for _, id := range ids {
 		u := sums[id]
-		if u == nil || u.Partial || s.scormOn(q) && u.scorm() || u.filteredOut(starts[id]) {
+		if u == nil || u.Partial || u.filteredOut(starts[id]) {
 			full = append(full, id)
 			continue
 		}
@@ -162,13 +193,66 @@ func (s *Service) summaryTotals(ctx context.Context, ids []int64, q Query, out m
 		}
 		out[id] = totalsOfSummaries(u, first)
 	}
+	if s.scormOn(q) {
+		if err := s.scormTotals(ctx, q, starts, out); err != nil {
+			return nil, err
+		}
+	}
 	slices.Sort(full)
 	return full, nil
 }
 
-// scorm reports whether a stored day has a SCORM activity.
-func (u *UserSummaries) scorm() bool {
-	return slices.ContainsFunc(u.Days, func(d DaySummary) bool { return d.Scorm })
+// scormTotals applies the SCORM layer to totals made from summaries, as
+// withScorm applies it to a Result: an activity's time is raised to what
+// its package reported (the values written in the window), the
+// difference added to the user's total, the course's, and the day and
+// hour of the last value. One read of the values of every user with SCORM
+// time, none when no user has any.
+func (s *Service) scormTotals(ctx context.Context, q Query, starts map[int64]map[int64]int64, out map[int64]*userTotals) error {
+	var users, cmids []int64
+	for id, t := range out {
+		if len(t.scorm) == 0 {
+			continue
+		}
+		users = append(users, id)
+		for _, m := range t.scorm {
+			cmids = append(cmids, m.CMID)
+		}
+	}
+	byUser, err := s.readScorm(ctx, users, cmids, q.Window)
+	if err != nil {
+		return err
+	}
+	for _, id := range users {
+		t := out[id]
+		w := q.Window.withStarts(starts[id])
+		byCM := map[int64][]ScormValue{}
+		for _, v := range byUser[id] {
+			i := slices.IndexFunc(t.scorm, func(m ScormTime) bool { return m.CMID == v.CMID })
+			if i >= 0 && w.counts(v.Time, t.scorm[i].CourseID) {
+				byCM[v.CMID] = append(byCM[v.CMID], v)
+			}
+		}
+		for _, m := range t.scorm {
+			vs := byCM[m.CMID]
+			if len(vs) == 0 {
+				continue
+			}
+			a := scormReport(vs)
+			added := max(0, a.Reported-m.Elapsed)
+			if added == 0 {
+				continue
+			}
+			t.Total.Elapsed += added
+			if k, found := slices.BinarySearchFunc(t.Courses, m.CourseID, func(c PlaceTotal, id int64) int { return cmp.Compare(c.CourseID, id) }); found {
+				t.Courses[k].Elapsed += added
+			}
+			t.Days = addDay(t.Days, dayOf(a.LastWrite, s.cfg.Location), added)
+			t.Hours = addHour(t.Hours, HourOf(a.LastWrite), added)
+		}
+		t.scorm = nil
+	}
+	return nil
 }
 
 // filteredOut is filteredOut of the days' summaries: a course's counted

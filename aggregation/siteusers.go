@@ -14,9 +14,11 @@ import (
 // service lists the users, answers their time in batches and orders
 // them; callers receive small rows one at a time.
 
-// SiteUsersBatch is how many users Service.SiteUsers lists and answers
-// at once: the most Results it holds at a time.
-const SiteUsersBatch = 250
+// SiteUsersBatch is how many users Service.SiteUsers and SiteStats list
+// and answer at once (a few batches are answered at a time: see
+// eachTotals); of each user only its totals are held, and at most
+// fullAnswersAtOnce Results.
+const SiteUsersBatch = 2000
 
 // SiteUserOrder is the order of a site user list. Whatever the order and
 // direction, users that tie are in ascending user id order.
@@ -115,9 +117,9 @@ type UserLister interface {
 // page (Limit rows after the first Offset; Limit 0: every row after
 // Offset), in order, until fn returns an error, which SiteUsers returns.
 //
-// Time is answered (Service.Users) SiteUsersBatch users at a time. In
+// Time is answered (Service.totals) SiteUsersBatch users at a time. In
 // ascending id order, rows are streamed as each batch is answered: memory
-// holds one batch. By name, every user's UserInfo is held and sorted
+// holds the few batches being answered. By name, every user's UserInfo is held and sorted
 // first, then answered batch by batch in that order. By total, last
 // access or descending id, every kept user's SiteUser row is held (never
 // its Result) and sorted once all are answered. The query's clock is
@@ -151,7 +153,7 @@ func (s *Service) SiteUsers(ctx context.Context, users UserLister, q Query, filt
 		if err = eachBatch(ctx, next, func(b []UserInfo) error { all = append(all, b...); return nil }); err != nil {
 			return err
 		}
-		err = s.siteUserBatches(ctx, sliceSource(sortByName(all, page.Desc)), q, filter, out.emit)
+		err = s.siteUserBatches(ctx, sliceSource(sortByName(all, page.Desc), s.siteBatch), q, filter, out.emit)
 	default:
 		var kept []SiteUser
 		err = s.siteUserBatches(ctx, next, q, filter, func(r SiteUser) error { kept = append(kept, r); return nil })
@@ -260,7 +262,7 @@ func (s *Service) siteUserSource(ctx context.Context, users UserLister, cohort i
 		if err != nil {
 			return nil, fmt.Errorf("query service: members of cohort %d: %w", cohort, err)
 		}
-		return sliceSource(slices.DeleteFunc(members, func(u UserInfo) bool { return !matchesUser(u, f) })), nil
+		return sliceSource(slices.DeleteFunc(members, func(u UserInfo) bool { return !matchesUser(u, f) }), s.siteBatch), nil
 	}
 	if users == nil {
 		return nil, Errorf(EUnavailable, "query service: no user directory given: the site's users cannot be listed")
@@ -271,11 +273,11 @@ func (s *Service) siteUserSource(ctx context.Context, users UserLister, cohort i
 		if done {
 			return nil, nil
 		}
-		b, err := users.ListUsers(ctx, f, after, SiteUsersBatch)
+		b, err := users.ListUsers(ctx, f, after, s.siteBatch)
 		if err != nil {
 			return nil, fmt.Errorf("query service: listing users after id %d: %w", after, err)
 		}
-		if len(b) < SiteUsersBatch {
+		if len(b) < s.siteBatch {
 			done = true
 		}
 		if len(b) > 0 {
@@ -285,10 +287,10 @@ func (s *Service) siteUserSource(ctx context.Context, users UserLister, cohort i
 	}, nil
 }
 
-// sliceSource hands out users SiteUsersBatch at a time.
-func sliceSource(users []UserInfo) func(context.Context) ([]UserInfo, error) {
+// sliceSource hands out users batch at a time.
+func sliceSource(users []UserInfo, batch int) func(context.Context) ([]UserInfo, error) {
 	return func(context.Context) ([]UserInfo, error) {
-		n := min(len(users), SiteUsersBatch)
+		n := min(len(users), batch)
 		b := users[:n:n]
 		users = users[n:]
 		return b, nil
@@ -314,18 +316,7 @@ func eachBatch(ctx context.Context, next func(context.Context) ([]UserInfo, erro
 // siteUserBatches answers each batch of next (Service.totals) and passes
 // its rows that the filter keeps to fn, in the batch's order.
 func (s *Service) siteUserBatches(ctx context.Context, next func(context.Context) ([]UserInfo, error), q Query, filter SiteUserFilter, fn func(SiteUser) error) error {
-	ids := make([]int64, 0, SiteUsersBatch)
-	return eachBatch(ctx, next, func(b []UserInfo) error {
-		ids = ids[:0]
-		for _, u := range b {
-			ids = append(ids, u.ID)
-		}
-		slices.Sort(ids)
-		ids = slices.Compact(ids)
-		totals, err := s.totals(ctx, ids, q)
-		if err != nil {
-			return err
-		}
+	return s.eachTotals(ctx, next, q, true, func(b []UserInfo, totals map[int64]*userTotals) error {
 		for _, u := range b {
 			row := SiteUser{UserInfo: u}
 			if t := totals[u.ID]; t != nil {

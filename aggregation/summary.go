@@ -41,9 +41,16 @@ type DaySummary struct {
 	Places []PlaceTotal
 	// Hours by hour.
 	Hours []HourTotal
-	// Scorm: some activity cell of the day is a SCORM package's, whose
-	// time the SCORM layer may change: such a user is answered in full.
-	Scorm bool
+	// Scorm: the day's time in SCORM activities, by course and cm: what
+	// the SCORM layer compares with what the packages reported.
+	Scorm []ScormTime
+}
+
+// ScormTime is a user's time on one day in one SCORM activity (its
+// activity cells of every section summed).
+type ScormTime struct {
+	CourseID, CMID int64
+	Elapsed        int64
 }
 
 // SummarizeDay sums one day's cells and hourly cells (all of one user and
@@ -62,7 +69,12 @@ func SummarizeDay(day Day, cells []*RollupEntry, hours []*HourEntry) DaySummary 
 		}
 		d.Places[i].add(&e.Cell)
 		if e.Key.Bucket == BucketActivity && e.Cell.ModuleType == ScormModuleType {
-			d.Scorm = true
+			k := ScormTime{CourseID: e.Key.CourseID, CMID: e.Key.CMID}
+			i, found := slices.BinarySearchFunc(d.Scorm, k, compareScorm)
+			if !found {
+				d.Scorm = slices.Insert(d.Scorm, i, k)
+			}
+			d.Scorm[i].Elapsed += e.Cell.Elapsed
 		}
 	}
 	for _, h := range hours {
@@ -74,6 +86,11 @@ func SummarizeDay(day Day, cells []*RollupEntry, hours []*HourEntry) DaySummary 
 		d.Hours[i].Events += h.Cell.Events
 	}
 	return d
+}
+
+// compareScorm orders SCORM times by course and cm.
+func compareScorm(a, b ScormTime) int {
+	return cmp.Or(cmp.Compare(a.CourseID, b.CourseID), cmp.Compare(a.CMID, b.CMID))
 }
 
 // comparePlaces orders the site first, then courses by id.

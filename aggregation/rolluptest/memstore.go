@@ -6,7 +6,6 @@ package rolluptest
 import (
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -134,29 +133,37 @@ func (s *MemStore) RollupSummaries(_ context.Context, key aggregation.CompileKey
 	}
 	out := make(map[int64]*aggregation.UserSummaries, len(users))
 	for id, u := range users {
-		cells := map[aggregation.Day][]*aggregation.RollupEntry{}
-		hours := map[aggregation.Day][]*aggregation.HourEntry{}
-		for i := range u.Cells {
-			cells[u.Cells[i].Key.Day] = append(cells[u.Cells[i].Key.Day], &u.Cells[i])
-		}
-		for i := range u.Hours {
-			hours[u.Hours[i].Key.Day] = append(hours[u.Hours[i].Key.Day], &u.Hours[i])
-		}
-		days := slices.Collect(maps.Keys(cells))
-		for d := range hours {
-			days = append(days, d)
-		}
-		for _, p := range u.Pieces {
-			days = append(days, p.Day) // a stored day may hold pieces alone
-		}
-		slices.Sort(days)
-		sum := &aggregation.UserSummaries{Horizon: u.Horizon, From: u.From, Version: u.Version}
-		for _, d := range slices.Compact(days) {
-			sum.Days = append(sum.Days, aggregation.SummarizeDay(d, cells[d], hours[d]))
-		}
-		out[id] = sum
+		out[id] = Summaries(u)
 	}
 	return out, true, nil
+}
+
+// Summaries returns the summaries of a user's stored days, as a store
+// makes them from the days it writes (a day is stored when it has a
+// cell, an hourly cell or a session piece), in day order.
+func Summaries(u *aggregation.UserRollups) *aggregation.UserSummaries {
+	cells := map[aggregation.Day][]*aggregation.RollupEntry{}
+	hours := map[aggregation.Day][]*aggregation.HourEntry{}
+	var days []aggregation.Day
+	for i := range u.Cells {
+		d := u.Cells[i].Key.Day
+		cells[d] = append(cells[d], &u.Cells[i])
+		days = append(days, d)
+	}
+	for i := range u.Hours {
+		d := u.Hours[i].Key.Day
+		hours[d] = append(hours[d], &u.Hours[i])
+		days = append(days, d)
+	}
+	for _, p := range u.Pieces {
+		days = append(days, p.Day)
+	}
+	slices.Sort(days)
+	sum := &aggregation.UserSummaries{Horizon: u.Horizon, From: u.From, Version: u.Version}
+	for _, d := range slices.Compact(days) {
+		sum.Days = append(sum.Days, aggregation.SummarizeDay(d, cells[d], hours[d]))
+	}
+	return sum
 }
 
 // nextVersion returns a user version never given before.
