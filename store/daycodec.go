@@ -306,6 +306,16 @@ func (r *reader) varint() int64 {
 	return v
 }
 
+func (r *reader) byte() byte {
+	if len(r.b) == 0 {
+		r.err = errDay
+		return 0
+	}
+	c := r.b[0]
+	r.b = r.b[1:]
+	return c
+}
+
 func (r *reader) bytes() []byte {
 	n := r.uvarint()
 	if n > uint64(len(r.b)) {

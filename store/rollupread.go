@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -34,13 +35,70 @@ func (s *Store) RollupVersions(ctx context.Context, key aggregation.CompileKey, 
 	return s.readUsers(ctx, key, userIDs, nil, 0)
 }
 
+// RollupSummaries implements aggregation.RollupSummaryReader: Rollups
+// with each day's summary instead of its data, from the same snapshot of
+// the key, the users' states and their days. A day stored without a
+// summary makes its user Partial.
+func (s *Store) RollupSummaries(ctx context.Context, key aggregation.CompileKey, userIDs []int64, from, to aggregation.Day) (map[int64]*aggregation.UserSummaries, bool, error) {
+	ids := uniqueIDs(userIDs)
+	r, err := s.read(ctx, key, ids, &from, to, true)
+	if err != nil || !r.ok {
+		return nil, false, err
+	}
+	out := make(map[int64]*aggregation.UserSummaries, len(ids))
+	for _, id := range ids {
+		u := r.sums[id]
+		if u == nil {
+			u = &aggregation.UserSummaries{}
+		}
+		u.Horizon, u.From, u.Version = r.userState(id)
+		out[id] = u
+	}
+	return out, true, nil
+}
+
 // readUsers is Rollups, without days when from is nil.
 func (s *Store) readUsers(ctx context.Context, key aggregation.CompileKey, userIDs []int64, from *aggregation.Day, to aggregation.Day) (map[int64]*aggregation.UserRollups, bool, error) {
 	ids := uniqueIDs(userIDs)
-	r := rollupResult{users: make(map[int64]*aggregation.UserRollups, len(ids)), states: map[int64][2]int64{}}
+	r, err := s.read(ctx, key, ids, from, to, false)
+	if err != nil || !r.ok {
+		return nil, false, err
+	}
+	for _, id := range ids {
+		u := r.users[id]
+		if u == nil {
+			u = &aggregation.UserRollups{}
+			r.users[id] = u
+		}
+		u.Horizon, u.From, u.Version = r.userState(id)
+	}
+	return r.users, true, nil
+}
+
+// userState returns a user's horizon (the lower of its compiled_to and
+// the key's horizon; the key's for a user without a state), the key's
+// retention start and the user's version (0 without a state).
+func (r *rollupResult) userState(id int64) (horizon, from, version int64) {
+	horizon, from = r.horizon, r.retainFrom
+	if st, ok := r.states[id]; ok {
+		horizon = min(st[0], r.horizon)
+		version = max(st[1], 1) // a state written before versions existed: 1 until its next write
+	}
+	return horizon, from, version
+}
+
+// read runs the rollups statement for the users (sorted, distinct): the
+// days' data, or their summaries.
+func (s *Store) read(ctx context.Context, key aggregation.CompileKey, ids []int64, from *aggregation.Day, to aggregation.Day, summaries bool) (*rollupResult, error) {
+	r := &rollupResult{ids: ids, states: map[int64][2]int64{}, summaries: summaries}
+	if summaries {
+		r.sums = make(map[int64]*aggregation.UserSummaries, len(ids))
+	} else {
+		r.users = make(map[int64]*aggregation.UserRollups, len(ids))
+	}
 	if len(ids) <= maxListLen {
-		if err := s.readRollups(ctx, s.rdb, key, ids, from, to, &r); err != nil {
-			return nil, false, wrap("read rollups", err)
+		if err := s.readRollups(ctx, s.rdb, key, ids, from, to, r); err != nil {
+			return nil, wrap("read rollups", err)
 		}
 	} else {
 		opts := &sql.TxOptions{ReadOnly: true}
@@ -49,31 +107,16 @@ func (s *Store) readUsers(ctx context.Context, key aggregation.CompileKey, userI
 		}
 		tx, err := s.rdb.BeginTx(ctx, opts)
 		if err != nil {
-			return nil, false, wrap("read rollups", err)
+			return nil, wrap("read rollups", err)
 		}
 		defer tx.Rollback()
 		for i := 0; i < len(ids) && (i == 0 || r.ok); i += maxListLen {
-			if err := s.readRollups(ctx, tx, key, ids[i:min(i+maxListLen, len(ids))], from, to, &r); err != nil {
-				return nil, false, wrap("read rollups", err)
+			if err := s.readRollups(ctx, tx, key, ids[i:min(i+maxListLen, len(ids))], from, to, r); err != nil {
+				return nil, wrap("read rollups", err)
 			}
 		}
 	}
-	if !r.ok {
-		return nil, false, nil
-	}
-	for _, id := range ids {
-		u := r.users[id]
-		if u == nil {
-			u = &aggregation.UserRollups{}
-			r.users[id] = u
-		}
-		u.Horizon, u.From = r.horizon, r.retainFrom
-		if st, ok := r.states[id]; ok {
-			u.Horizon = min(st[0], r.horizon)
-			u.Version = max(st[1], 1) // a state written before versions existed: 1 until its next write
-		}
-	}
-	return r.users, true, nil
+	return r, nil
 }
 
 // rollupResult accumulates what Rollups reads.
@@ -81,7 +124,10 @@ type rollupResult struct {
 	ok                  bool // the key is complete
 	horizon, retainFrom int64
 	states              map[int64][2]int64 // compiled_to and version of the users that have a state
+	ids                 []int64            // the users asked for (sorted, distinct)
+	summaries           bool               // the days' summaries are read, into sums; else users
 	users               map[int64]*aggregation.UserRollups
+	sums                map[int64]*aggregation.UserSummaries
 }
 
 // The kinds of row of the rollups statement.
@@ -93,7 +139,11 @@ const (
 
 // readRollups runs the rollups statement for some users on db.
 func (s *Store) readRollups(ctx context.Context, db bun.IDB, key aggregation.CompileKey, ids []int64, from *aggregation.Day, to aggregation.Day, r *rollupResult) error {
-	q, args := rollupsQuery(key, ids, from, to)
+	column := "data"
+	if r.summaries {
+		column = "summary"
+	}
+	q, args := rollupsQuery(key, ids, from, to, column)
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return err
@@ -119,8 +169,8 @@ func (s *Store) readRollups(ctx context.Context, db bun.IDB, key aggregation.Com
 // six columns (kind, user, day, two integers, data); ids are literals and
 // the key's strings bound. The NULL is typed for PostgreSQL, which
 // resolves the column types of a UNION pairwise. Without from, the days
-// are left out.
-func rollupsQuery(key aggregation.CompileKey, ids []int64, from *aggregation.Day, to aggregation.Day) (string, []any) {
+// are left out; column is the days' column to read (data or summary).
+func rollupsQuery(key aggregation.CompileKey, ids []int64, from *aggregation.Day, to aggregation.Day, column string) (string, []any) {
 	const keyID = "(SELECT id FROM usestats_compile_keys WHERE policy = ? AND version = ? AND zone = ? AND complete)"
 	var b strings.Builder
 	b.Grow(700 + 2*12*len(ids))
@@ -139,12 +189,30 @@ func rollupsQuery(key aggregation.CompileKey, ids []int64, from *aggregation.Day
 	if from == nil {
 		return b.String(), args
 	}
-	b.WriteString("\nUNION ALL SELECT 2, user_id, day, 0, 0, data " +
-		"FROM usestats_rollup_days WHERE key_id = " + keyID + " AND user_id IN (")
-	b.WriteString(list)
-	b.WriteString(") AND day BETWEEN " + string(appendInt(nil, int64(*from))) + " AND " + string(appendInt(nil, int64(to))))
+	b.WriteString("\nUNION ALL SELECT 2, user_id, day, 0, 0, " + column + " " +
+		"FROM usestats_rollup_days WHERE key_id = " + keyID + " AND ")
+	if dense(ids) {
+		// One range of the primary key rather than a list, which the
+		// planner reads with a scan of the whole table once the list
+		// is a good part of it; the few days of users between the ids
+		// but not among them are dropped as they are read.
+		b.WriteString("user_id BETWEEN " + string(appendInt(nil, ids[0])) + " AND " + string(appendInt(nil, ids[len(ids)-1])))
+	} else {
+		b.WriteString("user_id IN (" + list + ")")
+	}
+	b.WriteString(" AND day BETWEEN " + string(appendInt(nil, int64(*from))) + " AND " + string(appendInt(nil, int64(to))))
 	args = append(args, key.Policy, key.Version, key.Zone)
 	return b.String(), args
+}
+
+// dense reports whether the ids (sorted, distinct) are most of the ids
+// between the first and the last: read as a range (see rollupsQuery).
+func dense(ids []int64) bool {
+	if len(ids) < 64 {
+		return false
+	}
+	span := uint64(ids[len(ids)-1]) - uint64(ids[0]) // no overflow: sorted
+	return span < 2*uint64(len(ids))
 }
 
 // rollupRow is one row of the rollups statement. Its fields scan
@@ -169,6 +237,12 @@ func (v *rollupRow) add(r *rollupResult) error {
 		r.states[int64(n[1])] = [2]int64{int64(n[3]), int64(n[4])}
 	case rowDay:
 		user, day := int64(n[1]), aggregation.Day(n[2])
+		if _, asked := slices.BinarySearch(r.ids, user); !asked { // read with a range of ids
+			return nil
+		}
+		if r.summaries {
+			return v.addSummary(r, user, day)
+		}
 		u := r.users[user]
 		if u == nil {
 			u = &aggregation.UserRollups{}
@@ -180,6 +254,25 @@ func (v *rollupRow) add(r *rollupResult) error {
 	default:
 		return fmt.Errorf("rollups: unknown row kind %d", n[0])
 	}
+	return nil
+}
+
+// addSummary files a day's summary (NULL: none) into r.
+func (v *rollupRow) addSummary(r *rollupResult, user int64, day aggregation.Day) error {
+	u := r.sums[user]
+	if u == nil {
+		u = &aggregation.UserSummaries{}
+		r.sums[user] = u
+	}
+	if v.data == nil {
+		u.Partial = true
+		return nil
+	}
+	d, err := decodeSummary(day, v.data)
+	if err != nil {
+		return fmt.Errorf("summary of user %d on day %d: %w", user, day, err)
+	}
+	u.Days = append(u.Days, d)
 	return nil
 }
 

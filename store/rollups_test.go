@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/usestats/usestats/aggregation"
+	"github.com/usestats/usestats/aggregation/rolluptest"
 	"github.com/usestats/usestats/dbconn"
 	"github.com/usestats/usestats/store"
 )
@@ -240,6 +241,7 @@ func TestRollupsRoundTrip(t *testing.T) {
 			sameCells(t, fmt.Sprintf("days %d..%d", r.from, r.to), g.Cells, wc)
 			sameHours(t, fmt.Sprintf("days %d..%d", r.from, r.to), g.Hours, wh)
 			samePieces(t, fmt.Sprintf("days %d..%d", r.from, r.to), g.Pieces, wp)
+			sameSummaries(t, s, keyA, []int64{1, 2, -3, 4}, r.from, r.to)
 		}
 		// No users: ok tells whether the key is complete.
 		if u, ok, err := s.Rollups(ctx, keyA, nil, 0, 1); err != nil || !ok || len(u) != 0 {
@@ -253,6 +255,31 @@ func TestRollupsRoundTrip(t *testing.T) {
 			t.Errorf("CompileState = %+v, want %+v", st, want)
 		}
 	})
+}
+
+// sameSummaries checks that the days' summaries read back are those of
+// the days' cells and hours read back.
+func sameSummaries(t *testing.T, s *store.Store, key aggregation.CompileKey, users []int64, from, to aggregation.Day) {
+	t.Helper()
+	got, ok, err := s.RollupSummaries(context.Background(), key, users, from, to)
+	if err != nil || !ok {
+		t.Fatalf("RollupSummaries: ok %v, %v", ok, err)
+	}
+	days := mustRollups(t, s, key, users, from, to)
+	for _, id := range users {
+		g := got[id]
+		if g == nil {
+			t.Fatalf("user %d: no summaries", id)
+		}
+		slices.SortFunc(g.Days, func(a, b aggregation.DaySummary) int { return cmp.Compare(a.Day, b.Day) })
+		want := rolluptest.Summaries(days[id])
+		if len(want.Days) == 0 {
+			want.Days = nil
+		}
+		if !reflect.DeepEqual(g, want) {
+			t.Errorf("user %d, days %d..%d: summaries\n%+v\nwant\n%+v", id, from, to, g, want)
+		}
+	}
 }
 
 // More users than one statement lists.
@@ -1068,6 +1095,65 @@ func TestRollupVersions(t *testing.T) {
 		vs, ok, err := s.RollupVersions(ctx, keyA, many)
 		if err != nil || !ok || len(vs) != len(many) || vs[8].Version == 0 || vs[100].Version != 0 {
 			t.Errorf("RollupVersions of %d users: %d, ok %v, %v", len(many), len(vs), ok, err)
+		}
+	})
+}
+
+// Days stored without a summary (by a usestats before migration 0007)
+// make their users Partial, so they are answered from the days' data;
+// FillSummaries makes the missing summaries, equal to those a write
+// makes, and finds nothing to do when run again.
+func TestFillSummaries(t *testing.T) {
+	eachDB(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		s := openStore(t, dsn)
+		var users []aggregation.UserCompile
+		for u := int64(1); u <= 3; u++ {
+			uc := aggregation.UserCompile{UserID: u, FromDay: minDay, State: aggregation.UserState{CompiledTo: math.MaxInt64, LastTime: 90}}
+			for d := aggregation.Day(0); d < 1500; d++ {
+				uc.Cells = append(uc.Cells, cell(u, d, int64(d)%9), cell(u, d, int64(d)%9+1))
+				uc.Hours = append(uc.Hours, hour(u, d, int64(d)%7))
+			}
+			users = append(users, uc)
+		}
+		if err := s.WriteUsers(ctx, keyA, users, complete(5000)); err != nil {
+			t.Fatal(err)
+		}
+		want, _, err := s.RollupSummaries(ctx, keyA, []int64{1, 2, 3}, minDay, maxDay)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.RawDB(s).ExecContext(ctx, "UPDATE usestats_rollup_days SET summary = NULL WHERE user_id <> 2 OR day < 10"); err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := s.RollupSummaries(ctx, keyA, []int64{1, 2, 3}, minDay, maxDay)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got[1].Partial || !got[2].Partial || got[2].Days == nil {
+			t.Fatalf("days without a summary: partial %v, %v", got[1].Partial, got[2].Partial)
+		}
+		if got, _, _ := s.RollupSummaries(ctx, keyA, []int64{2}, 10, maxDay); got[2].Partial {
+			t.Fatal("days with their summaries read as partial")
+		}
+		n, err := s.FillSummaries(ctx)
+		if err != nil || n != 2*1500+10 {
+			t.Fatalf("FillSummaries made %d, %v; want %d", n, err, 2*1500+10)
+		}
+		got, _, err = s.RollupSummaries(ctx, keyA, []int64{1, 2, 3}, minDay, maxDay)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for id := range want {
+			for _, m := range []map[int64]*aggregation.UserSummaries{want, got} {
+				slices.SortFunc(m[id].Days, func(a, b aggregation.DaySummary) int { return cmp.Compare(a.Day, b.Day) })
+			}
+			if !reflect.DeepEqual(got[id], want[id]) {
+				t.Errorf("user %d: filled summaries differ from written ones", id)
+			}
+		}
+		if n, err := s.FillSummaries(ctx); n != 0 || err != nil {
+			t.Errorf("FillSummaries again made %d, %v", n, err)
 		}
 	})
 }

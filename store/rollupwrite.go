@@ -131,12 +131,16 @@ type packedDays struct {
 	ends []sessionEnd
 }
 
-// packedDay is one row of usestats_rollup_days: its data is buf[off:end].
+// packedDay is one row of usestats_rollup_days: its data is
+// buf[off:mid] and its summary buf[mid:end].
 type packedDay struct {
-	user     int64
-	day      aggregation.Day
-	off, end int
+	user          int64
+	day           aggregation.Day
+	off, mid, end int
 }
+
+func (d *packedDay) data(buf []byte) []byte    { return buf[d.off:d.mid] }
+func (d *packedDay) summary(buf []byte) []byte { return buf[d.mid:d.end] }
 
 // sessionEnd is one row of usestats_session_ends.
 type sessionEnd struct {
@@ -211,7 +215,10 @@ func packDays(users []aggregation.UserCompile) (*packedDays, error) {
 			}
 			off := len(p.buf)
 			p.buf = appendDay(p.buf, day, cells[c:c1], hours[h:h1], pieces[q:q1])
-			p.days = append(p.days, packedDay{user: u.UserID, day: day, off: off, end: len(p.buf)})
+			mid := len(p.buf)
+			sum := aggregation.SummarizeDay(day, cells[c:c1], hours[h:h1])
+			p.buf = appendSummary(p.buf, &sum)
+			p.days = append(p.days, packedDay{user: u.UserID, day: day, off: off, mid: mid, end: len(p.buf)})
 			c, h, q = c1, h1, q1
 		}
 	}
@@ -246,7 +253,7 @@ func (w *wtx) replacePostgres(ctx context.Context, keyID int64, users []aggregat
 	}
 	if len(p.days) > 0 {
 		src := &copyRows{fill: dayRowsPG(keyID, p)}
-		if _, err := pgdriver.CopyFrom(ctx, *w.conn, src, "COPY usestats_rollup_days (key_id, user_id, day, data) FROM STDIN"); err != nil {
+		if _, err := pgdriver.CopyFrom(ctx, *w.conn, src, "COPY usestats_rollup_days (key_id, user_id, day, data, summary) FROM STDIN"); err != nil {
 			return err
 		}
 	}
@@ -322,7 +329,9 @@ func dayRowsPG(keyID int64, p *packedDays) func([]byte) ([]byte, bool) {
 			b = append(b, '\t')
 			b = strconv.AppendInt(b, int64(r.day), 10)
 			b = append(b, "\t\\\\x"...) // COPY's escape of bytea's \x
-			b = hex.AppendEncode(b, p.buf[r.off:r.end])
+			b = hex.AppendEncode(b, r.data(p.buf))
+			b = append(b, "\t\\\\x"...)
+			b = hex.AppendEncode(b, r.summary(p.buf))
 			b = append(b, '\n')
 		}
 		return b, false
@@ -389,9 +398,9 @@ func (w *wtx) replaceSQLite(ctx context.Context, keyID int64, users []aggregatio
 			return err
 		}
 	}
-	days := &multiInsert{w: w, prepare: prepare, table: "usestats_rollup_days", columns: "key_id, user_id, day, data", width: 4}
+	days := &multiInsert{w: w, prepare: prepare, table: "usestats_rollup_days", columns: "key_id, user_id, day, data, summary", width: 5}
 	for _, r := range p.days {
-		if err := days.add(ctx, keyID, r.user, int64(r.day), p.buf[r.off:r.end]); err != nil {
+		if err := days.add(ctx, keyID, r.user, int64(r.day), r.data(p.buf), r.summary(p.buf)); err != nil {
 			return err
 		}
 	}

@@ -120,6 +120,9 @@ func runCompile(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			}
 			fmt.Fprintln(stdout, summary(stats, time.Since(start)))
 		}
+		if err := fillSummaries(ctx, st, log); err != nil {
+			return fmt.Errorf("compile: %w", err)
+		}
 		if !*follow {
 			return nil
 		}
@@ -129,6 +132,21 @@ func runCompile(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		case <-time.After(*every):
 		}
 	}
+}
+
+// fillSummaries makes the summaries of the days a usestats before
+// migration 0007 stored without one (nothing to do on a store compiled
+// since).
+func fillSummaries(ctx context.Context, st *store.Store, log *slog.Logger) error {
+	start := time.Now()
+	n, err := st.FillSummaries(ctx)
+	if n > 0 {
+		log.Info("summarized stored days", "days", n, "elapsed", time.Since(start).String())
+	}
+	if err != nil {
+		return fmt.Errorf("summarizing stored days: %w", err)
+	}
+	return nil
 }
 
 // compiler returns the compiler of one policy.

@@ -52,6 +52,9 @@ func (b *backgroundCompiler) pass(ctx context.Context) {
 		}
 		b.log.Info("compiled", "policy", p.Name, "summary", stats)
 	}
+	if _, err := b.run(ctx, "", func() (string, error) { return "", fillSummaries(ctx, b.st, b.log) }); err != nil {
+		b.log.Error("background compile failed", "err", err.Error())
+	}
 }
 
 // run calls fn, turning a panic into an error.
