@@ -45,6 +45,7 @@ type serveConfig struct {
 	refusalDelay                              time.Duration
 	corsOrigins                               string
 	exportTimeout                             time.Duration
+	metricsToken                              string // "": /metrics is open
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -75,6 +76,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&c.exportTimeout, "export-timeout", env.duration("USESTATS_EXPORT_TIMEOUT", 10*time.Minute), "deadline of one CSV or XLSX export under /export/ (env USESTATS_EXPORT_TIMEOUT)")
 	fs.StringVar(&c.corsOrigins, "cors-origins", envOr("USESTATS_CORS_ORIGINS", ""), "comma-separated origins whose pages may call /graphql from a browser (CORS), e.g. https://dashboard.example.org, or *; empty: none (env USESTATS_CORS_ORIGINS)")
 	fs.IntVar(&c.rateLimit, "rate-limit", env.int("USESTATS_RATE_LIMIT", 0), "requests a second per client IP and per credential to GraphQL, the web services and MNET (bursts of twice as many); 0: no limit (env USESTATS_RATE_LIMIT)")
+	fs.StringVar(&c.metricsToken, "metrics-token", envOr("USESTATS_METRICS_TOKEN", ""), "secret /metrics requires as the header Authorization: Bearer <token>; empty: /metrics is open (env USESTATS_METRICS_TOKEN)")
 	fs.IntVar(&c.workers, "workers", env.int("USESTATS_WORKERS", 2), "log queries running at once in the whole process (GraphQL, web services, MNET), each over a share of a batch's users (env USESTATS_WORKERS)")
 	if env.err != nil {
 		return env.err
@@ -232,7 +234,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	mux := http.NewServeMux()
 	mux.Handle("/healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") }))
 	mux.Handle("/readyz", readyHandler(src.DB(), st))
-	mux.Handle("/metrics", m.handler())
+	mux.Handle("/metrics", requireBearer(c.metricsToken, m.handler()))
 	rl := newRateLimits(c.rateLimit)
 	mux.Handle(webservice.Path, rl.wrap(ws, wsSurface))
 	mux.Handle(mnet.XMLRPCPath, rl.wrap(node.server, mnetSurface))
@@ -265,7 +267,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "  send it as the header  Authorization: Bearer %s\n", plain)
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "moodle", src.DB().Redacted, "store", dbconn.Redact(c.storeURL), "graphiql", c.graphiql,
-		"workers", svc.Workers())
+		"workers", svc.Workers(), "metrics_token", c.metricsToken != "")
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
