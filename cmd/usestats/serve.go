@@ -51,7 +51,7 @@ type serveConfig struct {
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("serve", stderr)
 	var c serveConfig
-	fs.StringVar(&c.addr, "addr", envOr("USESTATS_ADDR", ":8080"), "listen address (env USESTATS_ADDR)")
+	fs.StringVar(&c.addr, "addr", envOr("USESTATS_ADDR", ""), "listen address (env USESTATS_ADDR); empty: "+defaultDemoAddr+" for the demo, "+defaultAddr+" against a Moodle database")
 	fs.StringVar(&c.moodleURL, "moodle", envOr("USESTATS_MOODLE", ""), "Moodle database URL (env USESTATS_MOODLE); empty: the demo database")
 	fs.StringVar(&c.prefix, "prefix", envOr("USESTATS_PREFIX", moodle.DefaultPrefix), "Moodle table prefix (env USESTATS_PREFIX)")
 	fs.StringVar(&c.storeURL, "store", envOr("USESTATS_STORE", defaultStore), "usestats' own database for tokens (env USESTATS_STORE)")
@@ -140,9 +140,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 
-	ln, err := net.Listen("tcp", c.addr)
+	addr, addrFrom := listenAddr(c.addr, demo)
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return aggregation.Errorf(aggregation.EUnavailable, "serve: cannot listen on %s: %v", c.addr, err)
+		return aggregation.Errorf(aggregation.EUnavailable, "serve: cannot listen on %s: %v", addr, err)
 	}
 	defer ln.Close()
 	base := "http://" + displayAddr(ln.Addr())
@@ -266,7 +267,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "demo token (site:read): %s\n", plain)
 		fmt.Fprintf(stdout, "  send it as the header  Authorization: Bearer %s\n", plain)
 	}
-	log.Info("serving", "addr", ln.Addr().String(), "moodle", src.DB().Redacted, "store", dbconn.Redact(c.storeURL), "graphiql", c.graphiql,
+	log.Info("serving", "addr", ln.Addr().String(), "addr_from", addrFrom, "moodle", src.DB().Redacted, "store", dbconn.Redact(c.storeURL), "graphiql", c.graphiql,
 		"workers", svc.Workers(), "metrics_token", c.metricsToken != "")
 
 	errc := make(chan error, 1)
