@@ -91,6 +91,24 @@ func startServer(t *testing.T, bin, dir string, extra ...string) *server {
 	return s
 }
 
+// stop sends SIGTERM and waits for a clean exit.
+func (s *server) stop(t *testing.T) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, s.stderr)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no exit 20 s after SIGTERM")
+	}
+}
+
 func (s *server) query(t *testing.T, token, q string, vars map[string]any) (int, map[string]any) {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"query": q, "variables": vars})
@@ -172,19 +190,7 @@ func TestServeEndToEnd(t *testing.T) {
 		}
 	}
 
-	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("exit after SIGTERM: %v\n%s", err, s.stderr)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("no exit 20 s after SIGTERM")
-	}
+	s.stop(t)
 	if !strings.Contains(s.stderr.String(), `"msg":"stopped"`) {
 		t.Errorf("no clean-stop log line:\n%s", s.stderr)
 	}

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/usestats/usestats/aggregation"
@@ -260,12 +259,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintln(stdout)
 	fmt.Fprintf(stdout, "MNET: %s%s as %s\n", base, mnet.XMLRPCPath, c.wwwroot)
 	if demo {
-		plain, err := demoToken(ctx, st)
-		if err != nil {
+		if err := printDemoToken(ctx, stdout, st, demoTokenFile(c.demoDB), log); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "demo token (site:read): %s\n", plain)
-		fmt.Fprintf(stdout, "  send it as the header  Authorization: Bearer %s\n", plain)
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "addr_from", addrFrom, "moodle", src.DB().Redacted, "store", dbconn.Redact(c.storeURL), "graphiql", c.graphiql,
 		"workers", svc.Workers(), "metrics_token", c.metricsToken != "")
@@ -312,25 +308,6 @@ func (c *serveConfig) resolveWorkers(fs *flag.FlagSet) (string, error) {
 		return "", aggregation.Errorf(aggregation.EInvalid, "serve: --workers must be positive")
 	}
 	return note, nil
-}
-
-// demoToken revokes earlier demo tokens and creates a fresh one.
-func demoToken(ctx context.Context, st *store.Store) (string, error) {
-	now := time.Now().Unix()
-	toks, err := st.ListTokens(ctx)
-	if err != nil {
-		return "", err
-	}
-	for _, t := range toks {
-		if strings.HasPrefix(t.Name, "demo-") && !t.Revoked() {
-			if _, err := st.RevokeToken(ctx, t.Name, now); err != nil {
-				return "", err
-			}
-		}
-	}
-	scopes, _ := aggregation.ParseScopes("site:read")
-	plain, _, err := st.CreateToken(ctx, fmt.Sprintf("demo-%d", time.Now().UnixNano()), scopes, now)
-	return plain, err
 }
 
 func displayAddr(a net.Addr) string {
