@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 	"time"
 
-	"github.com/mattn/go-isatty"
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/usestats/usestats/aggregation"
@@ -205,11 +203,7 @@ type compileProgress struct {
 }
 
 func newCompileProgress(w io.Writer, log *slog.Logger) *compileProgress {
-	p := &compileProgress{out: w, log: log}
-	if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
-		p.tty = true
-	}
-	return p
+	return &compileProgress{out: w, log: log, tty: isTerminal(w)}
 }
 
 func (p *compileProgress) report(c aggregation.CompileProgress) {

@@ -9,8 +9,10 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"math"
 	"os"
 	"strings"
+	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -47,8 +49,9 @@ var demoTables = []string{"groups_members", "groupings_groups", "cohort_members"
 // one at every start (PRAGMA quick_check): a damaged demo would answer
 // with wrong totals, so it is recreated, or refused with a clear message
 // when it cannot be removed. A file that is not a SQLite database is never
-// removed.
-func ensureDemo(ctx context.Context, c serveConfig, stderr io.Writer, log *slog.Logger) error {
+// removed. progress, when not nil, receives a progress bar of the
+// creation (a terminal's); the log says when it starts and ends.
+func ensureDemo(ctx context.Context, c serveConfig, progress io.Writer, log *slog.Logger) error {
 	err := checkDemo(ctx, c.demoDB, c.prefix)
 	switch {
 	case err == nil:
@@ -68,7 +71,7 @@ func ensureDemo(ctx context.Context, c serveConfig, stderr io.Writer, log *slog.
 	default:
 		return err
 	}
-	return createDemo(ctx, c, stderr, log)
+	return createDemo(ctx, c, progress, log)
 }
 
 // checkDemo runs PRAGMA quick_check on the demo database and looks for
@@ -137,7 +140,7 @@ func checkDemo(ctx context.Context, path, prefix string) error {
 // complete, so only a whole database ever has the demo's name. On any
 // failure (a full disk, an interrupt) the temporary file and its -wal,
 // -shm and -journal files are removed.
-func createDemo(ctx context.Context, c serveConfig, stderr io.Writer, log *slog.Logger) (err error) {
+func createDemo(ctx context.Context, c serveConfig, progress io.Writer, log *slog.Logger) (err error) {
 	log.Info("creating the demo Moodle database", "file", c.demoDB, "learners", c.demoUsers)
 	tmp := c.demoDB + ".tmp"
 	if err := removeSQLite(tmp); err != nil { // an earlier attempt's leftovers
@@ -155,7 +158,8 @@ func createDemo(ctx context.Context, c serveConfig, stderr io.Writer, log *slog.
 	if err != nil {
 		return err
 	}
-	_, err = demoSeed(ctx, db, seed.Options{Seed: 1, Users: c.demoUsers, Prefix: c.prefix, Progress: stderr})
+	began := time.Now()
+	st, err := demoSeed(ctx, db, seed.Options{Seed: 1, Users: c.demoUsers, Prefix: c.prefix, Progress: progress})
 	if err == nil {
 		// Back to a rollback journal: the WAL is checkpointed into the
 		// file, which then holds the whole database on its own.
@@ -172,6 +176,9 @@ func createDemo(ctx context.Context, c serveConfig, stderr io.Writer, log *slog.
 	if err := os.Rename(tmp, c.demoDB); err != nil {
 		return aggregation.Errorf(aggregation.EUnavailable, "serve: cannot create the demo database %s: %v", c.demoDB, err)
 	}
+	secs := time.Since(began).Seconds()
+	log.Info("created the demo Moodle database", "file", c.demoDB, "log_rows", st.LogRows,
+		"seconds", math.Round(secs*10)/10, "rows_per_s", math.Round(float64(st.LogRows)/max(secs, 1e-3)))
 	return nil
 }
 

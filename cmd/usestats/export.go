@@ -15,8 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mattn/go-isatty"
-
 	"github.com/usestats/usestats/aggregation"
 	"github.com/usestats/usestats/export"
 	"github.com/usestats/usestats/moodle"
@@ -110,7 +108,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if *out == "" && f == export.XLSX {
-		if o, ok := stdout.(*os.File); ok && isatty.IsTerminal(o.Fd()) {
+		if isTerminal(stdout) {
 			return aggregation.Errorf(aggregation.EInvalid, "export: an XLSX file is not for a terminal: give --out FILE or redirect stdout")
 		}
 	}

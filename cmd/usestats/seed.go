@@ -23,7 +23,7 @@ func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	rows := fs.Int64("rows", 0, "target number of log rows (scales activity; up to 10^8)")
 	seedValue := fs.Uint64("seed", 1, "random seed: the same seed gives the same site on every database")
 	reset := fs.Bool("reset", false, "drop existing tables with this prefix first")
-	quiet := fs.Bool("quiet", false, "no progress bar")
+	quiet := fs.Bool("quiet", false, "no progress bar (drawn only when stderr is a terminal)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -42,7 +42,7 @@ func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		Seed: *seedValue, Users: *users, Courses: *courses, Days: *days, End: *end,
 		MaxRows: *rows, Prefix: *prefix, Reset: *reset,
 	}
-	if !*quiet {
+	if !*quiet && isTerminal(stderr) {
 		opt.Progress = stderr
 	}
 	start := time.Now()

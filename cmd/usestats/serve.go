@@ -29,7 +29,7 @@ const defaultDemoDB = "usestats-demo.db"
 type serveConfig struct {
 	addr, moodleURL, prefix, storeURL, demoDB string
 	graphiql                                  bool
-	logLevel                                  string
+	logLevel, logFormat                       string
 	timeout                                   time.Duration
 	demoUsers                                 int
 	workers                                   int // the query service's pool
@@ -66,6 +66,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.BoolVar(&c.graphiql, "graphiql", env.bool("USESTATS_GRAPHIQL", true), "serve the GraphiQL page at / (env USESTATS_GRAPHIQL)")
 	zone := addZoneFlag(fs, "serve", "time zone of calendar days, daily series and the rollups' days")
 	fs.StringVar(&c.logLevel, "log-level", envOr("USESTATS_LOG_LEVEL", "info"), "debug, info, warn or error (env USESTATS_LOG_LEVEL)")
+	fs.StringVar(&c.logFormat, "log-format", envOr("USESTATS_LOG_FORMAT", "auto"), "text (human-readable), json, or auto: text when stderr is a terminal, else json (env USESTATS_LOG_FORMAT)")
 	fs.DurationVar(&c.timeout, "request-timeout", env.duration("USESTATS_REQUEST_TIMEOUT", 10*time.Second), "deadline of one GraphQL request, database included (env USESTATS_REQUEST_TIMEOUT)")
 	fs.DurationVar(&c.compileEvery, "compile-every", env.duration("USESTATS_COMPILE_EVERY", time.Minute), "compile new log rows into rollups this often, in the background; 0: never (env USESTATS_COMPILE_EVERY)")
 	fs.IntVar(&c.rollupCacheMB, "rollup-cache-mb", env.int("USESTATS_ROLLUP_CACHE_MB", 256), "memory for stored days read from the store, used again while the store says the user's rollups are unchanged; 0: read every time (env USESTATS_ROLLUP_CACHE_MB)")
@@ -111,7 +112,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if _, err := zone.explicit(); err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	log, bar, err := newLogger("serve", stderr, c.logFormat, level)
+	if err != nil {
+		return err
+	}
 	if workersNote != "" {
 		log.Warn(workersNote)
 	}
@@ -125,7 +129,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	demo := c.moodleURL == ""
 	if demo {
 		c.moodleURL = "sqlite://" + c.demoDB
-		if err := ensureDemo(ctx, c, stderr, log); err != nil {
+		var progress io.Writer // a bar on a terminal only, never amid JSON lines
+		if bar {
+			progress = stderr
+		}
+		if err := ensureDemo(ctx, c, progress, log); err != nil {
 			return err
 		}
 	}
