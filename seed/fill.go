@@ -190,6 +190,13 @@ func Fill(ctx context.Context, db *dbconn.DB, opt Options) (Stats, error) {
 	if err := s.writePopulation(ctx, w); err != nil {
 		return Stats{}, err
 	}
+	if bar != nil {
+		// The bar's clock starts with the log. Left alone it would start
+		// at its first render, when the first batch is already written:
+		// that batch over a few microseconds made the first rate read
+		// billions of rows a second.
+		bar.StartWithoutRender()
+	}
 	rows, err := s.writeLog(ctx, w)
 	if err != nil {
 		return Stats{}, err
