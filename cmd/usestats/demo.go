@@ -38,7 +38,7 @@ var errDemoDamaged = errors.New("damaged")
 
 // errDemoOutdated marks a demo database made by an older usestats, which
 // lacks tables the current one reads (its data is generated: it is made
-// again, with the same log).
+// again, the same site ending yesterday).
 var errDemoOutdated = errors.New("outdated")
 
 // demoTables are the newest tables of the demo site: a demo without them
@@ -136,8 +136,18 @@ func checkDemo(ctx context.Context, path, prefix string) error {
 	return nil
 }
 
+// demoEnd is the end of a new demo's activity: the start of now's day in
+// UTC, so the demo's data end yesterday and every range up to today shows
+// some. A demo keeps the dates of its creation (seed.DefaultEnd, fixed,
+// stays the default of reproducible seeds).
+func demoEnd(now time.Time) int64 {
+	y, m, d := now.UTC().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix()
+}
+
 // createDemo seeds the demo into a temporary file renamed into place once
-// complete, so only a whole database ever has the demo's name. On any
+// complete, so only a whole database ever has the demo's name; its data
+// end at demoEnd of the creation. On any
 // failure (a full disk, an interrupt) the temporary file and its -wal,
 // -shm and -journal files are removed.
 func createDemo(ctx context.Context, c serveConfig, progress io.Writer, log *slog.Logger) (err error) {
@@ -159,7 +169,8 @@ func createDemo(ctx context.Context, c serveConfig, progress io.Writer, log *slo
 		return err
 	}
 	began := time.Now()
-	st, err := demoSeed(ctx, db, seed.Options{Seed: 1, Users: c.demoUsers, Prefix: c.prefix, Progress: progress})
+	st, err := demoSeed(ctx, db, seed.Options{Seed: 1, Users: c.demoUsers, Prefix: c.prefix, Progress: progress,
+		End: demoEnd(began)})
 	if err == nil {
 		// Back to a rollback journal: the WAL is checkpointed into the
 		// file, which then holds the whole database on its own.

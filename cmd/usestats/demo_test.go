@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/usestats/usestats/aggregation"
 	"github.com/usestats/usestats/dbconn"
@@ -198,4 +199,75 @@ func TestDemoOutdatedRecreated(t *testing.T) {
 	if got := logCount(t, c.demoDB); got != want {
 		t.Errorf("recreated demo has %d log rows, want %d", got, want)
 	}
+}
+
+// demoEnd is the start of the UTC day, whatever the zone of the clock.
+func TestDemoEnd(t *testing.T) {
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for now, want := range map[time.Time]string{
+		time.Date(2026, 12, 6, 12, 13, 0, 0, time.UTC): "2026-12-06T00:00:00Z",
+		time.Date(2026, 12, 7, 0, 30, 0, 0, paris):     "2026-12-06T00:00:00Z", // 23:30 UTC the day before
+		time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC):    "2027-01-01T00:00:00Z",
+	} {
+		if got := time.Unix(demoEnd(now), 0).UTC().Format(time.RFC3339); got != want {
+			t.Errorf("demoEnd(%s) = %s, want %s", now, got, want)
+		}
+	}
+}
+
+// A new demo's activity ends yesterday (UTC) and covers the 90 days
+// before; an existing demo is kept as it is, dates included.
+func TestDemoEndsYesterday(t *testing.T) {
+	ctx := context.Background()
+	c := demoConfig(t)
+	defer func(f func(context.Context, *dbconn.DB, seed.Options) (seed.Stats, error)) { demoSeed = f }(demoSeed)
+	var end int64
+	demoSeed = func(ctx context.Context, db *dbconn.DB, opt seed.Options) (seed.Stats, error) {
+		end = opt.End
+		return seed.Seed(ctx, db, opt)
+	}
+	before := demoEnd(time.Now())
+	var logs bytes.Buffer
+	if err := ensureDemo(ctx, c, nil, quietLog(&logs)); err != nil {
+		t.Fatal(err)
+	}
+	if after := demoEnd(time.Now()); end != before && end != after {
+		t.Fatalf("the demo ends at %d, want the start of today (UTC), %d", end, before)
+	}
+	first, last := logSpan(t, c.demoDB)
+	if last >= end || last < end-7*86400 || first < end-90*86400 {
+		t.Errorf("the demo's log spans %s…%s, want the 90 days up to yesterday (ending %s)",
+			time.Unix(first, 0).UTC(), time.Unix(last, 0).UTC(), time.Unix(end, 0).UTC())
+	}
+	if !strings.Contains(logs.String(), "created the demo Moodle database") {
+		t.Errorf("no log line of the creation:\n%s", logs.String())
+	}
+
+	demoSeed = func(context.Context, *dbconn.DB, seed.Options) (seed.Stats, error) {
+		t.Error("an existing demo was made again")
+		return seed.Stats{}, errors.New("not again")
+	}
+	if err := ensureDemo(ctx, c, nil, quietLog(&logs)); err != nil {
+		t.Fatal(err)
+	}
+	if f, l := logSpan(t, c.demoDB); f != first || l != last {
+		t.Errorf("the demo's dates changed at the second start: %d…%d, were %d…%d", f, l, first, last)
+	}
+}
+
+// logSpan is the first and last time of the demo database's log.
+func logSpan(t *testing.T, path string) (first, last int64) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.QueryRow("SELECT min(timecreated), max(timecreated) FROM "+moodle.DefaultPrefix+"logstore_standard_log").Scan(&first, &last); err != nil {
+		t.Fatal(err)
+	}
+	return first, last
 }

@@ -91,6 +91,13 @@ func startServer(t *testing.T, bin, dir string, extra ...string) *server {
 	return s
 }
 
+// demoDays are the dates (YYYY-MM-DD, UTC) of the last n whole days of a
+// demo created today: its data end yesterday.
+func demoDays(n int) (from, to string) {
+	end := time.Unix(demoEnd(time.Now()), 0).UTC()
+	return end.AddDate(0, 0, -n).Format(time.DateOnly), end.AddDate(0, 0, -1).Format(time.DateOnly)
+}
+
 // stop sends SIGTERM and waits for a clean exit.
 func (s *server) stop(t *testing.T) {
 	t.Helper()
@@ -146,7 +153,9 @@ func TestServeEndToEnd(t *testing.T) {
 	const q = `query($from: Time, $to: Time) {
 	  user(by: {username: "learner0002"}) { id username stats(range: {from: $from, to: $to}) { source total events } }
 	}`
-	vars := map[string]any{"from": "2025-11-01", "to": "2025-12-31"}
+	// The demo's data end yesterday: the last 60 whole days.
+	from, to := demoDays(60)
+	vars := map[string]any{"from": from, "to": to}
 	code, resp := s.query(t, s.token, q, vars)
 	if code != 200 || resp["errors"] != nil {
 		t.Fatalf("query: %d %v", code, resp)
@@ -158,7 +167,7 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 
 	out, stderr, rc := usestats(t, "report", "--moodle", "sqlite://"+filepath.Join(dir, "demo.db"),
-		"--user", "learner0002", "--from", "2025-11-01", "--to", "2025-12-31")
+		"--user", "learner0002", "--from", from, "--to", to)
 	if rc != 0 {
 		t.Fatalf("report: %s", stderr)
 	}

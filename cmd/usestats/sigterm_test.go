@@ -30,7 +30,8 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 		t.Skip("builds the binary and stops it under load")
 	}
 	s := startServer(t, buildBinary(t), t.TempDir())
-	const q = `query($u: String!) { user(by: {username: $u}) { stats(range: {from: "2025-01-01", to: "2025-12-31"}, scope: MODULE) {
+	from, to := demoDays(365)
+	q := `query($u: String!) { user(by: {username: $u}) { stats(range: {from: "` + from + `", to: "` + to + `"}, scope: MODULE) {
 	  total courses { total modules { cmid elapsed } } sessionSummary { count mean } } } }`
 
 	var (
