@@ -19,8 +19,10 @@ import (
 
 // BenchmarkSite10k measures what reads a whole site of 10 000 learners
 // and a year of activity (about 3 M log rows) on PostgreSQL, from
-// compiled rollups in a PostgreSQL store, once serve's cache holds them
-// ("cached") and reading the store every time ("store"): GraphQL's
+// compiled rollups in a PostgreSQL store, with serve's rollup cache
+// ("cached") and without ("store"; site-wide answers sum the days'
+// summaries, which the cache does not keep, so both read the store and
+// should agree): GraphQL's
 // site { stats } (totals, percentiles, top courses, a weekly series) and
 // the CSV export of every user with their time (/export/users.csv),
 // whose rows/s and the heap in use after it are reported. It needs
