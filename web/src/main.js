@@ -1,0 +1,135 @@
+import './style.css';
+import { h, field, select } from './dom.js';
+import { gql, APIError } from './api.js';
+import { getToken, setToken, takeTokenFromHash } from './token.js';
+import { state, href, withParams, navigate } from './state.js';
+import { setDisplayZone } from './format.js';
+import { disposeAll } from './charts.js';
+import { sitePage } from './pages/site.js';
+import { coursePage } from './pages/course.js';
+import { learnerPage } from './pages/learner.js';
+import { comparePage } from './pages/compare.js';
+
+const main = document.getElementById('main');
+const nav = document.getElementById('nav');
+const controls = document.getElementById('controls');
+let policies = null;
+
+const pages = { site: sitePage, course: coursePage, learner: learnerPage, compare: comparePage };
+
+function zones() {
+  try {
+    return Intl.supportedValuesOf('timeZone');
+  } catch {
+    return ['UTC'];
+  }
+}
+
+function renderControls(st) {
+  const p = st.params;
+  const from = h('input', { type: 'date', name: 'from', value: p.from });
+  const to = h('input', { type: 'date', name: 'to', value: p.to });
+  const tz = select([['', 'service default'], ...zones().map((z) => [z, z])], p.tz, { name: 'tz' });
+  const pol = select([['', 'default'], ...(policies || []).map((x) => [x.name, x.name])], p.policy, { name: 'policy' });
+  const g = select([['HOUR', 'hour'], ['DAY', 'day'], ['WEEK', 'week'], ['MONTH', 'month']], p.g, { name: 'g' });
+  controls.replaceChildren(
+    field('From', from), field('To', to), field('Time zone', tz), field('Policy', pol), field('Series by', g),
+    h('button', { type: 'submit' }, 'Apply'),
+  );
+}
+
+controls.addEventListener('submit', (e) => {
+  e.preventDefault();
+  const f = new FormData(controls);
+  navigate(withParams(Object.fromEntries(f.entries())));
+});
+// Selects apply at once; dates wait for Apply or Enter (typing a year
+// would otherwise reload four times).
+controls.addEventListener('change', (e) => {
+  if (e.target.tagName === 'SELECT') controls.requestSubmit();
+});
+
+function renderNav(st) {
+  const keep = st.params;
+  const link = (page, text) => h('a', { href: href(page, '', keep), 'aria-current': st.page === page ? 'page' : null }, text);
+  nav.replaceChildren(
+    link('site', 'Site'), link('course', 'Courses'), link('learner', 'Learners'), link('compare', 'Compare policies'),
+    h('button.link', { type: 'button', onclick: signOut }, 'Sign out'),
+  );
+}
+
+function signOut() {
+  setToken('');
+  policies = null;
+  navigate('#/');
+  route();
+}
+
+function signIn(message) {
+  nav.replaceChildren();
+  controls.replaceChildren();
+  const input = h('input', { type: 'password', name: 'token', autocomplete: 'off', required: true, spellcheck: 'false' });
+  const form = h('form.signin', { 'aria-labelledby': 'signin-title' },
+    h('h1', { id: 'signin-title' }, 'Sign in'),
+    h('p', 'Paste an API token (usestats token …, or the one the demo prints). It is kept in this tab only.'),
+    message ? h('p.error', { role: 'alert' }, message) : null,
+    field('API token', input),
+    h('button', { type: 'submit' }, 'Sign in'));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    setToken(input.value.trim());
+    route();
+  });
+  main.replaceChildren(form);
+  input.focus();
+}
+
+// Where a token opens when the address names no page: the site for a
+// site:read token, else its first course, else the learner search.
+async function home(st) {
+  try {
+    await gql('{ site { stats(range: {from: "1970-01-01", to: "1970-01-02"}) { users } } }');
+    return navigate(href('site', '', st.params));
+  } catch (e) {
+    if (e.code === 'UNAUTHENTICATED') throw e;
+  }
+  try {
+    const { data } = await gql('{ courses(first: 1) { edges { node { id } } } }');
+    const c = data.courses?.edges?.[0]?.node;
+    if (c) return navigate(href('course', c.id, st.params));
+  } catch (e) {
+    if (e.code === 'UNAUTHENTICATED') throw e;
+  }
+  return navigate(href('learner', '', st.params));
+}
+
+let generation = 0;
+
+async function route() {
+  const gen = ++generation;
+  takeTokenFromHash();
+  if (!getToken()) return signIn();
+  const st = state();
+  setDisplayZone(st.params.tz);
+  disposeAll();
+  try {
+    if (!policies) policies = (await gql('{ policies { name version } }')).data.policies;
+    if (!pages[st.page]) return await home(st);
+    renderNav(st);
+    renderControls(st);
+    main.replaceChildren(h('p.loading', { role: 'status' }, 'Loading…'));
+    const view = await pages[st.page](st);
+    if (gen !== generation) return;
+    main.replaceChildren(view);
+  } catch (e) {
+    if (gen !== generation) return;
+    if (e instanceof APIError && e.code === 'UNAUTHENTICATED') {
+      setToken('');
+      return signIn('That token was refused (expired, revoked or mistyped).');
+    }
+    main.replaceChildren(h('div.error', { role: 'alert' }, h('h1', 'Could not load this page'), h('p', e.message), e.code ? h('p', `code: ${e.code}`) : null));
+  }
+}
+
+window.addEventListener('hashchange', route);
+route();
