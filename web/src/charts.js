@@ -41,8 +41,8 @@ const tipHM = (p) => {
 export function seriesChart(label, named) {
   return chart(label, {
     tooltip: { trigger: 'axis', valueFormatter: (v) => hm(v) },
-    legend: named.length > 1 ? {} : undefined,
-    grid: { left: 56, right: 16, top: named.length > 1 ? 32 : 16, bottom: 40 },
+    legend: named.length > 1 ? { top: 0 } : undefined,
+    grid: { left: 56, right: 16, top: named.length > 1 ? 36 : 16, bottom: 40 },
     xAxis: { type: 'time', axisLabel: { formatter: (v) => dateText(v / 1000), hideOverlap: true } },
     yAxis: { type: 'value', ...axisHM },
     series: named.map(([name, points]) => ({
@@ -72,8 +72,8 @@ export function barsChart(label, rows, named = null) {
   const height = Math.max(160, rows.length * 22 + 40);
   const fig = chart(label, {
     tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' }, formatter: tipHM },
-    legend: named ? {} : undefined,
-    grid: { left: 8, right: 24, top: named ? 28 : 8, bottom: 24, containLabel: true },
+    legend: named ? { top: 0 } : undefined,
+    grid: { left: 8, right: 24, top: named ? 32 : 8, bottom: 24, containLabel: true },
     xAxis: { type: 'value', ...axisHM },
     yAxis: { type: 'category', inverse: true, data: rows.map((r) => r[0]), axisLabel: { width: 180, overflow: 'truncate' } },
     series: (named || ['time']).map((name, i) => ({ name, type: 'bar', data: rows.map((r) => r[1 + i]) })),

@@ -18,9 +18,10 @@ export function setToken(token) {
 // A link such as /#token=… (the demo can print one) signs the tab in: the
 // token moves to sessionStorage and leaves the address bar and history.
 export function takeTokenFromHash() {
-  const m = /(?:^#|&)token=([^&]+)/.exec(location.hash);
+  const m = /(?:^#|[?&])token=([^&]+)/.exec(location.hash);
   if (!m) return false;
   setToken(decodeURIComponent(m[1]));
-  history.replaceState(null, '', location.pathname + location.search + '#/');
+  const rest = location.hash.replace(/(^#|[?&])token=[^&]*&?/, '$1').replace(/[?&]$/, '');
+  history.replaceState(null, '', location.pathname + location.search + (rest.length > 1 ? rest : '#/'));
   return true;
 }

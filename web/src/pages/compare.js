@@ -56,7 +56,7 @@ export async function comparePage(st, policies) {
   const vars = { ...common(p), id: p.of, a: { name: a }, b: { name: b } };
   delete vars.policy;
   const { data, errors } = await gql(kind === 'course' ? COURSE : LEARNER, vars);
-  page.append(notices(errors));
+  if (errors.length) page.append(notices(errors));
   const x = kind === 'course' ? data.course : data.user;
   if (!x?.a || !x?.b) return page;
   const title = kind === 'course' ? x.fullname : x.fullname;
