@@ -20,7 +20,6 @@ type Config struct {
 	Authenticate func(ctx context.Context, token string) (aggregation.Scopes, error)
 	Now          func() int64 // injected clock (Unix seconds; default Service.Now)
 	Logger       *slog.Logger
-	GraphiQL     bool          // serve the GraphiQL page at GET /
 	Timeout      time.Duration // per-request deadline reaching the database (default 10s)
 	// MaxComplexity bounds an operation's cost (default 30000, about 300
 	// log scans: a page of 100 participants with their module times and

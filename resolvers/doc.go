@@ -1,6 +1,6 @@
 // Package resolvers is the GraphQL edge of usestats: NewHandler serves the
-// schema of ../schema.graphqls (POST and GET /graphql, GraphiQL at / when
-// enabled) over an aggregation.LogReader and an aggregation.Directory.
+// schema of ../schema.graphqls (POST and GET /graphql) over an
+// aggregation.LogReader and an aggregation.Directory.
 //
 // Layout: schema.resolvers.go holds the generated resolver methods, each a
 // one-line call into resolve.go (the work and the authorization checks);

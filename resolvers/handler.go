@@ -17,7 +17,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/usestats/usestats/graph"
@@ -51,8 +50,8 @@ const (
 )
 
 // NewHandler returns the GraphQL service: POST and GET /graphql (OPTIONS
-// answers which methods it takes) and, when cfg.GraphiQL is set, the
-// GraphiQL page at GET /. Every other path is 404.
+// answers which methods it takes). Every other path is 404 (the web
+// pages, GraphiQL included, are served beside it: cmd/usestats).
 func NewHandler(cfg Config) (http.Handler, error) {
 	switch {
 	case cfg.Service == nil:
@@ -100,10 +99,6 @@ func NewHandler(cfg Config) (http.Handler, error) {
 
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", r.middleware(srv))
-	if cfg.GraphiQL {
-		mux.Handle("GET /{$}", playground.Handler("usestats", "/graphql",
-			playground.WithGraphiqlUiHeaders(map[string]string{"Authorization": "Bearer <paste your token here>"})))
-	}
 	return mux, nil
 }
 

@@ -153,9 +153,13 @@ func writeDemoToken(path, plain string) (err error) {
 	return nil
 }
 
-// printDemoToken prints the demo token (demoToken) and how to use it; a
-// new token is logged with the reason it replaced the kept one.
-func printDemoToken(ctx context.Context, stdout io.Writer, st *store.Store, path string, log *slog.Logger) error {
+// printDemoToken prints the demo token (demoToken) and how to use it, and,
+// when signIn is not empty, the dashboard link that signs in with it
+// (signIn followed by the token: the token travels in the URL's fragment,
+// which the browser never sends, and the page removes it from the
+// address); a new token is logged with the reason it replaced the kept
+// one.
+func printDemoToken(ctx context.Context, stdout io.Writer, st *store.Store, path, signIn string, log *slog.Logger) error {
 	tok, err := demoToken(ctx, st, path, log)
 	if err != nil {
 		return err
@@ -170,6 +174,9 @@ func printDemoToken(ctx context.Context, stdout io.Writer, st *store.Store, path
 		fmt.Fprintf(stdout, "  the same as at the last start, kept in %s\n", path)
 	case tok.kept:
 		fmt.Fprintf(stdout, "  kept in %s (mode 0600): the same token at the next start\n", path)
+	}
+	if signIn != "" {
+		fmt.Fprintf(stdout, "dashboard, signed in: %s%s\n", signIn, tok.plain)
 	}
 	return nil
 }

@@ -45,6 +45,7 @@ type serveConfig struct {
 	corsOrigins                               string
 	exportTimeout                             time.Duration
 	metricsToken                              string // "": /metrics is open
+	frameAncestors                            string // CSP frame-ancestors of the web pages
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -63,7 +64,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	c.ws.addFlags(fs, &env)
 	mflags := addMoodleFlags(fs, &env)
 	fs.IntVar(&c.demoUsers, "demo-users", env.int("USESTATS_DEMO_USERS", 300), "learners in a newly created demo database (env USESTATS_DEMO_USERS)")
-	fs.BoolVar(&c.graphiql, "graphiql", env.bool("USESTATS_GRAPHIQL", true), "serve the GraphiQL page at / (env USESTATS_GRAPHIQL)")
+	fs.BoolVar(&c.graphiql, "graphiql", env.bool("USESTATS_GRAPHIQL", true), "serve the web pages, bundled: the dashboard at / and GraphiQL at /graphiql (env USESTATS_GRAPHIQL)")
+	fs.StringVar(&c.frameAncestors, "frame-ancestors", envOr("USESTATS_FRAME_ANCESTORS", ""), "origins whose pages may embed the web pages in a frame (CSP frame-ancestors), e.g. https://moodle.example.org, separated by spaces or commas, or 'self'; empty: none (env USESTATS_FRAME_ANCESTORS)")
 	zone := addZoneFlag(fs, "serve", "time zone of calendar days, daily series and the rollups' days")
 	fs.StringVar(&c.logLevel, "log-level", envOr("USESTATS_LOG_LEVEL", "info"), "debug, info, warn or error (env USESTATS_LOG_LEVEL)")
 	fs.StringVar(&c.logFormat, "log-format", envOr("USESTATS_LOG_FORMAT", "auto"), "text (human-readable), json, or auto: text when stderr is a terminal, else json (env USESTATS_LOG_FORMAT)")
@@ -87,6 +89,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	origins, err := parseCORSOrigins(c.corsOrigins)
 	if err != nil {
 		return err
+	}
+	pages, err := newWebUI(c.frameAncestors)
+	if err != nil {
+		return aggregation.Errorf(aggregation.EInvalid, "serve: --frame-ancestors: %v", err)
 	}
 	if c.demoUsers < 1 || c.timeout <= 0 || c.exportTimeout <= 0 {
 		return aggregation.Errorf(aggregation.EInvalid, "serve: --demo-users, --request-timeout and --export-timeout must be positive")
@@ -211,7 +217,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		},
 		Now:           func() int64 { return time.Now().Unix() },
 		Logger:        log,
-		GraphiQL:      c.graphiql,
 		Timeout:       c.timeout,
 		Remote:        node.gather,
 		RemoteTimeout: c.mnetTimeout,
@@ -247,7 +252,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	mux.Handle(webservice.Path, rl.wrap(ws, wsSurface))
 	mux.Handle(mnet.XMLRPCPath, rl.wrap(node.server, mnetSurface))
 	mux.Handle(mnet.PublicKeyPath, node.server)
-	mux.Handle("/", rl.wrap(gql, graphQLSurface))
+	if c.graphiql {
+		mux.Handle("/", pages)
+	}
 	mux.Handle("/graphql", withCORS(origins, rl.wrap(gql, graphQLSurface)))
 	mux.Handle(export.Prefix, withCORS(origins, rl.wrap(exp, graphQLSurface)))
 
@@ -262,12 +269,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "usestats is serving %s\n", src.DB().Redacted)
 	fmt.Fprintf(stdout, "GraphQL: %s/graphql", base)
 	if c.graphiql {
-		fmt.Fprintf(stdout, "   GraphiQL: %s/", base)
+		fmt.Fprintf(stdout, "   Dashboard: %s/   GraphiQL: %s/graphiql", base, base)
 	}
 	fmt.Fprintln(stdout)
 	fmt.Fprintf(stdout, "MNET: %s%s as %s\n", base, mnet.XMLRPCPath, c.wwwroot)
 	if demo {
-		if err := printDemoToken(ctx, stdout, st, demoTokenFile(c.demoDB), log); err != nil {
+		signIn := ""
+		if c.graphiql {
+			signIn = base + "/#token="
+		}
+		if err := printDemoToken(ctx, stdout, st, demoTokenFile(c.demoDB), signIn, log); err != nil {
 			return err
 		}
 	}
