@@ -300,6 +300,7 @@ type ComplexityRoot struct {
 		Site     func(childComplexity int) int
 		User     func(childComplexity int, by model.UserBy) int
 		Users    func(childComplexity int, filter *model.UserFilter, first *int, after *string, orderBy *model.UserOrder, rangeArg *model.TimeRange, policy *model.PolicyInput) int
+		Viewer   func(childComplexity int) int
 	}
 
 	Role struct {
@@ -426,6 +427,14 @@ type ComplexityRoot struct {
 		To             func(childComplexity int) int
 		Total          func(childComplexity int) int
 	}
+
+	Viewer struct {
+		CourseIds func(childComplexity int) int
+		GroupIds  func(childComplexity int) int
+		Scopes    func(childComplexity int) int
+		Site      func(childComplexity int) int
+		UserIds   func(childComplexity int) int
+	}
 }
 
 // endregion ***************************** api!.gotpl *****************************
@@ -476,6 +485,7 @@ type QueryResolver interface {
 	Cohorts(ctx context.Context, filter *model.CohortFilter, orderBy *model.CohortOrder, first *int, after *string) (*model.CohortConnection, error)
 	Cohort(ctx context.Context, by model.CohortBy) (*model.Cohort, error)
 	Site(ctx context.Context) (*model.Site, error)
+	Viewer(ctx context.Context) (*model.Viewer, error)
 	Policies(ctx context.Context) ([]model.Policy, error)
 }
 type ScoreResolver interface {
@@ -1647,6 +1657,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Users(childComplexity, args["filter"].(*model.UserFilter), args["first"].(*int), args["after"].(*string), args["orderBy"].(*model.UserOrder), args["range"].(*model.TimeRange), args["policy"].(*model.PolicyInput)), true
+	case "Query.viewer":
+		if e.ComplexityRoot.Query.Viewer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Viewer(childComplexity), true
 
 	case "Role.id":
 		if e.ComplexityRoot.Role.ID == nil {
@@ -2205,6 +2221,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.UserStats.Total(childComplexity), true
 
+	case "Viewer.courseIds":
+		if e.ComplexityRoot.Viewer.CourseIds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.CourseIds(childComplexity), true
+	case "Viewer.groupIds":
+		if e.ComplexityRoot.Viewer.GroupIds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.GroupIds(childComplexity), true
+	case "Viewer.scopes":
+		if e.ComplexityRoot.Viewer.Scopes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.Scopes(childComplexity), true
+	case "Viewer.site":
+		if e.ComplexityRoot.Viewer.Site == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.Site(childComplexity), true
+	case "Viewer.userIds":
+		if e.ComplexityRoot.Viewer.UserIds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.UserIds(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -2358,6 +2405,13 @@ type Query {
 
   "The whole site. Needs site:read."
   site: Site
+
+  """
+  What the request's token may read, so that a client opens the right page:
+  a learner's token its own time, a teacher's its course or group. Any token
+  may ask.
+  """
+  viewer: Viewer!
 
   "The named policies, default first: ` + "`" + `site` + "`" + ` (the Moodle site's own block_use_stats settings) when the site has them, then the presets."
   policies: [Policy!]!
@@ -3218,6 +3272,20 @@ type CohortEdge {
   cursor: String!
   node: Cohort!
 }
+
+"What the request's token may read (see ` + "`" + `usestats token create --scopes` + "`" + `)."
+type Viewer {
+  "The token's scopes, as written: site:read, course:<id>:read, group:<id>:read, user:<id>:self, ws."
+  scopes: [String!]!
+  "The token reads the whole site (site:read)."
+  site: Boolean!
+  "The users whose own time the token reads (user:<id>:self)."
+  userIds: [ID!]!
+  "The courses the token reads (course:<id>:read)."
+  courseIds: [ID!]!
+  "The groups the token reads (group:<id>:read)."
+  groupIds: [ID!]!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -3962,6 +4030,22 @@ func (ec *executionContext) childFields_UserStats(ctx context.Context, field gra
 		return ec.fieldContext_UserStats_allHostsTotal(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type UserStats", field.Name)
+}
+
+func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "scopes":
+		return ec.fieldContext_Viewer_scopes(ctx, field)
+	case "site":
+		return ec.fieldContext_Viewer_site(ctx, field)
+	case "userIds":
+		return ec.fieldContext_Viewer_userIds(ctx, field)
+	case "courseIds":
+		return ec.fieldContext_Viewer_courseIds(ctx, field)
+	case "groupIds":
+		return ec.fieldContext_Viewer_groupIds(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9259,6 +9343,38 @@ func (ec *executionContext) fieldContext_Query_site(_ context.Context, field gra
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_viewer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_viewer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Viewer(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Viewer) graphql.Marshaler {
+			return ec.marshalNViewer2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐViewer(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_viewer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Viewer(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_policies(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11562,6 +11678,121 @@ func (ec *executionContext) _UserStats_allHostsTotal(ctx context.Context, field 
 }
 func (ec *executionContext) fieldContext_UserStats_allHostsTotal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UserStats", field, true, true, "Duration")
+}
+
+func (ec *executionContext) _Viewer_scopes(ctx context.Context, field graphql.CollectedField, obj *model.Viewer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_scopes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Scopes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_scopes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Viewer", field, false, false, "String")
+}
+
+func (ec *executionContext) _Viewer_site(ctx context.Context, field graphql.CollectedField, obj *model.Viewer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_site(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Site, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_site(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Viewer", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Viewer_userIds(ctx context.Context, field graphql.CollectedField, obj *model.Viewer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_userIds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserIds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []int64) graphql.Marshaler {
+			return ec.marshalNID2ᚕint64ᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_userIds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Viewer", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Viewer_courseIds(ctx context.Context, field graphql.CollectedField, obj *model.Viewer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_courseIds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CourseIds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []int64) graphql.Marshaler {
+			return ec.marshalNID2ᚕint64ᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_courseIds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Viewer", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Viewer_groupIds(ctx context.Context, field graphql.CollectedField, obj *model.Viewer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_groupIds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GroupIds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []int64) graphql.Marshaler {
+			return ec.marshalNID2ᚕint64ᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_groupIds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Viewer", field, false, false, "ID")
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -15184,6 +15415,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_site(ctx, field)
 				})
+		case "viewer":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_viewer(ctx, field)
+				})
 		case "policies":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -16026,6 +16263,59 @@ func (ec *executionContext) _UserStats(ctx context.Context, sel ast.SelectionSet
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._UserStats_allHostsTotal(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var viewerImplementors = []string{"Viewer"}
+
+func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, obj *model.Viewer) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, viewerImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Viewer")
+		case "scopes":
+			out.Values[i] = ec._Viewer_scopes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "site":
+			out.Values[i] = ec._Viewer_site(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "userIds":
+			out.Values[i] = ec._Viewer_userIds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "courseIds":
+			out.Values[i] = ec._Viewer_courseIds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "groupIds":
+			out.Values[i] = ec._Viewer_groupIds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -17152,6 +17442,14 @@ func (ec *executionContext) unmarshalNUserOrderField2githubᚗcomᚋusestatsᚋu
 
 func (ec *executionContext) marshalNUserOrderField2githubᚗcomᚋusestatsᚋusestatsᚋmodelᚐUserOrderField(ctx context.Context, sel ast.SelectionSet, v model.UserOrderField) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNViewer2ᚖgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐViewer(ctx context.Context, sel ast.SelectionSet, v *model.Viewer) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Viewer!")
+		return graphql.Null
+	}
+	return ec._Viewer(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {

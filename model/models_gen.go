@@ -404,6 +404,20 @@ type UserOrder struct {
 	Direction OrderDirection `json:"direction"`
 }
 
+// What the request's token may read (see `usestats token create --scopes`).
+type Viewer struct {
+	// The token's scopes, as written: site:read, course:<id>:read, group:<id>:read, user:<id>:self, ws.
+	Scopes []string `json:"scopes"`
+	// The token reads the whole site (site:read).
+	Site bool `json:"site"`
+	// The users whose own time the token reads (user:<id>:self).
+	UserIds []int64 `json:"userIds"`
+	// The courses the token reads (course:<id>:read).
+	CourseIds []int64 `json:"courseIds"`
+	// The groups the token reads (group:<id>:read).
+	GroupIds []int64 `json:"groupIds"`
+}
+
 // Which event an inter-event gap is credited to.
 type Attribution string
 

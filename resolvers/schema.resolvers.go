@@ -124,6 +124,10 @@ func (r *queryResolver) Site(ctx context.Context) (*model.Site, error) {
 	return r.siteOf(ctx)
 }
 
+func (r *queryResolver) Viewer(ctx context.Context) (*model.Viewer, error) {
+	return r.viewerOf(ctx), nil
+}
+
 func (r *queryResolver) Policies(ctx context.Context) ([]model.Policy, error) {
 	return r.listPolicies(ctx)
 }
