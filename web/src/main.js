@@ -9,6 +9,7 @@ import { sitePage } from './pages/site.js';
 import { coursePage } from './pages/course.js';
 import { learnerPage } from './pages/learner.js';
 import { comparePage } from './pages/compare.js';
+import { VIEWER, getViewer, setViewer, homeOf } from './viewer.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -51,16 +52,30 @@ controls.addEventListener('change', (e) => {
 
 function renderNav(st) {
   const keep = st.params;
-  const link = (page, text) => h('a', { href: href(page, '', keep), 'aria-current': st.page === page ? 'page' : null }, text);
-  nav.replaceChildren(
-    link('site', 'Site'), link('course', 'Courses'), link('learner', 'Learners'), link('compare', 'Compare policies'),
-    h('button.link', { type: 'button', onclick: signOut }, 'Sign out'),
-  );
+  const v = getViewer();
+  const link = (page, id, text) => h('a', { href: href(page, id, keep), 'aria-current': st.page === page && (!id || st.id === id) ? 'page' : null }, text);
+  // Only the pages the token can read: a learner's token has its own page,
+  // a course token its courses, a site token everything.
+  const links = [];
+  if (v.site) links.push(link('site', '', 'Site'), link('course', '', 'Courses'), link('learner', '', 'Learners'));
+  for (const id of v.userIds) links.push(link('learner', id, v.userIds.length > 1 ? `My time (${id})` : 'My time'));
+  if (!v.site) {
+    for (const id of v.courseIds) links.push(link('course', id, `Course ${id}`));
+    if (v.groupIds.length && !v.courseIds.length) links.push(link('course', '', 'Group\u2019s course'));
+  }
+  links.push(link('compare', '', 'Compare policies'));
+  nav.replaceChildren(...links, h('button.link', { type: 'button', onclick: signOut }, 'Sign out'));
+}
+
+// Drops the token and what was learnt about it.
+function forget() {
+  setToken('');
+  policies = null;
+  setViewer(null);
 }
 
 function signOut() {
-  setToken('');
-  policies = null;
+  forget();
   navigate('#/');
   route();
 }
@@ -77,6 +92,7 @@ function signIn(message) {
     h('button', { type: 'submit' }, 'Sign in'));
   form.addEventListener('submit', (e) => {
     e.preventDefault();
+    forget();
     setToken(input.value.trim());
     route();
   });
@@ -84,37 +100,40 @@ function signIn(message) {
   input.focus();
 }
 
-// Where a token opens when the address names no page: the site for a
-// site:read token, else its first course, else the learner search.
-async function home(st) {
-  try {
-    await gql('{ site { stats(range: {from: "1970-01-01", to: "1970-01-02"}) { users } } }');
-    return navigate(href('site', '', st.params));
-  } catch (e) {
-    if (e.code === 'UNAUTHENTICATED') throw e;
+// Where a token opens when the address names no page, from what Query.viewer
+// says it reads: the site for site:read, its own page for user:<id>:self,
+// its course for course:<id>:read, its group's course for group:<id>:read.
+function home(st) {
+  const to = homeOf(getViewer());
+  if (!to) {
+    const scopes = getViewer()?.scopes?.join(', ') || 'none';
+    forget();
+    return signIn(`This token reads nothing the dashboard shows (scopes: ${scopes}).`);
   }
-  try {
-    const { data } = await gql('{ courses(first: 1) { edges { node { id } } } }');
-    const c = data.courses?.edges?.[0]?.node;
-    if (c) return navigate(href('course', c.id, st.params));
-  } catch (e) {
-    if (e.code === 'UNAUTHENTICATED') throw e;
-  }
-  return navigate(href('learner', '', st.params));
+  const [page, id, params] = to;
+  return navigate(href(page, id, { ...st.params, ...params }));
 }
 
 let generation = 0;
 
 async function route() {
   const gen = ++generation;
-  takeTokenFromHash();
+  if (takeTokenFromHash()) {
+    policies = null;
+    setViewer(null);
+  }
   if (!getToken()) return signIn();
   const st = state();
   setDisplayZone(st.params.tz);
   disposeAll();
   try {
-    if (!policies) policies = (await gql('{ policies { name version } }')).data.policies;
-    if (!pages[st.page]) return await home(st);
+    if (!policies || !getViewer()) {
+      const { data } = await gql(VIEWER);
+      setViewer(data.viewer);
+      policies = data.policies;
+    }
+    if (gen !== generation) return;
+    if (!pages[st.page]) return home(st);
     renderNav(st);
     renderControls(st);
     main.replaceChildren(h('p.loading', { role: 'status' }, 'Loading…'));
@@ -124,7 +143,7 @@ async function route() {
   } catch (e) {
     if (gen !== generation) return;
     if (e instanceof APIError && e.code === 'UNAUTHENTICATED') {
-      setToken('');
+      forget();
       return signIn('That token was refused (expired, revoked or mistyped).');
     }
     main.replaceChildren(h('div.error', { role: 'alert' }, h('h1', 'Could not load this page'), h('p', e.message), e.code ? h('p', `code: ${e.code}`) : null));

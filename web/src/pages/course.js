@@ -5,6 +5,7 @@ import { dur, num, time, pct } from '../format.js';
 import { seriesChart, barsChart, scatterChart } from '../charts.js';
 import { notices, figures, table, section } from './ui.js';
 import { finder } from './site.js';
+import { getViewer } from '../viewer.js';
 
 const PARTICIPANT = `user { id fullname username }
   roles { shortname name } groups { id name } enrolment { active }
@@ -51,7 +52,24 @@ function orderOf(p) {
   return { field: SORTS[key] || 'ID', direction: dir === 'desc' ? 'DESC' : 'ASC' };
 }
 
+// A token narrower than the site cannot list courses: it is offered its own
+// courses and an id to open (a group token's course is not named by the API).
+function courseOpener(st, v) {
+  const byId = h('input', { type: 'text', inputmode: 'numeric', name: 'id', required: true });
+  const open = h('form.finder', field('Open course by id', byId), h('button', { type: 'submit' }, 'Open'));
+  open.addEventListener('submit', (e) => {
+    e.preventDefault();
+    if (byId.value.trim()) navigate(href('course', byId.value.trim(), st.params));
+  });
+  return h('div.page', h('h1', 'Courses'),
+    v.courseIds.length ? h('ul.list', v.courseIds.map((id) => h('li', h('a', { href: href('course', id, st.params) }, `Course ${id}`)))) : null,
+    v.groupIds.length ? h('p', `This token reads group${v.groupIds.length > 1 ? 's' : ''} ${v.groupIds.join(', ')}: open ${v.groupIds.length > 1 ? 'their course' : 'its course'} by id${st.params.group ? `, shown for group ${st.params.group}` : ''}.`) : null,
+    open);
+}
+
 async function courseList(st) {
+  const v = getViewer();
+  if (v && !v.site) return courseOpener(st, v);
   return finder('course', st, async (q) => {
     const { data } = await gql('query($q: String) { courses(first: 50, filter: {search: $q}, orderBy: {field: FULLNAME}) { totalCount edges { node { id fullname shortname } } } }', { q: q || null });
     const cs = data.courses.edges.map((e) => e.node);
