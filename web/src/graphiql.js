@@ -35,6 +35,25 @@ async function fetcher(params, opts = {}) {
   }
 }
 
+// GraphiQL marks each tab's <li> role="tab" around the tab's own <button>
+// (a control inside a control, which screen readers announce badly). The
+// button is the tab: its <li> becomes a plain item and hands it the role and
+// aria-selected, again whenever React sets them on the <li>.
+function fixTabs(container) {
+  for (const li of container.querySelectorAll('.graphiql-tabs > li')) {
+    const button = li.querySelector('.graphiql-tab-button');
+    if (!button) continue;
+    if (li.getAttribute('role') !== 'none') li.setAttribute('role', 'none');
+    const selected = li.getAttribute('aria-selected');
+    if (selected !== null) {
+      button.setAttribute('role', 'tab');
+      button.setAttribute('aria-selected', selected);
+      li.removeAttribute('aria-selected');
+    }
+  }
+}
+
 const root = document.getElementById('graphiql');
 root.textContent = '';
+new MutationObserver(() => fixTabs(root)).observe(root, { subtree: true, childList: true, attributes: true, attributeFilter: ['aria-selected', 'role'] });
 createRoot(root).render(createElement(GraphiQL, { fetcher, defaultQuery, shouldPersistHeaders: false }));
