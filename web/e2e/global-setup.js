@@ -2,7 +2,8 @@
 // fresh demo database and store, and hands the tests (through environment
 // variables, which the test workers inherit) its address, the demo's
 // site:read token and two narrow tokens made with `usestats token create`:
-// a learner's user:<id>:self and a course's course:<id>:read.
+// a learner's user:<id>:self, a course's course:<id>:read and a group's
+// group:<id>:read.
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
@@ -88,9 +89,10 @@ export default async function globalSetup() {
     const range = { from, to };
     const d = await gql(url, site, `query($range: TimeRange) {
       users(first: 1, orderBy: {field: TOTAL, direction: DESC}, range: $range) { edges { node { id } } }
-      site { stats(range: $range) { topCourses(first: 1) { courseId } } } }`, { range });
+      site { stats(range: $range) { topCourses(first: 1) { courseId course { groups { id } } } } } }`, { range });
     const learner = d.users.edges[0].node.id;
     const course = d.site.stats.topCourses[0].courseId;
+    const group = d.site.stats.topCourses[0].course.groups[0].id;
     const token = (name, scope) => execFileSync(bin, ['token', 'create', '--store', store, '--name', name, '--scope', scope],
       { cwd: tmp, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n')[0].trim();
 
@@ -101,6 +103,8 @@ export default async function globalSetup() {
       USESTATS_E2E_LEARNER_TOKEN: token('e2e-learner', `user:${learner}:self`),
       USESTATS_E2E_COURSE: course,
       USESTATS_E2E_COURSE_TOKEN: token('e2e-course', `course:${course}:read`),
+      USESTATS_E2E_GROUP: group,
+      USESTATS_E2E_GROUP_TOKEN: token('e2e-group', `group:${group}:read`),
     });
   } catch (e) {
     stop();

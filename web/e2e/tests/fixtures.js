@@ -17,6 +17,8 @@ export const server = {
   get learnerToken() { return process.env.USESTATS_E2E_LEARNER_TOKEN; },
   get course() { return process.env.USESTATS_E2E_COURSE; },
   get courseToken() { return process.env.USESTATS_E2E_COURSE_TOKEN; },
+  get group() { return process.env.USESTATS_E2E_GROUP; },
+  get groupToken() { return process.env.USESTATS_E2E_GROUP_TOKEN; },
 };
 
 export const range = lastDays(30);
