@@ -44,6 +44,23 @@ func (s *Service) CourseGroups(ctx context.Context, courseID int64) ([]GroupInfo
 	return gs, nil
 }
 
+// FindGroups returns the groups of the ids that exist, in id order
+// (Roster.FindGroups): which course each is in.
+func (s *Service) FindGroups(ctx context.Context, ids []int64) ([]GroupInfo, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	r, err := s.roster()
+	if err != nil {
+		return nil, err
+	}
+	gs, err := r.FindGroups(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("query service: groups %v: %w", ids, err)
+	}
+	return gs, nil
+}
+
 // CourseParticipants answers a page of a course's participant list: its
 // members (every enrolled user) with their time in the course for the
 // query, filtered, sorted and paged (ListParticipants), with the count of

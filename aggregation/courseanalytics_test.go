@@ -34,6 +34,10 @@ func (m memRoster) CourseGroups(context.Context, int64) ([]aggregation.GroupInfo
 	return nil, nil
 }
 
+func (m memRoster) FindGroups(context.Context, []int64) ([]aggregation.GroupInfo, error) {
+	return nil, nil
+}
+
 func (m memRoster) ListCohorts(context.Context, aggregation.CohortFilter, aggregation.Page[aggregation.CohortOrder]) ([]aggregation.CohortInfo, int, error) {
 	return nil, 0, nil
 }

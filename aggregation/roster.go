@@ -29,6 +29,9 @@ type Roster interface {
 	// CourseGroups returns the groups of a course in name order (then id),
 	// each with the groupings it belongs to.
 	CourseGroups(ctx context.Context, courseID int64) ([]GroupInfo, error)
+	// FindGroups returns the groups of the ids that exist, in id order,
+	// without their groupings.
+	FindGroups(ctx context.Context, ids []int64) ([]GroupInfo, error)
 	// CountUsers returns how many users Directory.ListUsers lists for
 	// the filter.
 	CountUsers(ctx context.Context, filter UserFilter) (int, error)

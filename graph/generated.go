@@ -145,6 +145,7 @@ type ComplexityRoot struct {
 	}
 
 	Group struct {
+		CourseID  func(childComplexity int) int
 		Groupings func(childComplexity int) int
 		ID        func(childComplexity int) int
 		Idnumber  func(childComplexity int) int
@@ -431,6 +432,7 @@ type ComplexityRoot struct {
 	Viewer struct {
 		CourseIds func(childComplexity int) int
 		GroupIds  func(childComplexity int) int
+		Groups    func(childComplexity int) int
 		Scopes    func(childComplexity int) int
 		Site      func(childComplexity int) int
 		UserIds   func(childComplexity int) int
@@ -958,6 +960,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Enrolment.Start(childComplexity), true
 
+	case "Group.courseId":
+		if e.ComplexityRoot.Group.CourseID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Group.CourseID(childComplexity), true
 	case "Group.groupings":
 		if e.ComplexityRoot.Group.Groupings == nil {
 			break
@@ -2233,6 +2241,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Viewer.GroupIds(childComplexity), true
+	case "Viewer.groups":
+		if e.ComplexityRoot.Viewer.Groups == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.Groups(childComplexity), true
 	case "Viewer.scopes":
 		if e.ComplexityRoot.Viewer.Scopes == nil {
 			break
@@ -3178,6 +3192,8 @@ type Enrolment {
 "A group of a course."
 type Group {
   id: ID!
+  "The group's course."
+  courseId: ID!
   name: String!
   idnumber: String!
   groupings: [Grouping!]!
@@ -3285,6 +3301,8 @@ type Viewer {
   courseIds: [ID!]!
   "The groups the token reads (group:<id>:read)."
   groupIds: [ID!]!
+  "Those of the groups that exist, with their course: where a teacher's dashboard opens."
+  groups: [Group!]!
 }
 `, BuiltIn: false},
 }
@@ -3492,6 +3510,8 @@ func (ec *executionContext) childFields_Group(ctx context.Context, field graphql
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_Group_id(ctx, field)
+	case "courseId":
+		return ec.fieldContext_Group_courseId(ctx, field)
 	case "name":
 		return ec.fieldContext_Group_name(ctx, field)
 	case "idnumber":
@@ -4044,6 +4064,8 @@ func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphq
 		return ec.fieldContext_Viewer_courseIds(ctx, field)
 	case "groupIds":
 		return ec.fieldContext_Viewer_groupIds(ctx, field)
+	case "groups":
+		return ec.fieldContext_Viewer_groups(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
 }
@@ -6631,6 +6653,29 @@ func (ec *executionContext) _Group_id(ctx context.Context, field graphql.Collect
 	)
 }
 func (ec *executionContext) fieldContext_Group_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Group", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Group_courseId(ctx context.Context, field graphql.CollectedField, obj *model.Group) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Group_courseId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CourseID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Group_courseId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Group", field, false, false, "ID")
 }
 
@@ -11795,6 +11840,38 @@ func (ec *executionContext) fieldContext_Viewer_groupIds(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Viewer", field, false, false, "ID")
 }
 
+func (ec *executionContext) _Viewer_groups(ctx context.Context, field graphql.CollectedField, obj *model.Viewer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_groups(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Groups, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Group) graphql.Marshaler {
+			return ec.marshalNGroup2ᚕgithubᚗcomᚋusestatsᚋusestatsᚋmodelᚐGroupᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_groups(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Viewer",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Group(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14419,6 +14496,11 @@ func (ec *executionContext) _Group(ctx context.Context, sel ast.SelectionSet, ob
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "courseId":
+			out.Values[i] = ec._Group_courseId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "name":
 			out.Values[i] = ec._Group_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -16313,6 +16395,11 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 			}
 		case "groupIds":
 			out.Values[i] = ec._Viewer_groupIds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "groups":
+			out.Values[i] = ec._Viewer_groups(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

@@ -416,6 +416,8 @@ type Viewer struct {
 	CourseIds []int64 `json:"courseIds"`
 	// The groups the token reads (group:<id>:read).
 	GroupIds []int64 `json:"groupIds"`
+	// Those of the groups that exist, with their course: where a teacher's dashboard opens.
+	Groups []Group `json:"groups"`
 }
 
 // Which event an inter-event gap is credited to.

@@ -352,6 +352,21 @@ func (r Roster) CourseGroups(ctx context.Context, courseID int64) ([]aggregation
 	return out, nil
 }
 
+// FindGroups implements aggregation.Roster in one query.
+func (r Roster) FindGroups(ctx context.Context, ids []int64) ([]aggregation.GroupInfo, error) {
+	s := r.src
+	var gs []Group
+	if err := s.db.NewSelect().Model(&gs).ModelTableExpr(s.tableAs("groups", "g")).
+		Where("id IN (?)", bun.In(ids)).OrderExpr("id").Scan(ctx); err != nil {
+		return nil, s.readErr(ctx, "groups", fmt.Sprintf("reading groups %v", ids), err)
+	}
+	out := make([]aggregation.GroupInfo, len(gs))
+	for i, g := range gs {
+		out[i] = aggregation.GroupInfo{ID: g.ID, CourseID: g.CourseID, Name: g.Name, IDNumber: g.IDNumber}
+	}
+	return out, nil
+}
+
 // ListCohorts implements aggregation.Roster: a count and a page of the
 // cohorts of every context. A zero Limit counts only.
 func (r Roster) ListCohorts(ctx context.Context, f aggregation.CohortFilter, page aggregation.Page[aggregation.CohortOrder]) ([]aggregation.CohortInfo, int, error) {

@@ -303,6 +303,12 @@ func TestRosterGroups(t *testing.T) {
 		if got, err := r.CourseGroups(ctx, 6); err != nil || len(got) != 0 {
 			t.Errorf("groups of course 6 = %+v, %v; want none", got, err)
 		}
+		// By id, across courses, without groupings; unknown ids are left out.
+		found, err := r.FindGroups(ctx, []int64{4, 99, 1})
+		wantFound := []aggregation.GroupInfo{{ID: 1, CourseID: 2, Name: "Red", IDNumber: "R"}, {ID: 4, CourseID: 4, Name: "Red", IDNumber: "R4"}}
+		if err != nil || !reflect.DeepEqual(found, wantFound) {
+			t.Errorf("FindGroups(4, 99, 1) = %+v, %v\nwant %+v", found, err, wantFound)
+		}
 	})
 }
 

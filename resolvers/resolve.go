@@ -488,7 +488,7 @@ func moduleOf(ctx context.Context, cmid int64) (aggregation.ModuleInfo, bool, er
 func (r *Resolver) listPolicies(ctx context.Context) ([]model.Policy, error) {
 	s := scopesOf(ctx)
 	courses, _ := s.CourseFilter()
-	if !s.CanReadSite() && len(courses) == 0 && len(s.SelfUserIDs()) == 0 {
+	if !s.CanReadSite() && len(courses) == 0 && len(s.SelfUserIDs()) == 0 && len(s.GroupIDs()) == 0 {
 		return nil, forbidden("this token reads nothing through GraphQL (the ws scope is for the web services)")
 	}
 	return policies(r.cfg.Service.Policies())

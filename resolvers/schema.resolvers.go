@@ -125,7 +125,7 @@ func (r *queryResolver) Site(ctx context.Context) (*model.Site, error) {
 }
 
 func (r *queryResolver) Viewer(ctx context.Context) (*model.Viewer, error) {
-	return r.viewerOf(ctx), nil
+	return r.viewerOf(ctx)
 }
 
 func (r *queryResolver) Policies(ctx context.Context) ([]model.Policy, error) {

@@ -219,6 +219,25 @@ func (d *Directory) CourseGroups(ctx context.Context, courseID int64) ([]aggrega
 	return out, nil
 }
 
+// FindGroups implements aggregation.Roster: the groups added with those
+// ids, in id order, without their groupings.
+func (d *Directory) FindGroups(ctx context.Context, ids []int64) ([]aggregation.GroupInfo, error) {
+	if err := d.enter(ctx, "FindGroups"); err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []aggregation.GroupInfo
+	for _, g := range d.roster.groups {
+		if slices.Contains(ids, g.ID) {
+			g.Groupings = nil
+			out = append(out, g)
+		}
+	}
+	slices.SortFunc(out, func(a, b aggregation.GroupInfo) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
 // ListCohorts implements aggregation.Roster over the cohorts added.
 func (d *Directory) ListCohorts(ctx context.Context, f aggregation.CohortFilter, p aggregation.Page[aggregation.CohortOrder]) ([]aggregation.CohortInfo, int, error) {
 	if err := d.enter(ctx, "ListCohorts"); err != nil {
