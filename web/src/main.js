@@ -61,7 +61,10 @@ function renderNav(st) {
   for (const id of v.userIds) links.push(link('learner', id, v.userIds.length > 1 ? `My time (${id})` : 'My time'));
   if (!v.site) {
     for (const id of v.courseIds) links.push(link('course', id, `Course ${id}`));
-    if (v.groupIds.length && !v.courseIds.length) links.push(link('course', '', 'Group\u2019s course'));
+    for (const g of v.groups || []) {
+      if (!v.courseIds.includes(g.courseId)) links.push(link('course', g.courseId, `Course ${g.courseId} (group ${g.id})`));
+    }
+    if (v.groupIds.length && !(v.groups || []).length && !v.courseIds.length) links.push(link('course', '', 'Group\u2019s course'));
   }
   links.push(link('compare', '', 'Compare policies'));
   nav.replaceChildren(...links, h('button.link', { type: 'button', onclick: signOut }, 'Sign out'));

@@ -2,7 +2,7 @@
 // it chooses the page a token opens on and the links the header offers.
 let current = null;
 
-export const VIEWER = '{ viewer { scopes site userIds courseIds groupIds } }';
+export const VIEWER = '{ viewer { scopes site userIds courseIds groupIds groups { id courseId } } }';
 
 export function getViewer() {
   return current;
@@ -13,13 +13,15 @@ export function setViewer(v) {
 }
 
 // The page a token opens on when the address names none: [page, id, params].
-// A group token opens the course page with its group as the filter; the API
-// does not say which course a group belongs to, so the id is asked for there.
+// A group token opens its group's course (Viewer.groups names it) with the
+// group as the filter; a group that no longer exists leaves the course to
+// be asked for.
 export function homeOf(v) {
   if (!v) return null;
   if (v.site) return ['site', '', {}];
   if (v.userIds.length) return ['learner', v.userIds[0], {}];
   if (v.courseIds.length) return ['course', v.courseIds[0], {}];
+  if (v.groups && v.groups.length) return ['course', v.groups[0].courseId, { group: v.groups[0].id }];
   if (v.groupIds.length) return ['course', '', { group: v.groupIds[0] }];
   return null;
 }
