@@ -357,7 +357,7 @@ func (r Roster) FindGroups(ctx context.Context, ids []int64) ([]aggregation.Grou
 	s := r.src
 	var gs []Group
 	if err := s.db.NewSelect().Model(&gs).ModelTableExpr(s.tableAs("groups", "g")).
-		Where("id IN (?)", bun.In(ids)).OrderExpr("id").Scan(ctx); err != nil {
+		Where("id IN (?)", bun.List(ids)).OrderExpr("id").Scan(ctx); err != nil {
 		return nil, s.readErr(ctx, "groups", fmt.Sprintf("reading groups %v", ids), err)
 	}
 	out := make([]aggregation.GroupInfo, len(gs))
