@@ -48,6 +48,10 @@ type Options struct {
 	Prefix string
 	// Progress, when set, receives a progress bar of the log rows written.
 	Progress io.Writer
+	// LogRows, when set, is called after each batch of log rows is
+	// written with how many are written so far, one call at a time: the
+	// progress of a caller that shows no bar (logs, say).
+	LogRows func(written int64)
 	// BatchSize is the rows per bulk write (default DefaultBatchSize).
 	BatchSize int
 	// Reset drops the package's tables with Prefix before Seed creates them.
@@ -181,9 +185,19 @@ func Fill(ctx context.Context, db *dbconn.DB, opt Options) (Stats, error) {
 			progressbar.OptionThrottle(250*time.Millisecond),
 			progressbar.OptionOnCompletion(func() { fmt.Fprintln(o.Progress) }),
 		)
+	}
+	if bar != nil || o.LogRows != nil {
+		var written int64 // the calls come one at a time
 		w.OnWrite(func(table string, rows int) {
-			if table == "logstore_standard_log" {
+			if table != "logstore_standard_log" {
+				return
+			}
+			written += int64(rows)
+			if bar != nil {
 				_ = bar.Add(rows)
+			}
+			if o.LogRows != nil {
+				o.LogRows(written)
 			}
 		})
 	}

@@ -39,3 +39,21 @@ func TestFillProgressRate(t *testing.T) {
 		}
 	}
 }
+
+// Without a bar, LogRows hears of every batch of log rows: the totals
+// grow, and the last is the log's size.
+func TestFillLogRows(t *testing.T) {
+	var seen []int64
+	st, err := Seed(context.Background(), liteDB(t), Options{Seed: 1, Users: 10, Days: 20, LogRows: func(n int64) { seen = append(seen, n) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) == 0 || seen[len(seen)-1] != st.LogRows {
+		t.Fatalf("LogRows heard %v, the log has %d rows", seen, st.LogRows)
+	}
+	for i := 1; i < len(seen); i++ {
+		if seen[i] <= seen[i-1] {
+			t.Fatalf("totals do not grow: %v", seen)
+		}
+	}
+}

@@ -169,8 +169,11 @@ func createDemo(ctx context.Context, c serveConfig, progress io.Writer, log *slo
 		return err
 	}
 	began := time.Now()
-	st, err := demoSeed(ctx, db, seed.Options{Seed: 1, Users: c.demoUsers, Prefix: c.prefix, Progress: progress,
-		End: demoEnd(began)})
+	opts := seed.Options{Seed: 1, Users: c.demoUsers, Prefix: c.prefix, Progress: progress, End: demoEnd(began)}
+	if progress == nil { // no bar: a log line now and then
+		opts.LogRows = rowsLogger(log, demoProgressEvery, time.Now)
+	}
+	st, err := demoSeed(ctx, db, opts)
 	if err == nil {
 		// Back to a rollback journal: the WAL is checkpointed into the
 		// file, which then holds the whole database on its own.
@@ -191,6 +194,28 @@ func createDemo(ctx context.Context, c serveConfig, progress io.Writer, log *slo
 	log.Info("created the demo Moodle database", "file", c.demoDB, "log_rows", st.LogRows,
 		"seconds", math.Round(secs*10)/10, "rows_per_s", math.Round(float64(st.LogRows)/max(secs, 1e-3)))
 	return nil
+}
+
+// demoProgressEvery is how often the demo's creation logs its progress
+// when no progress bar shows it.
+const demoProgressEvery = 5 * time.Second
+
+// rowsLogger returns a seed.Options.LogRows that logs the log rows
+// written and their rate at most once per every (the first time after
+// every has passed).
+func rowsLogger(log *slog.Logger, every time.Duration, now func() time.Time) func(int64) {
+	began := now()
+	last := began
+	return func(written int64) {
+		t := now()
+		if t.Sub(last) < every {
+			return
+		}
+		last = t
+		secs := t.Sub(began).Seconds()
+		log.Info("creating the demo Moodle database", "log_rows", written, "seconds", math.Round(secs),
+			"rows_per_s", math.Round(float64(written)/max(secs, 1e-3)))
+	}
 }
 
 // removeSQLite removes a SQLite database file and the files SQLite keeps
