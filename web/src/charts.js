@@ -62,7 +62,9 @@ export function heatmapChart(label, cells) {
     grid: { left: 48, right: 16, top: 8, bottom: 72 },
     xAxis: { type: 'category', data: [...Array(24).keys()].map(String), splitArea: { show: true } },
     yAxis: { type: 'category', data: WEEKDAYS, inverse: true, splitArea: { show: true } },
-    visualMap: { min: 0, max: max || 1, calculable: true, orient: 'horizontal', left: 'center', bottom: 0, formatter: (v) => hm(v) },
+    // The scale's two ends as text beside it: the labels of draggable
+    // handles sat over the hours' axis.
+    visualMap: { min: 0, max: max || 1, calculable: false, orient: 'horizontal', left: 'center', bottom: 4, itemHeight: 160, text: [hm(max), hm(0)] },
     series: [{ name: 'time', type: 'heatmap', data: cells.map((c) => [c.hour, c.weekday - 1, c.elapsed]) }],
   });
 }
