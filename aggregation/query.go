@@ -81,6 +81,13 @@ type ServiceConfig struct {
 	// Grades reads final course grades, for participant lists sorted by
 	// grade (nil: such a sort is EUnavailable).
 	Grades GradeReader
+	// CacheTTL is how long what the service read of the store's compile
+	// state (each user's rollup version and horizon) and of SCORM tracking
+	// is used again without asking (default 0: asked on every question).
+	// An answer then reflects a compile, a forget or a SCORM write up to
+	// CacheTTL late, as if the compile had run that much later; the log's
+	// events are always read, so answers stay current to the second.
+	CacheTTL time.Duration
 }
 
 // Service is the one query service every surface calls: GraphQL, the web
@@ -96,6 +103,7 @@ type Service struct {
 	multi  UsersLogReader // cfg.Logs as a UsersLogReader, or nil
 	slots  chan struct{}
 	cached rollupCache
+	scorm  *scormCache
 	// siteBatch is SiteUsersBatch (tests make it smaller).
 	siteBatch int
 }
@@ -114,7 +122,10 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	if cfg.Workers <= 0 {
 		cfg.Workers = 2
 	}
-	s := &Service{cfg: cfg, slots: make(chan struct{}, cfg.Workers), cached: rollupCache{budget: cfg.RollupCacheBytes}, siteBatch: SiteUsersBatch}
+	clock := func() time.Time { return time.Unix(cfg.Now(), 0) } // the look-up caches' TTL runs on the service's clock
+	s := &Service{cfg: cfg, slots: make(chan struct{}, cfg.Workers), siteBatch: SiteUsersBatch,
+		cached: rollupCache{budget: cfg.RollupCacheBytes, versions: newVersionCache(cfg.CacheTTL, clock)},
+		scorm:  newScormCache(cfg.CacheTTL, clock)}
 	if cfg.Policies == nil {
 		cfg.Policies = &Policies{}
 	}

@@ -17,10 +17,11 @@ import (
 // It needs a RollupVersionReader; with another reader, or a budget of 0,
 // every question reads the store.
 type rollupCache struct {
-	budget int64 // bytes of cells, hours and pieces kept (an estimate); 0 disables
-	mu     sync.Mutex
-	m      map[rollupCacheKey]*rollupCacheEntry
-	size   int64
+	budget   int64         // bytes of cells, hours and pieces kept (an estimate); 0 disables
+	versions *versionCache // the users' versions, kept for ServiceConfig.CacheTTL (nil: read every time)
+	mu       sync.Mutex
+	m        map[rollupCacheKey]*rollupCacheEntry
+	size     int64
 }
 
 type rollupCacheKey struct {
@@ -125,7 +126,7 @@ func (c *rollupCache) read(ctx context.Context, r RollupReader, key CompileKey, 
 	if c.budget <= 0 || !ok {
 		return r.Rollups(ctx, key, ids, from, to)
 	}
-	vs, ok, err := vr.RollupVersions(ctx, key, ids)
+	vs, ok, err := versions(ctx, c.versions, vr, key, ids)
 	if err != nil || !ok {
 		return nil, ok, err
 	}

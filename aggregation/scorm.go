@@ -154,7 +154,8 @@ func (s *Service) addScorm(ctx context.Context, q Query, starts map[int64]map[in
 
 // readScorm reads the users' SCORM values of the activities cmids (both
 // sorted in place), holding a slot of the log-read pool, by user; no
-// read for no user.
+// read for no user. The same read within ServiceConfig.CacheTTL is
+// answered from the scorm cache.
 func (s *Service) readScorm(ctx context.Context, users, cmids []int64, w Window) (map[int64][]ScormValue, error) {
 	if len(users) == 0 {
 		return nil, nil
@@ -162,14 +163,21 @@ func (s *Service) readScorm(ctx context.Context, users, cmids []int64, w Window)
 	slices.Sort(users)
 	slices.Sort(cmids)
 	cmids = slices.Compact(cmids)
-	var values []ScormValue
-	err := s.parallel(ctx, 1, func(ctx context.Context, _ int) error {
-		var err error
-		values, err = s.cfg.Scorm.ScormTimes(ctx, users, cmids, w.From, w.To)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("reading SCORM tracks: %w", err)
+	key := ""
+	if s.scorm != nil {
+		key = scormKey(users, cmids, w.From, w.To)
+	}
+	values, ok := cachedScorm(s.scorm, key)
+	if !ok {
+		err := s.parallel(ctx, 1, func(ctx context.Context, _ int) error {
+			var err error
+			values, err = s.cfg.Scorm.ScormTimes(ctx, users, cmids, w.From, w.To)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("reading SCORM tracks: %w", err)
+		}
+		s.scorm.Put(key, values)
 	}
 	byUser := map[int64][]ScormValue{}
 	for _, v := range values {

@@ -1,0 +1,134 @@
+package aggregation
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/usestats/usestats/internal/ttlcache"
+)
+
+// Under load the same user is asked about again and again, and each
+// question would read the same short rows: the user's compile state in
+// the store and the SCORM values of its activities. ServiceConfig.CacheTTL
+// lets the service keep those for a few seconds; the log's events are
+// read on every question all the same.
+
+// lookupCacheEntries bounds each look-up cache.
+const lookupCacheEntries = 100_000
+
+// versionKey is one user's compile state under one key.
+type versionKey struct {
+	key  CompileKey
+	user int64
+}
+
+// versionCache keeps users' compile states (UserRollups without days) as
+// RollupVersions read them; nil keeps nothing.
+type versionCache = ttlcache.Cache[versionKey, UserRollups]
+
+// newVersionCache returns a cache for ttl on the clock now (nil for a
+// ttl of 0).
+func newVersionCache(ttl time.Duration, now func() time.Time) *versionCache {
+	if ttl <= 0 {
+		return nil
+	}
+	return ttlcache.New[versionKey, UserRollups](ttl, lookupCacheEntries, now)
+}
+
+// versions returns the users' compile states: those read within the TTL
+// from the cache, the others from vr (remembered). ok is false when the
+// key has no complete compile.
+func versions(ctx context.Context, vc *versionCache, vr RollupVersionReader, key CompileKey, ids []int64) (map[int64]*UserRollups, bool, error) {
+	if vc == nil {
+		return vr.RollupVersions(ctx, key, ids)
+	}
+	out := make(map[int64]*UserRollups, len(ids))
+	var missing []int64
+	for _, id := range ids {
+		if v, ok := vc.Get(versionKey{key, id}); ok {
+			out[id] = &v
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == 0 {
+		return out, true, nil
+	}
+	got, ok, err := vr.RollupVersions(ctx, key, missing)
+	if err != nil || !ok {
+		return nil, ok, err
+	}
+	for id, v := range got {
+		vc.Put(versionKey{key, id}, *v)
+		out[id] = v
+	}
+	return out, true, nil
+}
+
+// scormCache keeps the SCORM values read for one set of users,
+// activities and window; nil keeps nothing.
+type scormCache = ttlcache.Cache[string, []ScormValue]
+
+// newScormCache returns a cache for ttl on the clock now (nil for a ttl
+// of 0).
+func newScormCache(ttl time.Duration, now func() time.Time) *scormCache {
+	if ttl <= 0 {
+		return nil
+	}
+	return ttlcache.New[string, []ScormValue](ttl, lookupCacheEntries/10, now)
+}
+
+// scormKey names a SCORM read: its sorted users and activities and its
+// window.
+func scormKey(users, cmids []int64, from, to int64) string {
+	b := make([]byte, 0, 8*(len(users)+len(cmids))+48)
+	for _, id := range users {
+		b = strconv.AppendInt(b, id, 36)
+		b = append(b, ',')
+	}
+	b = append(b, '|')
+	for _, id := range cmids {
+		b = strconv.AppendInt(b, id, 36)
+		b = append(b, ',')
+	}
+	b = append(b, '|')
+	b = strconv.AppendInt(b, from, 10)
+	b = append(b, '|')
+	b = strconv.AppendInt(b, to, 10)
+	return string(b)
+}
+
+// cachedScorm returns the values read for the key within the TTL; the
+// slice is shared: callers copy what they change.
+func cachedScorm(c *scormCache, key string) ([]ScormValue, bool) {
+	v, ok := c.Get(key)
+	return slices.Clip(v), ok
+}
+
+// CachedDirectory is a Directory that keeps the users FindUser found for
+// a TTL: the edges look the asked-about user up on every request. Users
+// not found are asked again every time; the other look-ups pass through.
+type CachedDirectory struct {
+	Directory
+	users *ttlcache.Cache[UserKey, UserInfo]
+}
+
+// NewCachedDirectory returns d with FindUser's answers kept for ttl on
+// the clock now (nil = time.Now); a ttl of 0 keeps nothing.
+func NewCachedDirectory(d Directory, ttl time.Duration, now func() time.Time) *CachedDirectory {
+	return &CachedDirectory{Directory: d, users: ttlcache.New[UserKey, UserInfo](ttl, lookupCacheEntries, now)}
+}
+
+// FindUser implements Directory.
+func (c *CachedDirectory) FindUser(ctx context.Context, by UserKey) (UserInfo, error) {
+	if u, ok := c.users.Get(by); ok {
+		return u, nil
+	}
+	u, err := c.Directory.FindUser(ctx, by)
+	if err == nil {
+		c.users.Put(by, u)
+	}
+	return u, err
+}
