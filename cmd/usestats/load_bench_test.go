@@ -78,14 +78,12 @@ func BenchmarkGraphQLLoad(b *testing.B) {
 // the store's tokens, a request deadline.
 func benchGraphQL(b *testing.B, svc *aggregation.Service, dir aggregation.Directory, st *store.Store, timeout time.Duration) *httptest.Server {
 	b.Helper()
+	// As serve wires it: look-ups kept for its default --cache-ttl.
 	h, err := resolvers.NewHandler(resolvers.Config{
-		Service: svc, Directory: dir,
-		Authenticate: func(ctx context.Context, tok string) (aggregation.Scopes, error) {
-			t, err := st.Authenticate(ctx, tok, time.Now().Unix())
-			return t.Scopes, err
-		},
-		Now:     func() int64 { return time.Now().Unix() },
-		Timeout: timeout,
+		Service: svc, Directory: aggregation.NewCachedDirectory(dir, defaultCacheTTL, nil),
+		Authenticate: newTokenAuth(st, defaultCacheTTL, nil),
+		Now:          func() int64 { return time.Now().Unix() },
+		Timeout:      timeout,
 	})
 	if err != nil {
 		b.Fatal(err)

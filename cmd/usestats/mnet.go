@@ -161,8 +161,9 @@ type mnetNode struct {
 type mnetOptions struct {
 	wwwroot      string
 	autoRegister bool
-	caller       string               // username peers know us by
-	service      *aggregation.Service // computes the time of use_stats calls
+	caller       string                // username peers know us by
+	service      *aggregation.Service  // computes the time of use_stats calls
+	directory    aggregation.Directory // finds users (nil: the Moodle source's)
 }
 
 func newMnetNode(ctx context.Context, st *store.Store, src *moodle.Source, opt mnetOptions, log *slog.Logger) (*mnetNode, error) {
@@ -175,10 +176,14 @@ func newMnetNode(ctx context.Context, st *store.Store, src *moodle.Source, opt m
 	if src == nil {
 		return n, nil
 	}
+	dir := opt.directory
+	if dir == nil {
+		dir = src.Directory()
+	}
 	us := &mnet.UseStats{
 		WWWRoot:      opt.wwwroot,
 		Site:         moodleSite{src},
-		Directory:    src.Directory(),
+		Directory:    dir,
 		QueryService: opt.service,
 		Now:          func() int64 { return time.Now().Unix() },
 		Forward:      n.forward,

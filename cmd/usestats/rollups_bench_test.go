@@ -173,7 +173,7 @@ func BenchmarkGraphQLRollups(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	svc, err := aggregation.NewService(aggregation.ServiceConfig{Logs: src, Rollups: st, Workers: 2, RollupCacheBytes: 256 << 20}) // serve's defaults
+	svc, err := aggregation.NewService(aggregation.ServiceConfig{Logs: src, Rollups: st, Workers: 2, RollupCacheBytes: 256 << 20, CacheTTL: defaultCacheTTL}) // serve's defaults
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -40,13 +40,17 @@ type serveConfig struct {
 	compileEvery                              time.Duration // 0: never
 	compilePolicies                           string
 	retainDays, rollupCacheMB                 int
-	rateLimit                                 int // requests a second per IP and per credential; 0: none
+	cacheTTL                                  time.Duration // look-ups reused without asking again
+	rateLimit                                 int           // requests a second per IP and per credential; 0: none
 	refusalDelay                              time.Duration
 	corsOrigins                               string
 	exportTimeout                             time.Duration
 	metricsToken                              string // "": /metrics is open
 	frameAncestors                            string // CSP frame-ancestors of the web pages
 }
+
+// defaultCacheTTL is serve's --cache-ttl.
+const defaultCacheTTL = 10 * time.Second
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("serve", stderr)
@@ -72,6 +76,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&c.timeout, "request-timeout", env.duration("USESTATS_REQUEST_TIMEOUT", 10*time.Second), "deadline of one GraphQL request, database included (env USESTATS_REQUEST_TIMEOUT)")
 	fs.DurationVar(&c.compileEvery, "compile-every", env.duration("USESTATS_COMPILE_EVERY", time.Minute), "compile new log rows into rollups this often, in the background; 0: never (env USESTATS_COMPILE_EVERY)")
 	fs.IntVar(&c.rollupCacheMB, "rollup-cache-mb", env.int("USESTATS_ROLLUP_CACHE_MB", 256), "memory for stored days read from the store, used again while the store says the user's rollups are unchanged; 0: read every time (env USESTATS_ROLLUP_CACHE_MB)")
+	fs.DurationVar(&c.cacheTTL, "cache-ttl", env.duration("USESTATS_CACHE_TTL", defaultCacheTTL), "how long an API token that passed, a user look-up, the store's compile state of a user and SCORM tracks are used again without reading them: a revoked token, a compile or a SCORM write shows up to this late (the log's events are always read); 0: read on every request (env USESTATS_CACHE_TTL)")
 	fs.StringVar(&c.compilePolicies, "compile-policies", envOr("USESTATS_COMPILE_POLICIES", ""), "presets compiled besides the default policy (the site's block_use_stats settings when it has them, else usestats), comma-separated (env USESTATS_COMPILE_POLICIES)")
 	fs.IntVar(&c.retainDays, "retain-days", env.int("USESTATS_RETAIN_DAYS", 0), "drop rollups older than this many days on each compile; 0 keeps all (env USESTATS_RETAIN_DAYS)")
 	fs.DurationVar(&c.refusalDelay, "refusal-delay", env.duration("USESTATS_REFUSAL_DELAY", resolvers.DefaultRefusalDelay), "hold GraphQL's answer to a request without credentials refused for its size or shape this long, so floods of them wait instead of taking CPU; 0: answer at once (env USESTATS_REFUSAL_DELAY)")
@@ -97,8 +102,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if c.demoUsers < 1 || c.timeout <= 0 || c.exportTimeout <= 0 {
 		return aggregation.Errorf(aggregation.EInvalid, "serve: --demo-users, --request-timeout and --export-timeout must be positive")
 	}
-	if c.compileEvery < 0 || c.retainDays < 0 || c.rollupCacheMB < 0 || c.rateLimit < 0 || c.refusalDelay < 0 {
-		return aggregation.Errorf(aggregation.EInvalid, "serve: --compile-every, --rollup-cache-mb, --retain-days, --rate-limit and --refusal-delay must not be negative")
+	if c.compileEvery < 0 || c.retainDays < 0 || c.rollupCacheMB < 0 || c.rateLimit < 0 || c.refusalDelay < 0 || c.cacheTTL < 0 {
+		return aggregation.Errorf(aggregation.EInvalid, "serve: --compile-every, --rollup-cache-mb, --cache-ttl, --retain-days, --rate-limit and --refusal-delay must not be negative")
 	}
 	policies, err := parsePolicies(c.compilePolicies)
 	if err != nil {
@@ -188,6 +193,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Logs:             src,
 		Rollups:          st,
 		RollupCacheBytes: int64(c.rollupCacheMB) << 20,
+		CacheTTL:         c.cacheTTL,
 		Policies:         known,
 		Location:         loc,
 		Now:              func() int64 { return time.Now().Unix() },
@@ -201,20 +207,22 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	// Every surface looks the asked-about user up, and GraphQL and the
+	// exports check a token, on each request: both are kept for
+	// --cache-ttl.
+	dir := aggregation.NewCachedDirectory(src.Directory(), c.cacheTTL, nil)
+	auth := newTokenAuth(st, c.cacheTTL, nil)
 	node, err := newMnetNode(ctx, st, src, mnetOptions{wwwroot: c.wwwroot, autoRegister: c.mnetAutoRegister,
-		caller: c.mnetCaller, service: svc}, log)
+		caller: c.mnetCaller, service: svc, directory: dir}, log)
 	if err != nil {
 		return err
 	}
 	go node.keys.rotateEvery(ctx, time.Minute)
 
 	gql, err := resolvers.NewHandler(resolvers.Config{
-		Service:   svc,
-		Directory: src.Directory(),
-		Authenticate: func(ctx context.Context, token string) (aggregation.Scopes, error) {
-			tok, err := st.Authenticate(ctx, token, time.Now().Unix())
-			return tok.Scopes, err
-		},
+		Service:       svc,
+		Directory:     dir,
+		Authenticate:  auth,
 		Now:           func() int64 { return time.Now().Unix() },
 		Logger:        log,
 		Timeout:       c.timeout,
@@ -225,20 +233,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	ws, err := newWSHandler(ctx, c.ws, wsDeps{st: st, src: src, svc: svc, log: log, wwwroot: c.wwwroot})
+	ws, err := newWSHandler(ctx, c.ws, wsDeps{st: st, src: src, svc: svc, dir: dir, log: log, wwwroot: c.wwwroot})
 	if err != nil {
 		return err
 	}
 	exp, err := export.NewHandler(export.Config{
-		Service:   svc,
-		Directory: src.Directory(),
-		Authenticate: func(ctx context.Context, token string) (aggregation.Scopes, error) {
-			tok, err := st.Authenticate(ctx, token, time.Now().Unix())
-			return tok.Scopes, err
-		},
-		Logger:  log,
-		Now:     func() int64 { return time.Now().Unix() },
-		Timeout: c.exportTimeout,
+		Service:      svc,
+		Directory:    dir,
+		Authenticate: auth,
+		Logger:       log,
+		Now:          func() int64 { return time.Now().Unix() },
+		Timeout:      c.exportTimeout,
 	})
 	if err != nil {
 		return err

@@ -58,7 +58,8 @@ func (c *wsConfig) check() error {
 type wsDeps struct {
 	st      *store.Store
 	src     *moodle.Source
-	svc     *aggregation.Service // computes the time
+	svc     *aggregation.Service  // computes the time
+	dir     aggregation.Directory // finds users (nil: the Moodle source's)
 	log     *slog.Logger
 	wwwroot string
 }
@@ -76,9 +77,13 @@ func newWSHandler(ctx context.Context, c wsConfig, d wsDeps) (*webservice.Handle
 	if info.SiteName == "" {
 		info.SiteName = "usestats"
 	}
+	dir := d.dir
+	if dir == nil {
+		dir = d.src.Directory()
+	}
 	return webservice.New(webservice.Config{
 		Authenticate:  wsAuth{st: d.st, src: d.src, moodleTokens: c.moodleTokens, now: time.Now}.authenticate,
-		Directory:     d.src.Directory(),
+		Directory:     dir,
 		Service:       d.svc,
 		Now:           func() int64 { return time.Now().Unix() },
 		SiteInfo:      info,
