@@ -41,4 +41,8 @@ type Config struct {
 	// such documents back to back waits rather than keeps the server
 	// busy; see refusaldelay.go.
 	RefusalDelay time.Duration
+	// LoaderWait is how long a loader inside a list (participants, users)
+	// collects the keys of the list's rows before it fetches them as one
+	// call (default 250 µs). Lookups outside any list never wait.
+	LoaderWait time.Duration
 }

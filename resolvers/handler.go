@@ -162,7 +162,7 @@ func (r *Resolver) middleware(srv http.Handler) http.Handler {
 		defer cancel()
 		rq := &request{
 			now:      r.cfg.Now(),
-			loaders:  newLoaders(r.cfg.Directory, r.cfg.Service),
+			loaders:  newLoaders(r.cfg.Directory, r.cfg.Service, r.cfg.LoaderWait),
 			stats:    map[statsKey]*statsEntry{},
 			explains: map[explainKey]*explainEntry{},
 		}

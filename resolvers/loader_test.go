@@ -3,6 +3,7 @@ package resolvers_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/usestats/usestats/aggregation"
 )
@@ -118,5 +119,54 @@ func TestParticipantsPageOneBatch(t *testing.T) {
 			t.Errorf("workers %d: %d one-user reads and %d batched reads for a page of %d; want none and 1…%d",
 				workers, user, users, n+2, workers)
 		}
+	}
+}
+
+// Outside any list nothing can join a loader's batch: the lookups of a
+// single user's answer are made at once, never after the loader's wait
+// (here an hour, so a wait would show as a request that never ends).
+func TestSingleAnswerLookupsDoNotWait(t *testing.T) {
+	e := newEnv(t, func(c *envConfig) { c.LoaderWait = time.Hour })
+	done := make(chan struct{})
+	var out struct {
+		User struct {
+			Stats struct {
+				Courses []struct {
+					Course  struct{ Shortname string }
+					Modules []struct {
+						Name *string
+						Type string
+					}
+				}
+			}
+		}
+		Course struct{ Shortname string }
+	}
+	go func() {
+		defer close(done)
+		e.ok("site-token", `{ user(by: {id: 7}) { stats(scope: MODULE) { courses { course { shortname } modules { name type } grade { grade } } } }
+		  course(by: {id: 5}) { shortname } }`, nil, &out)
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("a single user's lookups waited for the loader")
+	}
+	if out.Course.Shortname != "C5" || len(out.User.Stats.Courses) == 0 {
+		t.Fatalf("answer %+v", out)
+	}
+	named := 0
+	for _, c := range out.User.Stats.Courses {
+		if c.Course.Shortname == "" {
+			t.Errorf("a course without its name: %+v", c)
+		}
+		for _, m := range c.Modules {
+			if m.Name != nil {
+				named++
+			}
+		}
+	}
+	if named == 0 {
+		t.Fatalf("no activity named: %+v", out.User.Stats.Courses)
 	}
 }

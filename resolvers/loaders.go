@@ -11,14 +11,14 @@ import (
 	"github.com/usestats/usestats/aggregation"
 )
 
-// loaderWait is how long a loader collects keys before it fetches them.
-const loaderWait = 250 * time.Microsecond
+// defaultLoaderWait is Config.LoaderWait's default.
+const defaultLoaderWait = 250 * time.Microsecond
 
 // gradeKey names a user's grades in a course.
 type gradeKey struct{ course, user int64 }
 
 // loaders batch every nested lookup of one request against the Directory:
-// the keys asked for by concurrent resolvers within loaderWait become one
+// the keys asked for by concurrent resolvers within Config.LoaderWait become one
 // call, and each key is fetched at most once per request.
 type loaders struct {
 	users   *dataloadgen.Loader[int64, aggregation.UserInfo]
@@ -28,23 +28,33 @@ type loaders struct {
 	// groups: a course's groups (Service.CourseGroups), one read per
 	// course and request.
 	groups *dataloadgen.Loader[int64, []aggregation.GroupInfo]
+
+	// The fetches of users, courses, modules and grades, for the lookups
+	// outside any list, made at once (see loadNow).
+	fetchUsers   func(context.Context, []int64) (map[int64]aggregation.UserInfo, error)
+	fetchCourses func(context.Context, []int64) (map[int64]aggregation.CourseInfo, error)
+	fetchModules func(context.Context, []int64) (map[int64]aggregation.ModuleInfo, error)
+	fetchGrades  func(context.Context, []gradeKey) (map[gradeKey]aggregation.CourseGrade, error)
 }
 
-func newLoaders(dir aggregation.Directory, svc *aggregation.Service) *loaders {
+func newLoaders(dir aggregation.Directory, svc *aggregation.Service, loaderWait time.Duration) *loaders {
+	if loaderWait <= 0 {
+		loaderWait = defaultLoaderWait
+	}
 	wait := dataloadgen.WithWait(loaderWait)
 	return &loaders{
-		users: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []int64) (map[int64]aggregation.UserInfo, error) {
-			return dir.Users(ctx, ids)
-		}, wait),
-		courses: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []int64) (map[int64]aggregation.CourseInfo, error) {
-			return dir.Courses(ctx, ids)
-		}, wait),
-		modules: dataloadgen.NewMappedLoader(func(ctx context.Context, cmids []int64) (map[int64]aggregation.ModuleInfo, error) {
-			return dir.Modules(ctx, cmids)
-		}, wait),
+		users:        dataloadgen.NewMappedLoader(dir.Users, wait),
+		fetchUsers:   dir.Users,
+		courses:      dataloadgen.NewMappedLoader(dir.Courses, wait),
+		modules:      dataloadgen.NewMappedLoader(dir.Modules, wait),
+		fetchCourses: dir.Courses,
+		fetchModules: dir.Modules,
 		grades: dataloadgen.NewMappedLoader(func(ctx context.Context, keys []gradeKey) (map[gradeKey]aggregation.CourseGrade, error) {
 			return fetchGrades(ctx, dir, keys)
 		}, wait),
+		fetchGrades: func(ctx context.Context, keys []gradeKey) (map[gradeKey]aggregation.CourseGrade, error) {
+			return fetchGrades(ctx, dir, keys)
+		},
 		groups: dataloadgen.NewMappedLoader(func(ctx context.Context, courses []int64) (map[int64][]aggregation.GroupInfo, error) {
 			out := make(map[int64][]aggregation.GroupInfo, len(courses))
 			for _, c := range courses {

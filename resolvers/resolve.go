@@ -46,7 +46,8 @@ func (r *Resolver) findUser(ctx context.Context, by model.UserBy) (*model.User, 
 	var info aggregation.UserInfo
 	if key.ID != 0 {
 		var ok bool
-		info, ok, err = load(ctx, requestOf(ctx).loaders.users, key.ID)
+		ld := requestOf(ctx).loaders
+		info, ok, err = loadNow(ctx, ld.users, ld.fetchUsers, key.ID)
 		if err == nil && !ok {
 			err = aggregation.Errorf(aggregation.ENotFound, "no user with id %d", key.ID)
 		}
@@ -233,7 +234,8 @@ func (r *Resolver) findCourse(ctx context.Context, by model.CourseBy) (*model.Co
 	var info aggregation.CourseInfo
 	if key.ID != 0 {
 		var ok bool
-		info, ok, err = load(ctx, requestOf(ctx).loaders.courses, key.ID)
+		ld := requestOf(ctx).loaders
+		info, ok, err = loadNow(ctx, ld.courses, ld.fetchCourses, key.ID)
 		if err == nil && !ok {
 			err = aggregation.Errorf(aggregation.ENotFound, "no course with id %d", key.ID)
 		}
@@ -374,6 +376,9 @@ func (r *Resolver) courseStats(ctx context.Context, s *model.UserStats, ids []in
 	if err := nameModules(ctx, out); err != nil {
 		return nil, err
 	}
+	if err := primeCourseFields(ctx, out); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -393,15 +398,14 @@ func nameModules(ctx context.Context, cs []model.CourseStat) error {
 	}
 	slices.Sort(cmids)
 	cmids = slices.Compact(cmids)
-	infos, err := requestOf(ctx).loaders.modules.LoadAll(ctx, cmids)
-	if err := firstLoadError(err); err != nil {
+	infos, err := moduleInfos(ctx, cmids)
+	if err != nil {
 		return err
 	}
 	for i := range cs {
 		for j := range cs[i].Modules {
 			m := &cs[i].Modules[j]
-			k, _ := slices.BinarySearch(cmids, m.Cmid)
-			if info := infos[k]; info.CMID == m.Cmid { // zero for a deleted activity
+			if info, ok := infos[m.Cmid]; ok { // absent for a deleted activity
 				m.Name, m.Idnumber = &info.Name, &info.IDNumber
 			}
 		}
@@ -458,7 +462,8 @@ func (r *Resolver) explainLaps(ctx context.Context, s *model.UserStats, limit, o
 // courseOf resolves a course by id through the loader; nil when it no
 // longer exists.
 func courseOf(ctx context.Context, id int64) (*model.Course, error) {
-	c, ok, err := load(ctx, requestOf(ctx).loaders.courses, id)
+	ld := requestOf(ctx).loaders
+	c, ok, err := loadNow(ctx, ld.courses, ld.fetchCourses, id)
 	if err != nil || !ok {
 		return nil, err
 	}
@@ -480,7 +485,8 @@ func gradeOf(ctx context.Context, s *model.CourseStat) (*model.Score, error) {
 // moduleOf resolves an activity by cmid through the loader; ok is false
 // when it no longer exists.
 func moduleOf(ctx context.Context, cmid int64) (aggregation.ModuleInfo, bool, error) {
-	return load(ctx, requestOf(ctx).loaders.modules, cmid)
+	ld := requestOf(ctx).loaders
+	return loadNow(ctx, ld.modules, ld.fetchModules, cmid)
 }
 
 // listPolicies resolves Query.policies, the default first, for any token
