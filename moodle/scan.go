@@ -140,30 +140,56 @@ func (s *Source) NewRows(ctx context.Context, after, upTo int64, extra []int64, 
 // EventName, CRUD, EduLevel and ContextID are left empty.
 //
 // On PostgreSQL the rows arrive through COPY … TO STDOUT, decoded without
-// database/sql (see scancopy.go); elsewhere through database/sql.
+// database/sql (see scancopy.go): unordered and sorted here when they fit
+// in a bounded buffer, else in the query's order (see scansort.go);
+// elsewhere through database/sql, in the query's order.
 func (s *Source) ScanUsers(ctx context.Context, lo, hi, maxID int64, f aggregation.RowFilter, fn func(*aggregation.Event) bool) error {
-	if hi <= lo {
-		return nil
+	_, err := s.scanUsers(ctx, scanRange{lo: lo, hi: hi, maxID: maxID, f: f}, scanOptions{limit: scanBufferRows, estimate: true}, fn)
+	return err
+}
+
+// scanUsers is ScanUsers with the sorted path's options; it also returns
+// what that path did.
+func (s *Source) scanUsers(ctx context.Context, r scanRange, opt scanOptions, fn func(*aggregation.Event) bool) (scanStats, error) {
+	var st scanStats
+	if r.hi <= r.lo {
+		return st, nil
 	}
-	q := s.scanQuery(lo, hi, maxID, f)
 	k := newScanSink(ctx, s, fn)
 	release, err := s.streamSlot(ctx)
 	if err != nil {
-		return err
+		return st, err
 	}
 	defer release()
 	if s.db.Kind == dbconn.Postgres && !s.scanNoCopy.Load() {
-		err = s.scanCopy(ctx, q, k)
+		err = s.scanSorted(ctx, r, opt, k, &st)
 	} else {
-		err = s.scanRows(ctx, q, k)
+		err = s.scanRows(ctx, r.query(s, true), k.add)
 	}
 	if err == nil {
 		err = k.finish()
 	}
 	if err != nil {
-		return fmt.Errorf("scanning the events of users %d to %d: %w", lo, hi-1, err)
+		return st, fmt.Errorf("scanning the events of users %d to %d: %w", r.lo, r.hi-1, err)
 	}
-	return nil
+	return st, nil
+}
+
+// scanRange is what one ScanUsers call reads: the users lo ≤ userid < hi,
+// the log ids ≤ maxID, the rows f keeps.
+type scanRange struct {
+	lo, hi, maxID int64
+	f             aggregation.RowFilter
+}
+
+// query is scanQuery for the range, in (userid, timecreated, id) order
+// when ordered.
+func (r scanRange) query(s *Source, ordered bool) *bun.SelectQuery {
+	q := s.scanQuery(r.lo, r.hi, r.maxID, r.f)
+	if ordered {
+		q = q.OrderExpr("userid, timecreated, id")
+	}
+	return q
 }
 
 // scanKind is the kind code ScanUsers' query computes per row: the low
@@ -196,8 +222,8 @@ var kindActions = [...]string{
 // kind, realuserid (integers), origin, ip (strings, NULL as "").
 const scanColumnCount = 10
 
-// scanQuery is ScanUsers' query: the narrow projection, f's filters and
-// the (userid, timecreated, id) order.
+// scanQuery is ScanUsers' query: the narrow projection and f's filters,
+// in no order.
 func (s *Source) scanQuery(lo, hi, maxID int64, f aggregation.RowFilter) *bun.SelectQuery {
 	// Strings compare byte for byte, as the engine compares them: MariaDB
 	// and MySQL columns have case- and pad-insensitive collations.
@@ -246,7 +272,7 @@ func (s *Source) scanQuery(lo, hi, maxID int64, f aggregation.RowFilter) *bun.Se
 	case aggregation.SiteLoginLogout:
 		q = q.Where("(courseid <> 0 OR " + action + " IN ('loggedin', 'login', 'loggedout', 'logout'))")
 	}
-	return q.OrderExpr("userid, timecreated, id")
+	return q
 }
 
 // scanRow is one row of scanQuery.
@@ -262,10 +288,9 @@ type scanSink struct {
 	s       *Source
 	fn      func(*aggregation.Event) bool
 	chunk   []aggregation.Event
-	intern  interner
-	origin  string // the previous row's origin and address: rows of a
-	lastIP  string // user mostly repeat them
-	stopped bool   // fn returned false: the rest is not wanted
+	strs    scanStrings // the strings of the rows streamed through add
+	rec     scanRec     // add's row, as addRec reads it
+	stopped bool        // fn returned false: the rest is not wanted
 
 	// cms holds the resolutions this scan has used (from the Source's
 	// cache or read), so a module event costs one map look-up; missing
@@ -277,40 +302,44 @@ type scanSink struct {
 // maxScanCMs bounds a scan's own course-module map; past it, it restarts.
 const maxScanCMs = 100_000
 
+// maxSinkStrings bounds the strings a streaming scan keeps to share them
+// between rows; past it, the table restarts (a pathological column).
+const maxSinkStrings = 100_000
+
 func newScanSink(ctx context.Context, s *Source, fn func(*aggregation.Event) bool) *scanSink {
 	return &scanSink{ctx: ctx, s: s, fn: fn, chunk: make([]aggregation.Event, 0, chunkSize),
-		intern: make(interner), cms: make(map[int64]cmInfo)}
+		strs: newScanStrings(), cms: make(map[int64]cmInfo)}
 }
 
-// add queues the row's event; with a full chunk it resolves and delivers
-// the chunk. It reports whether more rows are wanted.
+// add queues the event of a row read in order (see addRec).
 func (k *scanSink) add(r *scanRow) (bool, error) {
+	if len(k.strs.strs) > maxSinkStrings {
+		k.strs.reset() // the queued events keep their own strings
+	}
+	k.rec.set(r, &k.strs)
+	return k.addRec(&k.rec, k.strs.strs)
+}
+
+// addRec queues the event of r, whose strings are indices in strs; with a
+// full chunk it resolves and delivers the chunk. It reports whether more
+// rows are wanted.
+func (k *scanSink) addRec(r *scanRec, strs []string) (bool, error) {
 	n := len(k.chunk)
 	k.chunk = k.chunk[:n+1]
 	ev := &k.chunk[n]
-	a := r.kind & kindActionMask
+	kind := scanKind(r.kind)
+	a := kind & kindActionMask
 	*ev = aggregation.Event{
 		ID: r.id, Time: r.time, UserID: r.user, CourseID: r.course,
-		ContextLevel: int32(r.level), ContextInstanceID: r.instance,
-		RealUserID: r.realUser, Anonymous: r.kind&kindAnonymous != 0,
+		ContextLevel: r.level, ContextInstanceID: r.instance,
+		RealUserID: r.realUser, Anonymous: kind&kindAnonymous != 0,
+		Origin: strs[r.origin], IP: strs[r.ip],
 	}
 	if a > kindOther && a < scanKind(len(kindActions)) {
 		ev.Action = kindActions[a]
 		if a == kindGradedUser {
 			ev.Target = "user"
 		}
-	}
-	if len(r.origin) > 0 {
-		if string(r.origin) != k.origin {
-			k.origin = k.intern.get(r.origin)
-		}
-		ev.Origin = k.origin
-	}
-	if len(r.ip) > 0 {
-		if string(r.ip) != k.lastIP {
-			k.lastIP = k.intern.get(r.ip)
-		}
-		ev.IP = k.lastIP
 	}
 	if len(k.chunk) < chunkSize {
 		return true, nil
@@ -387,8 +416,13 @@ func (k *scanSink) finish() error {
 	return err
 }
 
-// scanRows reads scanQuery through database/sql.
-func (s *Source) scanRows(ctx context.Context, q *bun.SelectQuery, k *scanSink) error {
+// rowFunc takes one decoded row and reports whether more are wanted; the
+// row and its strings are only valid during the call.
+type rowFunc func(*scanRow) (bool, error)
+
+// scanRows reads q, a scanQuery, through database/sql and hands each row
+// to add.
+func (s *Source) scanRows(ctx context.Context, q *bun.SelectQuery, add rowFunc) error {
 	rows, err := q.Rows(ctx)
 	if err != nil {
 		return err
@@ -403,7 +437,7 @@ func (s *Source) scanRows(ctx context.Context, q *bun.SelectQuery, k *scanSink) 
 			return err
 		}
 		r.origin, r.ip = origin, ip
-		more, err := k.add(&r)
+		more, err := add(&r)
 		if err != nil || !more {
 			return err
 		}

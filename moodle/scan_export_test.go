@@ -1,6 +1,10 @@
 package moodle
 
-import "context"
+import (
+	"context"
+
+	"github.com/usestats/usestats/aggregation"
+)
 
 // ScanWithoutCopy makes s's ScanUsers read PostgreSQL through
 // database/sql (on) or COPY (off); it returns the previous setting.
@@ -17,4 +21,16 @@ func ScanCopyNative(ctx context.Context, s *Source) (bool, error) {
 	var ok bool
 	err = conn.Raw(func(dc any) error { _, ok = pgNetConn(dc); return nil })
 	return ok, err
+}
+
+// ScanStats tell what ScanUsers' sorted path did: passes into the
+// buffer, passes abandoned with it full, users read in SQL order.
+type ScanStats = scanStats
+
+// ScanUsersBuffered is ScanUsers with a buffer of at most limit rows,
+// its passes planned from the planner's estimates or not (split only when
+// they overflow).
+func ScanUsersBuffered(ctx context.Context, s *Source, lo, hi, maxID int64, f aggregation.RowFilter, limit int, estimate bool,
+	fn func(*aggregation.Event) bool) (ScanStats, error) {
+	return s.scanUsers(ctx, scanRange{lo: lo, hi: hi, maxID: maxID, f: f}, scanOptions{limit: limit, estimate: estimate}, fn)
 }

@@ -38,37 +38,40 @@ const (
 
 func withScanSite(t *testing.T, f func(t *testing.T, s scanSite)) {
 	for _, e := range engines(t) {
-		t.Run(e.name, func(t *testing.T) {
-			ctx := context.Background()
-			db, prefix, cleanup := newSchema(t, e.url)
-			defer cleanup()
-			if _, err := seed.Fill(ctx, db, seed.Options{Seed: 7, Users: 6, Days: scanDays, Prefix: prefix}); err != nil {
-				t.Fatal(err)
-			}
-			var cm, course int64
-			if err := db.QueryRowContext(ctx, fmt.Sprintf("SELECT id, course FROM %scourse_modules ORDER BY id LIMIT 1", prefix)).Scan(&cm, &course); err != nil {
-				t.Fatal(err)
-			}
-			w := seed.NewWriter(db, prefix)
-			if err := w.Add(ctx, edgeRows(cm, course)...); err != nil {
-				t.Fatal(err)
-			}
-			gone := seed.Defaults[seed.User]()
-			gone.ID, gone.Username, gone.Deleted, gone.MnetHostID = 9000, "gone9000", 1, 1
-			if err := w.Add(ctx, gone); err != nil {
-				t.Fatal(err)
-			}
-			if err := w.Flush(ctx); err != nil {
-				t.Fatal(err)
-			}
-			src, err := moodle.Open(ctx, e.url, prefix)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer src.Close()
-			f(t, scanSite{src: src, db: db, prefix: prefix, deleted: gone.ID})
-		})
+		t.Run(e.name, func(t *testing.T) { withScanSiteOn(t, e, f) })
 	}
+}
+
+// withScanSiteOn is withScanSite on one engine.
+func withScanSiteOn(t *testing.T, e engine, f func(t *testing.T, s scanSite)) {
+	ctx := context.Background()
+	db, prefix, cleanup := newSchema(t, e.url)
+	defer cleanup()
+	if _, err := seed.Fill(ctx, db, seed.Options{Seed: 7, Users: 6, Days: scanDays, Prefix: prefix}); err != nil {
+		t.Fatal(err)
+	}
+	var cm, course int64
+	if err := db.QueryRowContext(ctx, fmt.Sprintf("SELECT id, course FROM %scourse_modules ORDER BY id LIMIT 1", prefix)).Scan(&cm, &course); err != nil {
+		t.Fatal(err)
+	}
+	w := seed.NewWriter(db, prefix)
+	if err := w.Add(ctx, edgeRows(cm, course)...); err != nil {
+		t.Fatal(err)
+	}
+	gone := seed.Defaults[seed.User]()
+	gone.ID, gone.Username, gone.Deleted, gone.MnetHostID = 9000, "gone9000", 1, 1
+	if err := w.Add(ctx, gone); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	src, err := moodle.Open(ctx, e.url, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	f(t, scanSite{src: src, db: db, prefix: prefix, deleted: gone.ID})
 }
 
 // edgeRows returns the edge rows (ids from edgeFirstID) of learners 3 to 6.

@@ -43,9 +43,9 @@ const copyReadBuffer = 64 << 10
 // discarded rather than drained.
 var errCopyStopped = errors.New("moodle: COPY stopped by its reader")
 
-// scanCopy runs q as a COPY and hands its rows to k. It falls back to
+// scanCopy runs q as a COPY and hands its rows to add. It falls back to
 // scanRows when the pool's connection is not the bun PostgreSQL driver's.
-func (s *Source) scanCopy(ctx context.Context, q *bun.SelectQuery, k *scanSink) error {
+func (s *Source) scanCopy(ctx context.Context, q *bun.SelectQuery, add rowFunc) error {
 	sel, err := q.AppendQuery(s.db.QueryGen(), nil)
 	if err != nil {
 		return err
@@ -63,7 +63,7 @@ func (s *Source) scanCopy(ctx context.Context, q *bun.SelectQuery, k *scanSink) 
 			native = false
 			return nil
 		}
-		err := copyOut(ctx, nc, query, k)
+		err := copyOut(ctx, nc, query, add)
 		if errors.Is(err, errCopyStopped) {
 			return &badConnError{err}
 		}
@@ -71,7 +71,7 @@ func (s *Source) scanCopy(ctx context.Context, q *bun.SelectQuery, k *scanSink) 
 	})
 	if !native {
 		conn.Close()
-		return s.scanRows(ctx, q, k)
+		return s.scanRows(ctx, q, add)
 	}
 	// The pool has dropped a bad connection: the error is what happened.
 	var bad *badConnError
@@ -118,10 +118,10 @@ func pgNetConn(dc any) (net.Conn, bool) {
 }
 
 // copyOut sends query (a COPY … TO STDOUT in text format) on nc and hands
-// every row to k, reading the exchange up to ReadyForQuery. An error that
+// every row to add, reading the exchange up to ReadyForQuery. An error that
 // leaves the connection unusable wraps driver.ErrBadConn; a server error
 // (the exchange completed) does not.
-func copyOut(ctx context.Context, nc net.Conn, query string, k *scanSink) (err error) {
+func copyOut(ctx context.Context, nc net.Conn, query string, add rowFunc) (err error) {
 	bad := func(err error) error { return &badConnError{err} }
 	if err := ctx.Err(); err != nil {
 		return err
@@ -200,7 +200,7 @@ func copyOut(ctx context.Context, nc net.Conn, query string, k *scanSink) (err e
 				if strBuf, err = parseCopyRow(b, &row, strBuf); err != nil {
 					return bad(err)
 				}
-				more, err := k.add(&row)
+				more, err := add(&row)
 				if err != nil {
 					return bad(err)
 				}
