@@ -316,6 +316,7 @@ type RollupEntry struct {
 
 // AppendEntries appends every cell to dst, in no particular order.
 func (r *Rollup) AppendEntries(dst []RollupEntry) []RollupEntry {
+	dst = slices.Grow(dst, len(r.cells)) // one allocation, not a copy per doubling
 	for i := range r.cells {
 		dst = append(dst, RollupEntry{Key: r.keys[i], Cell: r.cells[i]})
 	}
@@ -324,6 +325,7 @@ func (r *Rollup) AppendEntries(dst []RollupEntry) []RollupEntry {
 
 // AppendHours appends every hourly cell to dst, in no particular order.
 func (r *Rollup) AppendHours(dst []HourEntry) []HourEntry {
+	dst = slices.Grow(dst, len(r.hours.cells))
 	for i := range r.hours.cells {
 		dst = append(dst, HourEntry{Key: r.hours.keys[i], Cell: r.hours.cells[i]})
 	}
