@@ -23,13 +23,13 @@ func ScanCopyNative(ctx context.Context, s *Source) (bool, error) {
 	return ok, err
 }
 
-// ScanStats tell what ScanUsers' sorted path did: passes into the
-// buffer, passes abandoned with it full, users read in SQL order.
+// ScanStats tell what ScanUsers' sorted path did: whether it read the
+// range into its buffer, overflowed it, read the range in SQL order.
 type ScanStats = scanStats
 
 // ScanUsersBuffered is ScanUsers with a buffer of at most limit rows,
-// its passes planned from the planner's estimates or not (split only when
-// they overflow).
+// checking the planner's estimate first or not (then only an overflow
+// turns to the SQL order).
 func ScanUsersBuffered(ctx context.Context, s *Source, lo, hi, maxID int64, f aggregation.RowFilter, limit int, estimate bool,
 	fn func(*aggregation.Event) bool) (ScanStats, error) {
 	return s.scanUsers(ctx, scanRange{lo: lo, hi: hi, maxID: maxID, f: f}, scanOptions{limit: limit, estimate: estimate}, fn)

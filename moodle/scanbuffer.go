@@ -70,18 +70,17 @@ func (t *scanStrings) reset() {
 	clear(t.lastIP[:])
 }
 
-// scanBuffer holds the rows of one pass of the sorted scan, in the order
-// they arrive, and sorts them by (userid, timecreated, id). It holds at
-// most limit rows and limit distinct strings: past either it is full.
+// scanBuffer holds the rows the sorted scan reads, in the order they
+// arrive, and sorts them by (userid, timecreated, id). It holds at most
+// limit rows and limit distinct strings: past either it is full.
 type scanBuffer struct {
 	limit      int
 	rows       []scanRec // capacity limit
 	strs       scanStrings
-	full       bool      // a row or a string did not fit: the pass is incomplete
+	full       bool      // a row or a string did not fit: the read is incomplete
 	umin, umax int64     // the range of the rows' user ids
 	first      int       // the row with the smallest id
 	keys       []scanKey // capacity limit; sorted, the rows' order
-	counts     []uint32  // counting sort by user, indexed by user − umin
 }
 
 // scanKey is a row's place in the sorted order, with its time: sorting
@@ -107,12 +106,6 @@ func newScanBuffer(limit int) (*scanBuffer, func(), error) {
 	}
 	b := &scanBuffer{limit: limit, rows: rows[:0], keys: keys[:0], strs: newScanStrings()}
 	return b, func() { b.rows, b.keys = nil, nil; freeRows(); freeKeys() }, nil
-}
-
-// reset empties the buffer for a pass.
-func (b *scanBuffer) reset() {
-	b.rows, b.keys, b.full = b.rows[:0], b.keys[:0], false
-	b.strs.reset()
 }
 
 // add appends r; it reports false, with full set, when r does not fit.
@@ -167,8 +160,7 @@ func (b *scanBuffer) sort() {
 	}
 	// counts[u+1] counts user umin+u; summed, counts[u] is where user
 	// umin+u starts; after placing the keys it is where it ends.
-	counts := slices.Grow(b.counts[:0], int(span)+2)[:span+2]
-	clear(counts)
+	counts := make([]uint32, span+2)
 	for i := range b.rows {
 		counts[b.rows[i].user-b.umin+1]++
 	}
@@ -193,7 +185,6 @@ func (b *scanBuffer) sort() {
 		}
 		start = end
 	}
-	b.counts = counts
 }
 
 // keyOrder orders the keys of a user's rows by (time, id).

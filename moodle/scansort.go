@@ -42,9 +42,9 @@ type scanOptions struct {
 
 // scanStats tell what the sorted path did.
 type scanStats struct {
-	Passes    int  // reads into the buffer, completed or abandoned
-	Overflows int  // reads abandoned with the buffer full
-	Ordered   bool // the range was read in SQL order, not fitting in the buffer
+	Buffered   bool // the range was read into the buffer, completely or not
+	Overflowed bool // the buffer filled up: that read was abandoned
+	Ordered    bool // the range was read in SQL order, not fitting in the buffer
 }
 
 // scanSorted reads the range r into k: sorted in a buffer of at most
@@ -62,22 +62,32 @@ func (s *Source) scanSorted(ctx context.Context, r scanRange, opt scanOptions, k
 			return s.scanCopy(ctx, r.query(s, true), k.add)
 		}
 	}
+	st.Buffered = true
+	if full, err := s.scanBuffered(ctx, r, limit, k); err != nil || !full {
+		return err
+	}
+	st.Overflowed, st.Ordered = true, true
+	return s.scanCopy(ctx, r.query(s, true), k.add)
+}
+
+// scanBuffered reads the range r into a buffer of limit rows and, when
+// it all fits, hands it to k sorted. It reports whether the buffer filled
+// up first (nothing was handed to k then). The buffer's memory is freed
+// on return, before any read in SQL order.
+func (s *Source) scanBuffered(ctx context.Context, r scanRange, limit int, k *scanSink) (full bool, err error) {
 	b, free, err := newScanBuffer(limit)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer free()
-	st.Passes++
 	if err := s.scanCopy(ctx, r.query(s, false), b.add); err != nil {
-		return err
+		return false, err
 	}
 	if b.full {
-		st.Overflows++
-		st.Ordered = true
-		return s.scanCopy(ctx, r.query(s, true), k.add)
+		return true, nil
 	}
 	b.sort()
-	return b.emit(k)
+	return false, b.emit(k)
 }
 
 // estimateRows returns the planner's estimate of the log rows of the

@@ -103,14 +103,14 @@ func TestScanSortedEquivalence(t *testing.T) {
 			estimate bool
 			want     moodle.ScanStats // for the whole log without filters
 		}{
-			{"default buffer", 2_000_000, true, moodle.ScanStats{Passes: 1}},
-			{"just fits", s.rows, false, moodle.ScanStats{Passes: 1}},
-			{"fits, within the estimate's margin", s.rows*8/7 + 10, true, moodle.ScanStats{Passes: 1}},
+			{"default buffer", 2_000_000, true, moodle.ScanStats{Buffered: true}},
+			{"just fits", s.rows, false, moodle.ScanStats{Buffered: true}},
+			{"fits, within the estimate's margin", s.rows*8/7 + 10, true, moodle.ScanStats{Buffered: true}},
 			{"estimated too large", s.rows, true, moodle.ScanStats{Ordered: true}},
-			{"overflows by a row", s.rows - 1, false, moodle.ScanStats{Passes: 1, Overflows: 1, Ordered: true}},
-			{"overflows early", s.rows / 3, false, moodle.ScanStats{Passes: 1, Overflows: 1, Ordered: true}},
+			{"overflows by a row", s.rows - 1, false, moodle.ScanStats{Buffered: true, Overflowed: true, Ordered: true}},
+			{"overflows early", s.rows / 3, false, moodle.ScanStats{Buffered: true, Overflowed: true, Ordered: true}},
 			{"tiny buffer", 3, true, moodle.ScanStats{Ordered: true}},
-			{"tiny buffer, overflowing", 3, false, moodle.ScanStats{Passes: 1, Overflows: 1, Ordered: true}},
+			{"tiny buffer, overflowing", 3, false, moodle.ScanStats{Buffered: true, Overflowed: true, Ordered: true}},
 		}
 		ranges := [][2]int64{{s.lo, s.hi}, {4, 6}, {s.lo, 5}, {6, s.hi + 100}}
 		for name, f := range filters {
