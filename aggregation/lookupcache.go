@@ -15,8 +15,16 @@ import (
 // lets the service keep those for a few seconds; the log's events are
 // read on every question all the same.
 
-// lookupCacheEntries bounds each look-up cache.
-const lookupCacheEntries = 100_000
+// Bounds of the look-up caches, so that they hold a few MB at most: the
+// compile-state and user caches hold entries of about 200 bytes; the
+// SCORM cache reads of at most scormCacheValues values (about 100 bytes
+// each). A window that ends now is a new read every second, so under
+// load the SCORM cache is mostly entries that will not be asked again.
+const (
+	lookupCacheEntries = 20_000
+	scormCacheEntries  = 1_000
+	scormCacheValues   = 256
+)
 
 // versionKey is one user's compile state under one key.
 type versionKey struct {
@@ -67,8 +75,13 @@ func versions(ctx context.Context, vc *versionCache, vr RollupVersionReader, key
 	return out, true, nil
 }
 
-// scormCache keeps the SCORM values read for one set of users,
-// activities and window; nil keeps nothing.
+// scormCacheUsers is the most users a kept SCORM read may be for: the
+// cache is for the questions about one learner that dashboards repeat,
+// and a bulk read's values could hold megabytes for the TTL.
+const scormCacheUsers = 8
+
+// scormCache keeps the SCORM values read for one set of users (at most
+// scormCacheUsers), activities and window; nil keeps nothing.
 type scormCache = ttlcache.Cache[string, []ScormValue]
 
 // newScormCache returns a cache for ttl on the clock now (nil for a ttl
@@ -77,7 +90,7 @@ func newScormCache(ttl time.Duration, now func() time.Time) *scormCache {
 	if ttl <= 0 {
 		return nil
 	}
-	return ttlcache.New[string, []ScormValue](ttl, lookupCacheEntries/10, now)
+	return ttlcache.New[string, []ScormValue](ttl, scormCacheEntries, now)
 }
 
 // scormKey names a SCORM read: its sorted users and activities and its

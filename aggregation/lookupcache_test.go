@@ -153,3 +153,40 @@ func TestCachedDirectory(t *testing.T) {
 		t.Fatalf("Users does not pass through: %v %v", err, dir.Calls())
 	}
 }
+
+// A SCORM read for more users than a dashboard's single learner is never
+// kept: its values could be large.
+func TestServiceCacheTTLScormBulkNotKept(t *testing.T) {
+	var events []aggregation.Event
+	var ids []int64
+	for u := int64(7); u < 17; u++ { // ten learners with the same SCORM laps
+		for _, ev := range scormEvents() {
+			ev.UserID = u
+			events = append(events, ev)
+		}
+		ids = append(ids, u)
+	}
+	tracks := &scormTracks{values: scormValues()}
+	svc, err := aggregation.NewService(aggregation.ServiceConfig{Logs: aggregation.SliceReader(events),
+		Scorm: tracks, CacheTTL: time.Hour, Now: func() int64 { return far }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := aggregation.Query{Policy: preset(t, "usestats"), Window: scormWindow}
+	for range 2 {
+		if _, err := svc.Users(context.Background(), ids, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if tracks.calls != 2 {
+		t.Fatalf("%d SCORM reads for a bulk question asked twice, want 2 (not kept)", tracks.calls)
+	}
+	for range 2 {
+		if _, err := svc.Users(context.Background(), ids[:2], q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if tracks.calls != 3 {
+		t.Fatalf("%d SCORM reads after a two-user question asked twice, want 3 (kept)", tracks.calls)
+	}
+}

@@ -163,11 +163,15 @@ func (s *Service) readScorm(ctx context.Context, users, cmids []int64, w Window)
 	slices.Sort(users)
 	slices.Sort(cmids)
 	cmids = slices.Compact(cmids)
+	cache := s.scorm
+	if len(users) > scormCacheUsers {
+		cache = nil
+	}
 	key := ""
-	if s.scorm != nil {
+	if cache != nil {
 		key = scormKey(users, cmids, w.From, w.To)
 	}
-	values, ok := cachedScorm(s.scorm, key)
+	values, ok := cachedScorm(cache, key)
 	if !ok {
 		err := s.parallel(ctx, 1, func(ctx context.Context, _ int) error {
 			var err error
@@ -177,7 +181,9 @@ func (s *Service) readScorm(ctx context.Context, users, cmids []int64, w Window)
 		if err != nil {
 			return nil, fmt.Errorf("reading SCORM tracks: %w", err)
 		}
-		s.scorm.Put(key, values)
+		if len(values) <= scormCacheValues {
+			cache.Put(key, values)
+		}
 	}
 	byUser := map[int64][]ScormValue{}
 	for _, v := range values {
