@@ -23,7 +23,9 @@ type Cache[K comparable, V any] struct {
 
 type entry[V any] struct {
 	v       V
+	due     time.Time // from then on, Lookup asks for a refresh
 	expires time.Time
+	claimed bool // Lookup has asked a caller to refresh it since it was put
 }
 
 // New returns a cache keeping each value for ttl, at most limit entries
@@ -77,7 +79,47 @@ func (c *Cache[K, V]) Put(k K, v V) {
 	if c.m == nil {
 		c.m = make(map[K]entry[V])
 	}
-	c.m[k] = entry[V]{v: v, expires: now.Add(c.ttl)}
+	c.m[k] = entry[V]{v: v, due: now.Add(c.ttl / 2), expires: now.Add(c.ttl)}
+}
+
+// Lookup is Get for refresh-ahead. Besides the value it says whether the
+// caller should read k again now, in the background (due): the value has
+// lived half its TTL and no caller has been told so since it was put. The
+// caller told so Puts what it reads (or Deletes k when it is gone); if it
+// cannot, the entry still expires at its TTL. A key asked for more often
+// than every half TTL is thus never missed once it is cached, and a value
+// is never used more than the TTL after it was read.
+func (c *Cache[K, V]) Lookup(k K) (v V, ok, due bool) {
+	if c == nil || c.ttl <= 0 {
+		return v, false, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[k]
+	if !ok {
+		return v, false, false
+	}
+	now := c.now()
+	if !now.Before(e.expires) {
+		delete(c.m, k)
+		return v, false, false
+	}
+	if !e.claimed && !now.Before(e.due) {
+		e.claimed = true
+		c.m[k] = e
+		return e.v, true, true
+	}
+	return e.v, true, false
+}
+
+// Delete drops k's entry.
+func (c *Cache[K, V]) Delete(k K) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, k)
 }
 
 // Clear drops every entry.

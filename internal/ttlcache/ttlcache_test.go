@@ -1,6 +1,8 @@
 package ttlcache_test
 
 import (
+	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -101,5 +103,94 @@ func TestConcurrent(t *testing.T) {
 	wg.Wait()
 	if c.Len() > 50 {
 		t.Fatalf("%d entries over a bound of 50", c.Len())
+	}
+}
+
+func TestLookupDue(t *testing.T) {
+	clk := &clock{t: time.Unix(1000, 0)}
+	c := ttlcache.New[string, int](10*time.Second, 10, clk.now)
+	if _, ok, due := c.Lookup("a"); ok || due {
+		t.Fatalf("missing key: ok %v due %v", ok, due)
+	}
+	c.Put("a", 1)
+	clk.t = clk.t.Add(4999 * time.Millisecond)
+	if v, ok, due := c.Lookup("a"); !ok || due || v != 1 {
+		t.Fatalf("young entry: %d ok %v due %v", v, ok, due)
+	}
+	clk.t = clk.t.Add(time.Millisecond) // half the TTL
+	if v, ok, due := c.Lookup("a"); !ok || !due || v != 1 {
+		t.Fatalf("half-lived entry: %d ok %v due %v", v, ok, due)
+	}
+	if _, ok, due := c.Lookup("a"); !ok || due {
+		t.Fatalf("a refresh is asked for once: ok %v due %v", ok, due)
+	}
+	clk.t = clk.t.Add(4999 * time.Millisecond)
+	if _, ok, _ := c.Lookup("a"); !ok {
+		t.Fatal("an entry whose refresh never came expired before its TTL")
+	}
+	clk.t = clk.t.Add(time.Millisecond)
+	if _, ok, _ := c.Lookup("a"); ok {
+		t.Fatal("an entry whose refresh never came outlived its TTL")
+	}
+	c.Put("b", 1)
+	clk.t = clk.t.Add(6 * time.Second)
+	if _, _, due := c.Lookup("b"); !due {
+		t.Fatal("no refresh asked for")
+	}
+	c.Put("b", 2) // the refresh: a new life, asked for again at its half
+	clk.t = clk.t.Add(6 * time.Second)
+	if v, ok, due := c.Lookup("b"); !ok || !due || v != 2 {
+		t.Fatalf("refreshed entry: %d ok %v due %v", v, ok, due)
+	}
+	c.Delete("b")
+	if _, ok, _ := c.Lookup("b"); ok {
+		t.Fatal("Delete kept the entry")
+	}
+	off := ttlcache.New[string, int](0, 10, clk.now)
+	off.Put("a", 1)
+	if _, ok, due := off.Lookup("a"); ok || due {
+		t.Fatal("a cache with no TTL answered")
+	}
+}
+
+func TestRefresher(t *testing.T) {
+	r := ttlcache.NewRefresher(2, time.Minute)
+	type key struct{}
+	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), key{}, "v"))
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var seen []string
+	read := func(ctx context.Context) {
+		<-release
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, fmt.Sprintf("%v %v", ctx.Value(key{}), ctx.Err()))
+	}
+	if !r.Go(ctx, read) || !r.Go(ctx, read) {
+		t.Fatal("a refresh within the limit was refused")
+	}
+	if r.Go(ctx, read) {
+		t.Fatal("a refresh over the limit ran")
+	}
+	cancel() // the asking request ends: its refreshes go on
+	close(release)
+	r.Wait()
+	if len(seen) != 2 || seen[0] != "v <nil>" || seen[1] != "v <nil>" {
+		t.Fatalf("refreshes saw %q, want the request's values and no cancellation", seen)
+	}
+	if !r.Go(context.Background(), func(context.Context) { panic("boom") }) {
+		t.Fatal("a slot was not given back")
+	}
+	r.Wait() // the panic ended only its refresh
+	var deadline bool
+	short := ttlcache.NewRefresher(1, time.Millisecond)
+	short.Go(context.Background(), func(ctx context.Context) { <-ctx.Done(); deadline = true })
+	short.Wait()
+	if !deadline {
+		t.Fatal("a refresh ran without its deadline")
+	}
+	var nilRefresher *ttlcache.Refresher
+	if nilRefresher.Go(ctx, read) {
+		t.Fatal("a nil Refresher ran a refresh")
 	}
 }

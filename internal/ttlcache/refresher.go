@@ -1,0 +1,59 @@
+package ttlcache
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Refresher runs the reads that Lookup asks for in the background, a
+// bounded number at a time, each with a deadline, so that a request never
+// waits for them and a slow database never piles them up.
+type Refresher struct {
+	slots   chan struct{}
+	timeout time.Duration
+	wg      sync.WaitGroup
+}
+
+// NewRefresher returns a Refresher running at most limit reads at once
+// (at least 1), each for at most timeout (0: no deadline of its own).
+func NewRefresher(limit int, timeout time.Duration) *Refresher {
+	return &Refresher{slots: make(chan struct{}, max(limit, 1)), timeout: timeout}
+}
+
+// Go runs fn in a goroutine of its own and returns true, or returns false
+// at once when limit reads are already running (fn is not run: the entry
+// then lives to its TTL). fn's context keeps ctx's values but not its
+// cancellation, since the request that asked ends first. A panic in fn
+// is recovered and ends only fn: the entry then lives to its TTL.
+func (r *Refresher) Go(ctx context.Context, fn func(context.Context)) bool {
+	if r == nil {
+		return false
+	}
+	select {
+	case r.slots <- struct{}{}:
+	default:
+		return false
+	}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		defer func() { <-r.slots }()
+		defer func() { _ = recover() }()
+		ctx := context.WithoutCancel(ctx)
+		if r.timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, r.timeout)
+			defer cancel()
+		}
+		fn(ctx)
+	}()
+	return true
+}
+
+// Wait waits until the reads started so far have ended.
+func (r *Refresher) Wait() {
+	if r != nil {
+		r.wg.Wait()
+	}
+}
