@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/usestats/usestats/internal/ttlcache"
 )
 
 // Source says where an answer came from.
@@ -86,7 +88,9 @@ type ServiceConfig struct {
 	// is used again without asking (default 0: asked on every question).
 	// An answer then reflects a compile, a forget or a SCORM write up to
 	// CacheTTL late, as if the compile had run that much later; the log's
-	// events are always read, so answers stay current to the second.
+	// events are always read, so answers stay current to the second. An
+	// entry asked for after half the TTL is read again in the background,
+	// so users asked about often never wait for theirs to expire.
 	CacheTTL time.Duration
 }
 
@@ -104,6 +108,8 @@ type Service struct {
 	slots  chan struct{}
 	cached rollupCache
 	scorm  *scormCache
+	// refresh reads the look-up caches' entries due for a refresh.
+	refresh *ttlcache.Refresher
 	// siteBatch is SiteUsersBatch (tests make it smaller).
 	siteBatch int
 }
@@ -123,9 +129,11 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 		cfg.Workers = 2
 	}
 	clock := func() time.Time { return time.Unix(cfg.Now(), 0) } // the look-up caches' TTL runs on the service's clock
+	refresh := newRefresher(cfg.CacheTTL)
 	s := &Service{cfg: cfg, slots: make(chan struct{}, cfg.Workers), siteBatch: SiteUsersBatch,
-		cached: rollupCache{budget: cfg.RollupCacheBytes, versions: newVersionCache(cfg.CacheTTL, clock)},
-		scorm:  newScormCache(cfg.CacheTTL, clock)}
+		cached:  rollupCache{budget: cfg.RollupCacheBytes, versions: newVersionCache(cfg.CacheTTL, clock), refresh: refresh},
+		scorm:   newScormCache(cfg.CacheTTL, clock),
+		refresh: refresh}
 	if cfg.Policies == nil {
 		cfg.Policies = &Policies{}
 	}
@@ -139,6 +147,11 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	s.multi, _ = cfg.Logs.(UsersLogReader)
 	return s, nil
 }
+
+// WaitRefreshes waits until the look-up caches' background reads started
+// so far have ended (see ServiceConfig.CacheTTL): serve calls it when it
+// shuts down.
+func (s *Service) WaitRefreshes() { s.refresh.Wait() }
 
 // Location returns the time zone of the service's days.
 func (s *Service) Location() *time.Location { return s.cfg.Location }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"slices"
 	"sync"
+
+	"github.com/usestats/usestats/internal/ttlcache"
 )
 
 // rollupCache keeps the days (daily and hourly cells, session pieces) the
@@ -17,8 +19,9 @@ import (
 // It needs a RollupVersionReader; with another reader, or a budget of 0,
 // every question reads the store.
 type rollupCache struct {
-	budget   int64         // bytes of cells, hours and pieces kept (an estimate); 0 disables
-	versions *versionCache // the users' versions, kept for ServiceConfig.CacheTTL (nil: read every time)
+	budget   int64               // bytes of cells, hours and pieces kept (an estimate); 0 disables
+	versions *versionCache       // the users' versions, kept for ServiceConfig.CacheTTL (nil: read every time)
+	refresh  *ttlcache.Refresher // reads the versions due for a refresh
 	mu       sync.Mutex
 	m        map[rollupCacheKey]*rollupCacheEntry
 	size     int64
@@ -126,7 +129,7 @@ func (c *rollupCache) read(ctx context.Context, r RollupReader, key CompileKey, 
 	if c.budget <= 0 || !ok {
 		return r.Rollups(ctx, key, ids, from, to)
 	}
-	vs, ok, err := versions(ctx, c.versions, vr, key, ids)
+	vs, ok, err := versions(ctx, c.versions, c.refresh, vr, key, ids)
 	if err != nil || !ok {
 		return nil, ok, err
 	}

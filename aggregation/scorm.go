@@ -171,7 +171,22 @@ func (s *Service) readScorm(ctx context.Context, users, cmids []int64, w Window)
 	if cache != nil {
 		key = scormKey(users, cmids, w.From, w.To)
 	}
-	values, ok := cachedScorm(cache, key)
+	values, ok, due := cachedScorm(cache, key)
+	if due {
+		users, cmids := slices.Clone(users), slices.Clone(cmids) // the caller's, which it may change
+		s.refresh.Go(ctx, func(ctx context.Context) {
+			release, err := s.acquire(ctx)
+			if err != nil {
+				return
+			}
+			defer release()
+			if fresh, err := s.cfg.Scorm.ScormTimes(ctx, users, cmids, w.From, w.To); err == nil && len(fresh) <= scormCacheValues {
+				cache.Put(key, fresh)
+			} else if err == nil {
+				cache.Delete(key)
+			}
+		})
+	}
 	if !ok {
 		err := s.parallel(ctx, 1, func(ctx context.Context, _ int) error {
 			var err error

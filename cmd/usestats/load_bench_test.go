@@ -81,7 +81,7 @@ func benchGraphQL(b *testing.B, svc *aggregation.Service, dir aggregation.Direct
 	// As serve wires it: look-ups kept for its default --cache-ttl.
 	h, err := resolvers.NewHandler(resolvers.Config{
 		Service: svc, Directory: aggregation.NewCachedDirectory(dir, defaultCacheTTL, nil),
-		Authenticate: newTokenAuth(st, defaultCacheTTL, nil),
+		Authenticate: newTokenAuth(st, defaultCacheTTL, nil).check,
 		Now:          func() int64 { return time.Now().Unix() },
 		Timeout:      timeout,
 	})

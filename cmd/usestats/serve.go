@@ -222,7 +222,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	gql, err := resolvers.NewHandler(resolvers.Config{
 		Service:       svc,
 		Directory:     dir,
-		Authenticate:  auth,
+		Authenticate:  auth.check,
 		Now:           func() int64 { return time.Now().Unix() },
 		Logger:        log,
 		Timeout:       c.timeout,
@@ -240,7 +240,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	exp, err := export.NewHandler(export.Config{
 		Service:      svc,
 		Directory:    dir,
-		Authenticate: auth,
+		Authenticate: auth.check,
 		Logger:       log,
 		Now:          func() int64 { return time.Now().Unix() },
 		Timeout:      c.exportTimeout,
@@ -306,6 +306,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
+	// The look-up caches' background reads end before the databases close.
+	svc.WaitRefreshes()
+	dir.WaitRefreshes()
+	auth.wait()
 	log.Info("stopped")
 	return nil
 }

@@ -10,30 +10,64 @@ import (
 	"github.com/usestats/usestats/store"
 )
 
-// tokenAuthEntries bounds the tokens kept as checked.
-const tokenAuthEntries = 10_000
+// tokenAuthEntries bounds the tokens kept as checked; tokenAuthRefreshes
+// the checks of kept tokens run again in the background at once.
+const (
+	tokenAuthEntries   = 10_000
+	tokenAuthRefreshes = 4
+)
 
-// newTokenAuth returns the API-token check of GraphQL and the exports:
-// the store's, with each token that passed kept as passed for ttl (keyed
-// by its SHA-256, never by the token), so a client's requests do not
-// each read the store. A revoked or expired token is refused within ttl;
-// a refused one is checked again every time. A ttl of 0 checks every
-// request. now is the clock (nil = time.Now).
-func newTokenAuth(st *store.Store, ttl time.Duration, now func() time.Time) func(context.Context, string) (aggregation.Scopes, error) {
+// tokenAuth is the API-token check of GraphQL and the exports (see
+// newTokenAuth).
+type tokenAuth struct {
+	st      *store.Store
+	now     func() time.Time
+	passed  *ttlcache.Cache[[sha256.Size]byte, aggregation.Scopes]
+	refresh *ttlcache.Refresher
+}
+
+// newTokenAuth returns the store's token check, with each token that
+// passed kept as passed for ttl (keyed by its SHA-256, never by the
+// token), so a client's requests do not each read the store; a token used
+// after half the TTL is checked again in the background, so a client in
+// use never waits for that check. A revoked or expired token is refused
+// within ttl; a refused one is checked again every time. A ttl of 0
+// checks every request. now is the clock (nil = time.Now).
+func newTokenAuth(st *store.Store, ttl time.Duration, now func() time.Time) *tokenAuth {
 	if now == nil {
 		now = time.Now
 	}
-	passed := ttlcache.New[[sha256.Size]byte, aggregation.Scopes](ttl, tokenAuthEntries, now)
-	return func(ctx context.Context, token string) (aggregation.Scopes, error) {
-		key := sha256.Sum256([]byte(token))
-		if s, ok := passed.Get(key); ok {
-			return s, nil
-		}
-		tok, err := st.Authenticate(ctx, token, now().Unix())
-		if err != nil {
-			return aggregation.Scopes{}, err
-		}
-		passed.Put(key, tok.Scopes)
-		return tok.Scopes, nil
+	a := &tokenAuth{st: st, now: now, passed: ttlcache.New[[sha256.Size]byte, aggregation.Scopes](ttl, tokenAuthEntries, now)}
+	if ttl > 0 {
+		a.refresh = ttlcache.NewRefresher(tokenAuthRefreshes, ttl)
 	}
+	return a
 }
+
+// check returns the scopes of a valid token, or an EUnauthenticated error.
+func (a *tokenAuth) check(ctx context.Context, token string) (aggregation.Scopes, error) {
+	key := sha256.Sum256([]byte(token))
+	if s, ok, due := a.passed.Lookup(key); ok {
+		if due {
+			a.refresh.Go(ctx, func(ctx context.Context) {
+				tok, err := a.st.Authenticate(ctx, token, a.now().Unix())
+				switch {
+				case err == nil:
+					a.passed.Put(key, tok.Scopes)
+				case aggregation.ErrorCode(err) == aggregation.EUnauthenticated:
+					a.passed.Delete(key)
+				}
+			})
+		}
+		return s, nil
+	}
+	tok, err := a.st.Authenticate(ctx, token, a.now().Unix())
+	if err != nil {
+		return aggregation.Scopes{}, err
+	}
+	a.passed.Put(key, tok.Scopes)
+	return tok.Scopes, nil
+}
+
+// wait waits until the background checks started so far have ended.
+func (a *tokenAuth) wait() { a.refresh.Wait() }

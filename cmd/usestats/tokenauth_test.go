@@ -4,14 +4,16 @@ import (
 	"context"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/usestats/usestats/aggregation"
 )
 
-// A token that passed is not checked again within the TTL; a revoked one
-// is refused once it expires; a refused one is checked every time.
+// A token that passed is not checked again within half the TTL, and in
+// the background when used after that; a revoked one is refused once that
+// check ran or the TTL is over; a refused one is checked every time.
 func TestTokenAuthCache(t *testing.T) {
 	ctx := context.Background()
 	st, err := openStore(ctx, "sqlite://"+filepath.Join(t.TempDir(), "store.db"))
@@ -20,15 +22,19 @@ func TestTokenAuthCache(t *testing.T) {
 	}
 	defer st.Close()
 	scopes, _ := aggregation.ParseScopes("site:read")
-	clock := time.Now()
-	plain, _, err := st.CreateToken(ctx, "erp", scopes, clock.Unix())
+	var clock atomic.Int64 // nanoseconds; the background checks read it too
+	clock.Store(time.Now().UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()) }
+	advance := func(d time.Duration) { clock.Add(int64(d)) }
+	plain, _, err := st.CreateToken(ctx, "erp", scopes, now().Unix())
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth := newTokenAuth(st, 5*time.Second, func() time.Time { return clock })
+	auth := newTokenAuth(st, 5*time.Second, now)
 	check := func(token string, want bool) {
 		t.Helper()
-		s, err := auth(ctx, token)
+		s, err := auth.check(ctx, token)
+		auth.wait()
 		if got := err == nil; got != want {
 			t.Fatalf("token passed %v, want %v (%v)", got, want, err)
 		}
@@ -37,17 +43,33 @@ func TestTokenAuthCache(t *testing.T) {
 		}
 	}
 	check(plain, true)
-	if _, err := st.RevokeToken(ctx, "erp", clock.Unix()); err != nil {
+	if _, err := st.RevokeToken(ctx, "erp", now().Unix()); err != nil {
 		t.Fatal(err)
 	}
-	clock = clock.Add(4 * time.Second)
-	check(plain, true) // within the TTL: not asked again
-	clock = clock.Add(time.Second)
+	advance(2 * time.Second)
+	check(plain, true) // within half the TTL: not asked again
+	advance(3 * time.Second)
 	check(plain, false) // the TTL is over: the revocation holds
 	check(plain, false)
 	check("not-a-token", false)
 
-	every := newTokenAuth(st, 0, nil) // 0: every request checked
+	used, _, err := st.CreateToken(ctx, "dashboard", scopes, now().Unix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(used, true)
+	advance(3 * time.Second)
+	check(used, true) // past half the TTL: kept, and checked again in the background
+	advance(3 * time.Second)
+	check(used, true) // 6 s after its first check: still kept, from that background check
+	if _, err := st.RevokeToken(ctx, "dashboard", now().Unix()); err != nil {
+		t.Fatal(err)
+	}
+	advance(3 * time.Second)
+	check(used, true)  // kept, checked again: revoked
+	check(used, false) // refused before the TTL is over
+
+	every := newTokenAuth(st, 0, nil).check // 0: every request checked
 	other, _, err := st.CreateToken(ctx, "other", scopes, time.Now().Unix())
 	if err != nil {
 		t.Fatal(err)
