@@ -31,11 +31,28 @@ type scormLayoutState struct {
 	at     time.Time
 }
 
-// scormLayouts remembers each database's layout (by database and prefix),
-// so a site's reads go straight to its tables. A layout whose tables go
-// missing (an upgrade from 4.2 drops scorm_scoes_track) is found out
-// again at once; "neither" is asked again after scormRecheck.
-var scormLayouts sync.Map
+// scormLayoutMemo remembers a Source's layout, so a site's reads go
+// straight to its tables. A layout whose tables go missing (an upgrade
+// from 4.2 drops scorm_scoes_track) is found out again at once; "neither"
+// is asked again after scormRecheck.
+type scormLayoutMemo struct {
+	mu    sync.Mutex
+	state scormLayoutState
+}
+
+// load returns the layout remembered.
+func (m *scormLayoutMemo) load() scormLayoutState {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.state
+}
+
+// store remembers a layout found now.
+func (m *scormLayoutMemo) store(layout scormLayout) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.state = scormLayoutState{layout: layout, at: time.Now()}
+}
 
 // scormRecheck is how long a database without SCORM tracking tables is
 // taken to have none.
@@ -54,11 +71,7 @@ func (s *Source) ScormTimes(ctx context.Context, userIDs, cmids []int64, from, t
 	if len(userIDs) == 0 || len(cmids) == 0 {
 		return nil, nil
 	}
-	key := s.db.Redacted + "\x00" + s.prefix
-	st := scormLayoutState{}
-	if v, ok := scormLayouts.Load(key); ok {
-		st = v.(scormLayoutState)
-	}
+	st := s.scormLayout.load()
 	if st.layout == scormNone && time.Since(st.at) > scormRecheck {
 		st.layout = scormUnknown
 	}
@@ -74,7 +87,7 @@ func (s *Source) ScormTimes(ctx context.Context, userIDs, cmids []int64, from, t
 			out, err := s.scormValues(ctx, layout, userIDs, cmids, from, to)
 			if err == nil {
 				if st.layout != layout {
-					scormLayouts.Store(key, scormLayoutState{layout: layout, at: time.Now()})
+					s.scormLayout.store(layout)
 				}
 				return out, nil
 			}
@@ -89,7 +102,7 @@ func (s *Source) ScormTimes(ctx context.Context, userIDs, cmids []int64, from, t
 	}
 	slog.Warn("moodle: the database has no SCORM tracking tables (scorm_attempt, scorm_scoes_track): SCORM activities keep their log time",
 		"database", s.db.Redacted, "prefix", s.prefix)
-	scormLayouts.Store(key, scormLayoutState{layout: scormNone, at: time.Now()})
+	s.scormLayout.store(scormNone)
 	return nil, nil
 }
 

@@ -45,6 +45,8 @@ type Source struct {
 	modules map[int64]string // modules.id → name, loaded once
 	cms     map[int64]cmInfo // cmid → resolution (type, section, …); missing cms cached too
 	sysCtx  int64            // id of the system context, once read (0: not yet)
+
+	scormLayout scormLayoutMemo // which SCORM tables the database has
 }
 
 // Pool defaults of Open.
