@@ -109,8 +109,17 @@ func (l *rateLimits) bucket(key string, now time.Time) *bucket {
 // surface is how one endpoint names a request's credential and refuses it.
 type surface struct {
 	credential func(*http.Request) string
-	refuse     func(w http.ResponseWriter, r *http.Request, message string)
+	refuse     func(w http.ResponseWriter, r *http.Request, why refusal, message string)
 }
+
+// refusal is why a request is refused before its handler.
+type refusal int
+
+// The refusals.
+const (
+	refusedRate refusal = iota // over --rate-limit
+	refusedBusy                // no turn under --max-inflight within the request timeout
+)
 
 // wrap limits h; with no limits it returns h.
 func (l *rateLimits) wrap(h http.Handler, s surface) http.Handler {
@@ -130,7 +139,7 @@ func (l *rateLimits) wrap(h http.Handler, s surface) http.Handler {
 		}
 		secs := max(1, int(math.Ceil(wait.Seconds())))
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		s.refuse(w, r, fmt.Sprintf("rate limit exceeded: retry after %d s", secs))
+		s.refuse(w, r, refusedRate, fmt.Sprintf("rate limit exceeded: retry after %d s", secs))
 	})
 }
 
@@ -143,33 +152,42 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
-// graphQLSurface: the bearer token; RATE_LIMITED with HTTP 429.
+// graphQLSurface: the bearer token; RATE_LIMITED with HTTP 429, or
+// UNAVAILABLE with HTTP 503 when busy.
 var graphQLSurface = surface{
 	credential: func(r *http.Request) string { return strings.TrimSpace(r.Header.Get("Authorization")) },
-	refuse: func(w http.ResponseWriter, _ *http.Request, message string) {
+	refuse: func(w http.ResponseWriter, _ *http.Request, why refusal, message string) {
+		status, code := http.StatusTooManyRequests, "RATE_LIMITED"
+		if why == refusedBusy {
+			status, code = http.StatusServiceUnavailable, "UNAVAILABLE"
+		}
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.WriteHeader(http.StatusTooManyRequests)
+		w.WriteHeader(status)
 		_ = json.NewEncoder(w).Encode(map[string]any{
-			"errors": []any{map[string]any{"message": message, "extensions": map[string]any{"code": "RATE_LIMITED"}}},
+			"errors": []any{map[string]any{"message": message, "extensions": map[string]any{"code": code}}},
 		})
 	},
 }
 
 // wsSurface: the wstoken of the URL (a token sent in a POST body is
 // limited by its IP only: the body is not read here); a moodle_exception
-// with errorcode ratelimited, HTTP 200, in the format asked
-// (moodlewsrestformat in the URL: json, else Moodle's default XML).
+// with errorcode ratelimited (or servicebusy), HTTP 200, in the format
+// asked (moodlewsrestformat in the URL: json, else Moodle's default XML).
 var wsSurface = surface{
 	credential: func(r *http.Request) string { return r.URL.Query().Get("wstoken") },
-	refuse: func(w http.ResponseWriter, r *http.Request, message string) {
+	refuse: func(w http.ResponseWriter, r *http.Request, why refusal, message string) {
+		code := "ratelimited"
+		if why == refusedBusy {
+			code = "servicebusy"
+		}
 		if r.URL.Query().Get("moodlewsrestformat") == "json" {
 			w.Header().Set("Content-Type", "application/json; charset=utf-8")
-			_ = json.NewEncoder(w).Encode(map[string]any{"exception": "moodle_exception", "errorcode": "ratelimited", "message": message})
+			_ = json.NewEncoder(w).Encode(map[string]any{"exception": "moodle_exception", "errorcode": code, "message": message})
 			return
 		}
 		w.Header().Set("Content-Type", "application/xml; charset=utf-8")
-		fmt.Fprintf(w, "<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\n<EXCEPTION class=\"moodle_exception\">\n<ERRORCODE>ratelimited</ERRORCODE>\n<MESSAGE>%s</MESSAGE>\n</EXCEPTION>\n",
-			html.EscapeString(message))
+		fmt.Fprintf(w, "<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\n<EXCEPTION class=\"moodle_exception\">\n<ERRORCODE>%s</ERRORCODE>\n<MESSAGE>%s</MESSAGE>\n</EXCEPTION>\n",
+			code, html.EscapeString(message))
 	},
 }
 
@@ -177,7 +195,7 @@ var wsSurface = surface{
 // XML-RPC fault 7000 (MNET's fall-through code), HTTP 200.
 var mnetSurface = surface{
 	credential: func(*http.Request) string { return "" },
-	refuse: func(w http.ResponseWriter, _ *http.Request, message string) {
+	refuse: func(w http.ResponseWriter, _ *http.Request, _ refusal, message string) {
 		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 		fmt.Fprintf(w, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<methodResponse><fault><value><struct>"+
 			"<member><name>faultCode</name><value><int>7000</int></value></member>"+

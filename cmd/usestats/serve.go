@@ -42,12 +42,16 @@ type serveConfig struct {
 	retainDays, rollupCacheMB                 int
 	cacheTTL                                  time.Duration // look-ups reused without asking again
 	rateLimit                                 int           // requests a second per IP and per credential; 0: none
+	maxInFlight                               int           // requests answered at once; 0: no limit
 	refusalDelay                              time.Duration
 	corsOrigins                               string
 	exportTimeout                             time.Duration
 	metricsToken                              string // "": /metrics is open
 	frameAncestors                            string // CSP frame-ancestors of the web pages
 }
+
+// defaultMaxInFlight is serve's --max-inflight.
+const defaultMaxInFlight = 32
 
 // defaultCacheTTL is serve's --cache-ttl.
 const defaultCacheTTL = 10 * time.Second
@@ -82,6 +86,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&c.refusalDelay, "refusal-delay", env.duration("USESTATS_REFUSAL_DELAY", resolvers.DefaultRefusalDelay), "hold GraphQL's answer to a request without credentials refused for its size or shape this long, so floods of them wait instead of taking CPU; 0: answer at once (env USESTATS_REFUSAL_DELAY)")
 	fs.DurationVar(&c.exportTimeout, "export-timeout", env.duration("USESTATS_EXPORT_TIMEOUT", 10*time.Minute), "deadline of one CSV or XLSX export under /export/ (env USESTATS_EXPORT_TIMEOUT)")
 	fs.StringVar(&c.corsOrigins, "cors-origins", envOr("USESTATS_CORS_ORIGINS", ""), "comma-separated origins whose pages may call /graphql from a browser (CORS), e.g. https://dashboard.example.org, or *; empty: none (env USESTATS_CORS_ORIGINS)")
+	fs.IntVar(&c.maxInFlight, "max-inflight", env.int("USESTATS_MAX_INFLIGHT", defaultMaxInFlight), "requests to GraphQL (with credentials), the web services and MNET answered at once; the others wait their turn for at most --request-timeout, then are refused as busy; 0: no limit (env USESTATS_MAX_INFLIGHT)")
 	fs.IntVar(&c.rateLimit, "rate-limit", env.int("USESTATS_RATE_LIMIT", 0), "requests a second per client IP and per credential to GraphQL, the web services and MNET (bursts of twice as many); 0: no limit (env USESTATS_RATE_LIMIT)")
 	fs.StringVar(&c.metricsToken, "metrics-token", envOr("USESTATS_METRICS_TOKEN", ""), "secret /metrics requires as the header Authorization: Bearer <token>; empty: /metrics is open (env USESTATS_METRICS_TOKEN)")
 	fs.IntVar(&c.workers, "workers", env.int("USESTATS_WORKERS", 2), "log queries running at once in the whole process (GraphQL, web services, MNET), each over a share of a batch's users (env USESTATS_WORKERS)")
@@ -102,8 +107,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if c.demoUsers < 1 || c.timeout <= 0 || c.exportTimeout <= 0 {
 		return aggregation.Errorf(aggregation.EInvalid, "serve: --demo-users, --request-timeout and --export-timeout must be positive")
 	}
-	if c.compileEvery < 0 || c.retainDays < 0 || c.rollupCacheMB < 0 || c.rateLimit < 0 || c.refusalDelay < 0 || c.cacheTTL < 0 {
-		return aggregation.Errorf(aggregation.EInvalid, "serve: --compile-every, --rollup-cache-mb, --cache-ttl, --retain-days, --rate-limit and --refusal-delay must not be negative")
+	if c.compileEvery < 0 || c.retainDays < 0 || c.rollupCacheMB < 0 || c.rateLimit < 0 || c.refusalDelay < 0 || c.cacheTTL < 0 || c.maxInFlight < 0 {
+		return aggregation.Errorf(aggregation.EInvalid, "serve: --compile-every, --rollup-cache-mb, --cache-ttl, --retain-days, --rate-limit, --max-inflight and --refusal-delay must not be negative")
 	}
 	policies, err := parsePolicies(c.compilePolicies)
 	if err != nil {
@@ -254,13 +259,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	mux.Handle("/readyz", readyHandler(src.DB(), st))
 	mux.Handle("/metrics", requireBearer(c.metricsToken, m.handler()))
 	rl := newRateLimits(c.rateLimit)
-	mux.Handle(webservice.Path, rl.wrap(ws, wsSurface))
-	mux.Handle(mnet.XMLRPCPath, rl.wrap(node.server, mnetSurface))
+	inf := newInFlight(c.maxInFlight, c.timeout)
+	m.reg.MustRegister(inf.collectors()...)
+	mux.Handle(webservice.Path, rl.wrap(inf.wrap(ws, wsSurface, every), wsSurface))
+	mux.Handle(mnet.XMLRPCPath, rl.wrap(inf.wrap(node.server, mnetSurface, every), mnetSurface))
 	mux.Handle(mnet.PublicKeyPath, node.server)
 	if c.graphiql {
 		mux.Handle("/", pages)
 	}
-	mux.Handle("/graphql", withCORS(origins, rl.wrap(gql, graphQLSurface)))
+	mux.Handle("/graphql", withCORS(origins, rl.wrap(inf.wrap(gql, graphQLSurface, withCredentials), graphQLSurface)))
 	mux.Handle(export.Prefix, withCORS(origins, rl.wrap(exp, graphQLSurface)))
 
 	srv := &http.Server{
