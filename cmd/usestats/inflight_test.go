@@ -134,9 +134,18 @@ func TestInFlightBound(t *testing.T) {
 			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/webservice/rest/server.php", nil))
 		}()
 	}
-	for range 20 {
+	for range 3 {
 		<-g.entered
+	}
+	settles(t, func() bool { return l.queued.Load() == 17 }) // the rest wait
+	if n := g.now.Load(); n != 3 {
+		t.Fatalf("%d answered at once, want 3", n)
+	}
+	for i := range 20 {
 		g.release <- struct{}{}
+		if i < 17 {
+			<-g.entered // a waiting one takes the free turn
+		}
 	}
 	wg.Wait()
 	if g.maxSeen.Load() != 3 || g.answeredCount.Load() != 20 {
