@@ -20,7 +20,7 @@ import (
 // at once, so a burst gains nothing from running all its requests
 // together: they only hold their answers' memory side by side. Measured
 // on the load suite's cold start (100 clients at once, SQLite): peak RSS
-// 174–222 MB unlimited, 125–145 MB with 32, at the same throughput.
+// 174–222 MB unlimited, 118–130 MB with 32, at a higher throughput.
 //
 // GraphQL requests without credentials are not counted: they are refused
 // after bounded work (and, for hostile shapes, held by --refusal-delay),
