@@ -78,7 +78,8 @@ func BenchmarkGraphQLLoad(b *testing.B) {
 // the store's tokens, a request deadline.
 func benchGraphQL(b *testing.B, svc *aggregation.Service, dir aggregation.Directory, st *store.Store, timeout time.Duration) *httptest.Server {
 	b.Helper()
-	// As serve wires it: look-ups kept for its default --cache-ttl.
+	// As serve wires it: look-ups kept for its default --cache-ttl, and
+	// its default --max-inflight.
 	h, err := resolvers.NewHandler(resolvers.Config{
 		Service: svc, Directory: aggregation.NewCachedDirectory(dir, defaultCacheTTL, nil),
 		Authenticate: newTokenAuth(st, defaultCacheTTL, nil).check,
@@ -88,7 +89,7 @@ func benchGraphQL(b *testing.B, svc *aggregation.Service, dir aggregation.Direct
 	if err != nil {
 		b.Fatal(err)
 	}
-	return httptest.NewServer(h)
+	return httptest.NewServer(newInFlight(defaultMaxInFlight, timeout).wrap(h, graphQLSurface, withCredentials))
 }
 
 func benchToken(ctx context.Context, st *store.Store) (string, error) {
