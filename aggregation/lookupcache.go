@@ -186,23 +186,7 @@ func (c *CachedDirectory) WaitRefreshes() { c.refresh.Wait() }
 
 // FindUser implements Directory.
 func (c *CachedDirectory) FindUser(ctx context.Context, by UserKey) (UserInfo, error) {
-	if u, ok, due := c.users.Lookup(by); ok {
-		if due {
-			c.refresh.Go(ctx, func(ctx context.Context) {
-				u, err := c.Directory.FindUser(ctx, by)
-				switch {
-				case err == nil:
-					c.users.Put(by, u)
-				case ErrorCode(err) == ENotFound:
-					c.users.Delete(by)
-				}
-			})
-		}
-		return u, nil
-	}
-	u, err := c.Directory.FindUser(ctx, by)
-	if err == nil {
-		c.users.Put(by, u)
-	}
-	return u, err
+	return ttlcache.Fetch(ctx, c.users, c.refresh, by, func(ctx context.Context) (UserInfo, error) {
+		return c.Directory.FindUser(ctx, by)
+	}, func(err error) bool { return ErrorCode(err) == ENotFound })
 }

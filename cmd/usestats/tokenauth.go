@@ -46,27 +46,10 @@ func newTokenAuth(st *store.Store, ttl time.Duration, now func() time.Time) *tok
 
 // check returns the scopes of a valid token, or an EUnauthenticated error.
 func (a *tokenAuth) check(ctx context.Context, token string) (aggregation.Scopes, error) {
-	key := sha256.Sum256([]byte(token))
-	if s, ok, due := a.passed.Lookup(key); ok {
-		if due {
-			a.refresh.Go(ctx, func(ctx context.Context) {
-				tok, err := a.st.Authenticate(ctx, token, a.now().Unix())
-				switch {
-				case err == nil:
-					a.passed.Put(key, tok.Scopes)
-				case aggregation.ErrorCode(err) == aggregation.EUnauthenticated:
-					a.passed.Delete(key)
-				}
-			})
-		}
-		return s, nil
-	}
-	tok, err := a.st.Authenticate(ctx, token, a.now().Unix())
-	if err != nil {
-		return aggregation.Scopes{}, err
-	}
-	a.passed.Put(key, tok.Scopes)
-	return tok.Scopes, nil
+	return ttlcache.Fetch(ctx, a.passed, a.refresh, sha256.Sum256([]byte(token)), func(ctx context.Context) (aggregation.Scopes, error) {
+		tok, err := a.st.Authenticate(ctx, token, a.now().Unix())
+		return tok.Scopes, err
+	}, func(err error) bool { return aggregation.ErrorCode(err) == aggregation.EUnauthenticated })
 }
 
 // wait waits until the background checks started so far have ended.

@@ -57,3 +57,29 @@ func (r *Refresher) Wait() {
 		r.wg.Wait()
 	}
 }
+
+// Fetch returns k's value from c, read with read when c does not hold it
+// (and kept when read succeeds). When Lookup says the value is due, it is
+// returned as kept and read again on rf in the background: kept on
+// success, dropped when gone says the read's error means k is gone, left
+// to expire otherwise.
+func Fetch[K comparable, V any](ctx context.Context, c *Cache[K, V], rf *Refresher, k K, read func(context.Context) (V, error), gone func(error) bool) (V, error) {
+	if v, ok, due := c.Lookup(k); ok {
+		if due {
+			rf.Go(ctx, func(ctx context.Context) {
+				switch v, err := read(ctx); {
+				case err == nil:
+					c.Put(k, v)
+				case gone(err):
+					c.Delete(k)
+				}
+			})
+		}
+		return v, nil
+	}
+	v, err := read(ctx)
+	if err == nil {
+		c.Put(k, v)
+	}
+	return v, err
+}

@@ -196,3 +196,50 @@ func TestRefresher(t *testing.T) {
 		t.Fatal("a nil Refresher ran a refresh")
 	}
 }
+
+func TestFetch(t *testing.T) {
+	clk := &clock{t: time.Unix(1000, 0)}
+	c := ttlcache.New[string, int](10*time.Second, 10, clk.now)
+	r := ttlcache.NewRefresher(1, time.Minute)
+	errGone, errDown := fmt.Errorf("gone"), fmt.Errorf("down")
+	var reads int
+	answer, fail := 1, error(nil)
+	read := func(context.Context) (int, error) { reads++; return answer, fail }
+	gone := func(err error) bool { return err == errGone }
+	fetch := func() (int, error) {
+		v, err := ttlcache.Fetch(context.Background(), c, r, "k", read, gone)
+		r.Wait()
+		return v, err
+	}
+	if v, err := fetch(); v != 1 || err != nil || reads != 1 {
+		t.Fatalf("miss: %d %v, %d reads", v, err, reads)
+	}
+	answer = 2
+	clk.t = clk.t.Add(6 * time.Second)
+	if v, _ := fetch(); v != 1 || reads != 2 {
+		t.Fatalf("due: %d (want the kept 1), %d reads (want a background one)", v, reads)
+	}
+	if v, _ := fetch(); v != 2 || reads != 2 {
+		t.Fatalf("after the refresh: %d, %d reads", v, reads)
+	}
+	clk.t = clk.t.Add(6 * time.Second)
+	fail = errDown
+	if v, _ := fetch(); v != 2 || reads != 3 {
+		t.Fatalf("due, read fails: %d, %d reads", v, reads)
+	}
+	if v, err := fetch(); v != 2 || err != nil {
+		t.Fatalf("a failed refresh dropped the entry: %d %v", v, err)
+	}
+	clk.t = clk.t.Add(5 * time.Second) // the refreshed entry is due again
+	fail = nil
+	fetch()
+	clk.t = clk.t.Add(6 * time.Second)
+	fail = errGone
+	fetch() // due: the background read finds it gone
+	if _, err := fetch(); err != errGone {
+		t.Fatalf("a gone key is still kept: %v", err)
+	}
+	if _, err := fetch(); err != errGone || reads != 7 {
+		t.Fatalf("a failed read was kept: %v, %d reads", err, reads)
+	}
+}
