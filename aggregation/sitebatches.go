@@ -35,6 +35,11 @@ func (s *Service) eachTotals(ctx context.Context, next func(context.Context) ([]
 		defer running.Done()
 		defer close(batches)
 		for {
+			// Stopped: the consumer may still take a batch while it
+			// drains the channel, but no further one is listed.
+			if ctx.Err() != nil {
+				return
+			}
 			b := &batch{done: make(chan struct{})}
 			listErr := s.guard(func() error {
 				var err error
